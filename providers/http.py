@@ -1,0 +1,349 @@
+"""The one HTTP layer for both APIs: sessions, timeouts, retries with backoff, typed errors.
+
+Why one layer: ilert and Level differ in auth header and error body, but a provider must
+behave the same towards both when the network or the API misbehaves. Retries come from
+urllib3's ``Retry`` (mounted on a ``requests`` session), not from a hand-written loop.
+
+Retry rules:
+- 429, 502, 503 and 504 answers and connection failures are retried with exponential
+  backoff and jitter; a ``Retry-After`` header, when the API sends one, sets the wait
+  (ilert sends none, so we back off on our own).
+- A POST is retried only on 429 and 503 (the server refused it before doing anything) and
+  on failures to connect; a POST that may have reached the server is never repeated, so a
+  retry can never create a second alert source or webhook.
+
+Credentials: the session is shared per API and process and holds no credential; each
+client adds its own ``Authorization`` header per request. No error text ever contains it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+LOG = logging.getLogger(__name__)
+
+USER_AGENT = "level-ilert/0.1 (+https://github.com/level-ilert; pulumi dynamic provider)"
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Answers that prove the server did nothing with the request: safe to repeat even a POST.
+NOTHING_DONE_STATUSES = frozenset({429, 503})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+REDACTED = "***"
+MAX_MESSAGE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in all, and the backoff between them (seconds)."""
+
+    attempts: int = 4
+    backoff_factor: float = 1.0
+    backoff_jitter: float = 1.0
+    backoff_max: float = 30.0
+    retry_after_max: int = 60
+
+    def build(self) -> Retry:
+        """The urllib3 ``Retry`` that enforces this policy."""
+        retries = max(self.attempts - 1, 0)
+        return _SafeRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=0,
+            allowed_methods=IDEMPOTENT_METHODS,
+            status_forcelist=RETRYABLE_STATUSES,
+            backoff_factor=self.backoff_factor,
+            backoff_jitter=self.backoff_jitter,
+            backoff_max=self.backoff_max,
+            retry_after_max=self.retry_after_max,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            raise_on_redirect=False,
+        )
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection and for each read."""
+
+    connect: float = 5.0
+    read: float = 30.0
+
+
+class _SafeRetry(Retry):
+    """urllib3 Retry that repeats a POST only on answers proving nothing was done."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() == "POST":
+            return status_code in NOTHING_DONE_STATUSES
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+class ApiError(Exception):
+    """An API call failed. Carries the status, the server's own message, method and path."""
+
+    def __init__(
+        self, *, api: str, method: str, path: str, status: int | None, message: str, hint: str = ""
+    ) -> None:
+        self.api = api
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = message
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        status = f"HTTP {self.status}" if self.status is not None else "no answer"
+        text = f"{self.api} API {self.method} {self.path} failed ({status}): {self.message}"
+        return f"{text}. {self.hint}" if self.hint else text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors do not survive pickling by default (gRPC, dill, pytest-xdist).
+        return (_rebuild_error, (type(self), self.__dict__.copy()))
+
+
+def _rebuild_error(cls: type[ApiError], state: dict[str, Any]) -> ApiError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, str(error))
+    return error
+
+
+class BadRequestError(ApiError):
+    """400: the API rejected the input; repeating it will not help."""
+
+
+class UnauthorizedError(ApiError):
+    """401: the credential is missing, wrong or revoked."""
+
+
+class ForbiddenError(ApiError):
+    """403: the credential is valid but may not do this (e.g. a read-only Level key)."""
+
+
+class NotFoundError(ApiError):
+    """404: no such object (or, for a collection, no such API)."""
+
+
+class RateLimitedError(ApiError):
+    """429 after every retry: the API's rate limit is still exhausted."""
+
+
+class ServerError(ApiError):
+    """5xx after every retry: the API is failing on its side."""
+
+
+class ApiUnreachableError(ApiError):
+    """No answer at all: connection refused, DNS failure or timeout, after every retry."""
+
+
+_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    429: RateLimitedError,
+}
+
+
+def error_class_for(status: int) -> type[ApiError]:
+    """The most specific ``ApiError`` subclass for an HTTP status."""
+    if status >= 500:
+        return ServerError
+    return _ERRORS_BY_STATUS.get(status, ApiError)
+
+
+_SESSIONS: dict[tuple[str, RetryPolicy], requests.Session] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def session_for(api: str, retry: RetryPolicy) -> requests.Session:
+    """The process-wide session of one API (connection pooling across calls and resources)."""
+    key = (api, retry)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = requests.Session()
+            session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+            adapter = HTTPAdapter(max_retries=retry.build())
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            _SESSIONS[key] = session
+        return session
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Adds the ``Authorization`` header per request, so the shared session never holds it."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+
+def normalise_base_url(base_url: str, *, setting: str) -> str:
+    """``base_url`` without a trailing slash; rejects anything but an http(s) URL."""
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{setting} must be an http(s) URL such as https://api.example.com")
+    return url
+
+
+class ApiClient:
+    """A JSON API at one base URL with one credential; the typed clients build on it."""
+
+    def __init__(
+        self,
+        *,
+        api: str,
+        base_url: str,
+        authorization: str,
+        credential_secret: str,
+        credential_hint: str,
+        base_url_setting: str,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self.api = api
+        self.base_url = normalise_base_url(base_url, setting=base_url_setting)
+        self._auth = _HeaderAuth(authorization)
+        self._secret = credential_secret
+        self._credential_hint = credential_hint
+        self._session = session_for(api, retry or RetryPolicy())
+        timeouts = timeouts or Timeouts()
+        self._timeout = (timeouts.connect, timeouts.read)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api={self.api!r}, base_url={self.base_url!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A client is never pickled into Pulumi state: it would carry the credential.
+        raise TypeError(f"{type(self).__name__} holds a credential and must not be pickled")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Send one request (retried per the policy); the decoded JSON body, or None if empty."""
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=json,
+                auth=self._auth,
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise ApiUnreachableError(
+                api=self.api,
+                method=method,
+                path=path,
+                status=None,
+                message=self._redact(f"{type(exc).__name__}: {_root_cause(exc)}"),
+                hint=f"Check that {self.base_url} is reachable from here.",
+            ) from None
+        LOG.debug(
+            "%s %s %s -> %s in %.2fs",
+            self.api, method, path, response.status_code, time.monotonic() - started,
+        )
+        if response.status_code >= 400:
+            raise self._error(method, path, response)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                api=self.api,
+                method=method,
+                path=path,
+                status=response.status_code,
+                message="the answer was not JSON: " + self._redact(response.text[:100]),
+            ) from None
+
+    def _error(self, method: str, path: str, response: requests.Response) -> ApiError:
+        status = response.status_code
+        hint = ""
+        if status == 401:
+            hint = f"Check the credential: {self._credential_hint}."
+        elif status == 403:
+            hint = f"The credential may not do this; check its access ({self._credential_hint})."
+        elif status == 429:
+            hint = "The API's rate limit was still exhausted after every retry; try again later."
+        return error_class_for(status)(
+            api=self.api,
+            method=method,
+            path=path,
+            status=status,
+            message=self._redact(_server_message(response)),
+            hint=hint,
+        )
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, REDACTED) if self._secret else text
+
+
+def _server_message(response: requests.Response) -> str:
+    """The server's own words: ilert's ``message``, Level's ``error``, else the body's start."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for field in ("message", "error", "detail"):
+            value = body.get(field)
+            if isinstance(value, str) and value:
+                return value[:MAX_MESSAGE_CHARS]
+    text = response.text.strip()
+    return text[:MAX_MESSAGE_CHARS] if text else (response.reason or "no message")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost cause's text, without the URL-laden urllib3 wrappers."""
+    cause: BaseException = exc
+    seen: set[int] = set()
+    while cause.__cause__ is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        cause = cause.__cause__
+    reason = getattr(cause, "reason", None)
+    return str(reason if isinstance(reason, BaseException) else cause)[:MAX_MESSAGE_CHARS]
+
+
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "ApiUnreachableError",
+    "BadRequestError",
+    "ForbiddenError",
+    "NotFoundError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "ServerError",
+    "Timeouts",
+    "UnauthorizedError",
+    "error_class_for",
+    "normalise_base_url",
+    "session_for",
+]
+

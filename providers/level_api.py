@@ -1,0 +1,229 @@
+"""Typed client for Level's v2 API: webhooks (our pinned contract) and alerts.
+
+Level's public API reference documents alerts, devices and groups, but describes outbound
+webhooks only as configured in the web UI. The webhook calls below follow the contract in
+../shared/reference/level-webhook-contract.md, which applies Level's own v2 conventions
+(raw-key ``Authorization``, cursor pages, ``{"error"}`` bodies, snake_case event ids,
+write-only secret) to a ``/v2/webhooks`` collection. This module is the ONE place that
+contract lives, so it can be corrected here alone when Level publishes its own.
+
+An organisation whose API answers 404 on the webhooks collection does not offer webhook
+management: ``WebhookManagementUnavailableError`` says so and names the manual mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict
+
+from providers.http import ApiClient, NotFoundError, RetryPolicy, Timeouts
+
+DEFAULT_BASE_URL = "https://api.level.io"
+WEBHOOKS_PATH = "/v2/webhooks"
+PAGE_SIZE_MAX = 100
+MAX_PAGES = 1000  # a guard against a server that never says has_more=false
+
+ALERT_ACTIVE = "alert_active"
+ALERT_RESOLVED = "alert_resolved"
+ALERT_EVENT_TYPES = (ALERT_ACTIVE, ALERT_RESOLVED)
+EVENT_TYPES = (
+    ALERT_ACTIVE,
+    ALERT_RESOLVED,
+    "device_created",
+    "device_updated",
+    "device_deleted",
+    "group_created",
+    "group_updated",
+    "group_deleted",
+)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+SEVERITIES = ("information", "warning", "critical", "emergency")
+
+MANUAL_MODE_HINT = (
+    "This Level organisation's API does not offer webhook management (it answered 404 on "
+    f"{WEBHOOKS_PATH}). Set `pulumi config set level:webhookManagement manual` to have the "
+    "stack output the ilert URL and the Level UI steps instead of calling Level"
+)
+
+
+class LevelModel(BaseModel):
+    """Level speaks snake_case; unknown fields are kept (Level adds fields)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Webhook(LevelModel):
+    """A Level webhook; the secret is write-only, only ``has_secret`` comes back."""
+
+    id: str
+    url: str
+    enabled: bool = True
+    event_types: list[str] | None = None
+    has_secret: bool = False
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class WebhookChanges(LevelModel):
+    """A PATCH body: only the fields explicitly set are sent (``secret=None`` removes it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    enabled: bool | None = None
+    event_types: list[str] | None = None
+    secret: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The fields given to the constructor, ``None`` kept where it was given."""
+        return self.model_dump(exclude_unset=True)
+
+
+class LevelAlert(LevelModel):
+    """A Level alert, as the API returns it and as webhook deliveries carry it."""
+
+    id: str
+    device_id: str | None = None
+    device_hostname: str | None = None
+    name: str | None = None
+    description: str | None = None
+    payload: str | None = None
+    severity: str | None = None
+    is_resolved: bool = False
+    started_at: str | None = None
+    resolved_at: str | None = None
+
+
+class WebhookManagementUnavailableError(NotFoundError):
+    """The organisation's API has no webhooks collection: use the manual mode."""
+
+
+class LevelClient:
+    """Level's v2 API with one API key (``Authorization: <raw key>``, no Bearer)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self._api = ApiClient(
+            api="Level",
+            base_url=base_url,
+            authorization=api_key,
+            credential_secret=api_key,
+            credential_hint=(
+                "set level:apiKey (pulumi config set --secret) or LEVEL_API_KEY to a "
+                "read & write key"
+            ),
+            base_url_setting="level:baseUrl",
+            retry=retry,
+            timeouts=timeouts,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, without the ``/v2`` prefix."""
+        return self._api.base_url
+
+    # -- webhooks (our contract) -------------------------------------------------------------
+    def list_webhooks(self, *, page_size: int = PAGE_SIZE_MAX) -> Iterator[Webhook]:
+        """Every webhook of the organisation, following ``starting_after`` cursors."""
+        try:
+            for item in self._pages(WEBHOOKS_PATH, page_size, {}):
+                yield Webhook.model_validate(item)
+        except NotFoundError as exc:
+            raise _unavailable(exc) from None
+
+    def create_webhook(
+        self,
+        *,
+        url: str,
+        event_types: list[str] | None,
+        enabled: bool = True,
+        secret: str | None = None,
+    ) -> Webhook:
+        """POST one webhook (201); ``event_types=None`` means all event types, future ones too."""
+        body: dict[str, Any] = {"url": url, "enabled": enabled, "event_types": event_types}
+        if secret is not None:
+            body["secret"] = secret
+        try:
+            return Webhook.model_validate(self._api.request("POST", WEBHOOKS_PATH, json=body))
+        except NotFoundError as exc:
+            raise _unavailable(exc) from None
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        """GET one webhook (raises ``NotFoundError`` when it is gone)."""
+        return Webhook.model_validate(self._api.request("GET", _webhook_path(webhook_id)))
+
+    def update_webhook(self, webhook_id: str, changes: WebhookChanges) -> Webhook:
+        """PATCH the given fields of one webhook."""
+        return Webhook.model_validate(
+            self._api.request("PATCH", _webhook_path(webhook_id), json=changes.body())
+        )
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """DELETE one webhook (204)."""
+        self._api.request("DELETE", _webhook_path(webhook_id))
+
+    # -- alerts (documented v2 API) ----------------------------------------------------------
+    def list_alerts(
+        self,
+        *,
+        status: str | None = None,
+        device_id: str | None = None,
+        page_size: int = PAGE_SIZE_MAX,
+    ) -> list[LevelAlert]:
+        """Alerts, optionally filtered by ``status`` (active/resolved) and device."""
+        params = {k: v for k, v in (("status", status), ("device_id", device_id)) if v}
+        return [
+            LevelAlert.model_validate(item)
+            for item in self._pages("/v2/alerts", page_size, params)
+        ]
+
+    def get_alert(self, alert_id: str) -> LevelAlert:
+        """GET one alert."""
+        return LevelAlert.model_validate(
+            self._api.request("GET", f"/v2/alerts/{quote(alert_id, safe='')}")
+        )
+
+    def resolve_alert(self, alert_id: str) -> None:
+        """Resolve one alert (needs a read & write key); Level then sends ``alert_resolved``."""
+        self._api.request("POST", f"/v2/alerts/{quote(alert_id, safe='')}/resolve")
+
+    def _pages(
+        self, path: str, page_size: int, params: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """Items of a cursor-paged list: ``limit`` + ``starting_after`` until ``has_more`` ends."""
+        if not 1 <= page_size <= PAGE_SIZE_MAX:
+            raise ValueError(f"page_size must be between 1 and {PAGE_SIZE_MAX}")
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            query = {**params, "limit": page_size}
+            if cursor is not None:
+                query["starting_after"] = cursor
+            page = self._api.request("GET", path, params=query)
+            data = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(data, list):
+                raise TypeError(f"Level answered {path} without a data list")
+            yield from data
+            if not page.get("has_more") or not data:
+                return
+            cursor = str(data[-1]["id"])
+        raise RuntimeError(f"Level kept answering has_more for {path} after {MAX_PAGES} pages")
+
+
+def _webhook_path(webhook_id: str) -> str:
+    return f"{WEBHOOKS_PATH}/{quote(webhook_id, safe='')}"
+
+
+def _unavailable(exc: NotFoundError) -> WebhookManagementUnavailableError:
+    return WebhookManagementUnavailableError(
+        api=exc.api, method=exc.method, path=exc.path, status=exc.status,
+        message=exc.message, hint=MANUAL_MODE_HINT,
+    )
