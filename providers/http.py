@@ -19,6 +19,7 @@ client adds its own ``Authorization`` header per request. No error text ever con
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Mapping
@@ -46,7 +47,7 @@ class RetryPolicy:
     """How hard to try: attempts in all, and the backoff between them (seconds)."""
 
     attempts: int = 4
-    backoff_factor: float = 1.0
+    backoff_factor: float = 2.0
     backoff_jitter: float = 1.0
     backoff_max: float = 30.0
     retry_after_max: int = 60
@@ -88,6 +89,16 @@ class _SafeRetry(Retry):
         if method.upper() == "POST":
             return status_code in NOTHING_DONE_STATUSES
         return super().is_retry(method, status_code, has_retry_after)
+
+    def get_backoff_time(self) -> float:
+        # urllib3 repeats the first failure at once; an API that just refused us (ilert's 429
+        # carries no Retry-After) deserves a pause before every retry: factor * 2^(n-1) + jitter.
+        failures = len(self.history)
+        if failures == 0:
+            return 0.0
+        jitter = random.random() * self.backoff_jitter  # noqa: S311 (spreads retries, not crypto)
+        backoff = self.backoff_factor * 2 ** (failures - 1) + jitter
+        return float(min(self.backoff_max, backoff))
 
 
 class ApiError(Exception):
@@ -319,15 +330,11 @@ def _server_message(response: requests.Response) -> str:
     return text[:MAX_MESSAGE_CHARS] if text else (response.reason or "no message")
 
 
-def _root_cause(exc: BaseException) -> str:
-    """The innermost cause's text, without the URL-laden urllib3 wrappers."""
-    cause: BaseException = exc
-    seen: set[int] = set()
-    while cause.__cause__ is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        cause = cause.__cause__
-    reason = getattr(cause, "reason", None)
-    return str(reason if isinstance(reason, BaseException) else cause)[:MAX_MESSAGE_CHARS]
+def _root_cause(exc: requests.RequestException) -> str:
+    """The underlying reason (refused, timed out, DNS), without urllib3's retry wrapper."""
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    reason = getattr(inner, "reason", None)
+    return str(reason if isinstance(reason, BaseException) else inner)[:MAX_MESSAGE_CHARS]
 
 
 __all__ = [

@@ -44,8 +44,10 @@ def _spec() -> dict[str, Any]:
     return spec
 
 
-def _registry() -> Registry:
-    return Registry().with_resource(SPEC_URI, Resource(contents=_spec(), specification=DRAFT4))
+def _registry() -> Registry[Any]:
+    resource: Resource[Any] = DRAFT4.create_resource(_spec())
+    registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+    return registry
 
 
 def schema(name: str) -> dict[str, Any]:

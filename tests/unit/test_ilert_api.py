@@ -1,0 +1,262 @@
+"""The ilert client against `responses`: paths, auth, paging, bodies ilert's spec accepts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import responses
+from responses import matchers
+
+from providers.http import BadRequestError, NotFoundError, RetryPolicy, UnauthorizedError
+from providers.ilert_api import (
+    AUTO_RESOLUTION_TIMEOUTS,
+    AlertSourceRequest,
+    IlertClient,
+)
+from tests.ilert_openapi import request_errors
+
+BASE = "https://api.ilert.test"
+TOKEN = "il-token-very-secret"
+
+
+def source_json(source_id: int = 7, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": source_id,
+        "name": f"Level {source_id}",
+        "integrationType": "LEVELIO",
+        "escalationPolicy": {"id": 1, "name": "Default", "escalationRules": []},
+        "integrationKey": f"il1lev{source_id:020x}",
+        "integrationUrl": f"{BASE}/api/v1/events/levelio/il1lev{source_id:020x}",
+        "alertCreation": "ONE_ALERT_PER_EMAIL",
+        "alertPriorityRule": "HIGH",
+        "active": True,
+        "status": "ALL_RESOLVED",
+        "teams": [{"id": 2, "name": "Service Desk"}],
+        "iconUrl": "https://example.test/icon.png",
+        "someFieldIlertAddsNextYear": {"x": 1},
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def ilert() -> IlertClient:
+    return IlertClient(BASE + "/", TOKEN, retry=RetryPolicy(attempts=2, backoff_factor=0))
+
+
+def full_request() -> AlertSourceRequest:
+    return AlertSourceRequest(
+        name="Level: Acme Zürich",
+        integration_type="LEVELIO",
+        escalation_policy_id=1,
+        alert_creation="ONE_ALERT_GROUPED_PER_WINDOW",
+        alert_grouping_window="PT5M",
+        alert_priority_rule="LOW",
+        auto_resolution_timeout="PT2H",
+        active=False,
+        teams=[2, 1, 2],
+        setup_status="FINISHED",
+    )
+
+
+@responses.activate
+def test_create_posts_the_spec_shaped_body_with_bearer_token(ilert: IlertClient) -> None:
+    responses.post(f"{BASE}/api/alert-sources", status=201, json=source_json())
+
+    created = ilert.create_alert_source(full_request())
+
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    body = json.loads(sent.body or b"")
+    assert body == {
+        "name": "Level: Acme Zürich",
+        "integrationType": "LEVELIO",
+        "escalationPolicy": {"id": 1},
+        "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW",
+        "alertGroupingWindow": "PT5M",
+        "alertPriorityRule": "LOW",
+        "autoResolutionTimeout": "PT2H",
+        "active": False,
+        "teams": [{"id": 1}, {"id": 2}],
+        "setupStatus": "FINISHED",
+    }
+    assert created.id == 7
+    assert created.integration_url == f"{BASE}/api/v1/events/levelio/il1lev{7:020x}"
+    assert created.teams[0].id == 2
+    assert created.model_extra is not None
+    assert created.model_extra["someFieldIlertAddsNextYear"] == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        full_request(),
+        AlertSourceRequest(name="minimal", integration_type="LEVELIO", escalation_policy_id=2),
+        AlertSourceRequest(
+            name="teams cleared", integration_type="LEVELIO", escalation_policy_id=2, teams=[]
+        ),
+        *(
+            AlertSourceRequest(
+                name="t", integration_type="LEVELIO", escalation_policy_id=1,
+                auto_resolution_timeout=timeout,
+            )
+            for timeout in AUTO_RESOLUTION_TIMEOUTS[:3]
+        ),
+    ],
+)
+def test_every_body_we_send_validates_against_ilerts_published_schema(
+    request_: AlertSourceRequest,
+) -> None:
+    assert request_errors("AlertSourceRel", request_.body()) == []
+
+
+def test_active_false_is_always_sent_and_undeclared_teams_are_left_out() -> None:
+    body = AlertSourceRequest(
+        name="x", integration_type="LEVELIO", escalation_policy_id=1, active=False
+    ).body()
+
+    assert body["active"] is False
+    assert "teams" not in body
+    assert body["alertCreation"] == "ONE_ALERT_PER_EMAIL"
+    assert body["alertPriorityRule"] == "HIGH"
+
+
+def test_the_schema_check_is_not_vacuous() -> None:
+    body = full_request().body()
+    body["integrationType"] = "LEVEL"
+    body["integrationUrl"] = "read-only"
+
+    errors = request_errors("AlertSourceRel", body)
+
+    assert any("integrationType" in e for e in errors)
+    assert any("integrationUrl" in e for e in errors)
+
+
+@responses.activate
+def test_get_update_delete_use_the_documented_paths(ilert: IlertClient) -> None:
+    responses.get(f"{BASE}/api/alert-sources/7", json=source_json())
+    responses.put(
+        f"{BASE}/api/alert-sources/7",
+        json=source_json(name="renamed"),
+        match=[matchers.json_params_matcher({"name": "renamed"}, strict_match=False)],
+    )
+    responses.delete(f"{BASE}/api/alert-sources/7", status=204)
+
+    assert ilert.get_alert_source(7).name == "Level 7"
+    updated = ilert.update_alert_source(
+        7, AlertSourceRequest(name="renamed", integration_type="LEVELIO", escalation_policy_id=1)
+    )
+    assert updated.name == "renamed"
+    ilert.delete_alert_source(7)
+
+    assert [c.request.method for c in responses.calls] == ["GET", "PUT", "DELETE"]
+
+
+@responses.activate
+def test_missing_source_is_not_found(ilert: IlertClient) -> None:
+    responses.get(
+        f"{BASE}/api/alert-sources/9",
+        status=404,
+        json={"status": 404, "message": "Alert source not found", "code": "NOT_FOUND"},
+    )
+
+    with pytest.raises(NotFoundError, match="Alert source not found"):
+        ilert.get_alert_source(9)
+
+
+@responses.activate
+def test_list_pages_with_start_index_until_a_short_page(ilert: IlertClient) -> None:
+    for start, count in ((0, 50), (50, 50), (100, 3)):
+        responses.get(
+            f"{BASE}/api/alert-sources",
+            json=[source_json(start + i) for i in range(count)],
+            match=[matchers.query_param_matcher({"start-index": str(start), "max-results": "50"})],
+        )
+
+    sources = list(ilert.list_alert_sources())
+
+    assert [s.id for s in sources] == list(range(103))
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_find_by_exact_name_stops_at_the_first_page_that_has_it(ilert: IlertClient) -> None:
+    responses.get(
+        f"{BASE}/api/alert-sources",
+        json=[source_json(i, name=f"s{i}") for i in range(50)],
+        match=[matchers.query_param_matcher({"start-index": "0", "max-results": "50"})],
+    )
+
+    found = ilert.find_alert_source_by_name("s42")
+    assert found is not None
+    assert found.id == 42
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_find_by_name_is_exact_and_returns_none_when_absent(ilert: IlertClient) -> None:
+    responses.get(f"{BASE}/api/alert-sources", json=[source_json(1, name="Level")])
+
+    assert ilert.find_alert_source_by_name("level") is None
+    assert ilert.find_alert_source_by_name("Level ") is None
+
+
+@responses.activate
+def test_escalation_policies_list_get_and_find(ilert: IlertClient) -> None:
+    policies = [{"id": i, "name": f"P{i}", "escalationRules": []} for i in range(1, 4)]
+    responses.get(f"{BASE}/api/escalation-policies", json=policies)
+    responses.get(f"{BASE}/api/escalation-policies/2", json=policies[1])
+
+    assert [p.name for p in ilert.list_escalation_policies()] == ["P1", "P2", "P3"]
+    assert ilert.get_escalation_policy(2).name == "P2"
+    found = ilert.find_escalation_policy_by_name("P3")
+    assert found is not None
+    assert found.id == 3
+    assert ilert.find_escalation_policy_by_name("nope") is None
+
+
+@responses.activate
+def test_alerts_filter_by_source_and_state(ilert: IlertClient) -> None:
+    responses.get(
+        f"{BASE}/api/alerts",
+        json=[{"id": 5, "status": "PENDING", "alertKey": "k", "alertSource": {"id": 7}}],
+        match=[
+            matchers.query_param_matcher(
+                {"sources": "7", "states": ["PENDING", "ACCEPTED"],
+                 "start-index": "0", "max-results": "100"}
+            )
+        ],
+    )
+
+    alerts = ilert.list_alerts(source_id=7, states=("PENDING", "ACCEPTED"))
+
+    assert [(a.id, a.alert_key, a.status) for a in alerts] == [(5, "k", "PENDING")]
+
+
+@responses.activate
+def test_bad_request_and_unauthorized_carry_ilerts_message_not_the_token(
+    ilert: IlertClient,
+) -> None:
+    responses.post(
+        f"{BASE}/api/alert-sources",
+        status=400,
+        json={"status": 400, "message": "Escalation policy 99 does not exist", "code": "BAD"},
+    )
+    responses.get(
+        f"{BASE}/api/alert-sources/1", status=401, json={"status": 401, "message": "Unauthorized"}
+    )
+
+    with pytest.raises(BadRequestError, match="Escalation policy 99 does not exist") as bad:
+        ilert.create_alert_source(full_request())
+    with pytest.raises(UnauthorizedError, match="ILERT_API_TOKEN") as unauthorized:
+        ilert.get_alert_source(1)
+
+    for error in (bad.value, unauthorized.value):
+        assert TOKEN not in str(error)
+
+
+def test_page_size_is_capped_at_ilerts_maximum(ilert: IlertClient) -> None:
+    with pytest.raises(ValueError, match="between 1 and 50"):
+        list(ilert.list_alert_sources(page_size=51))

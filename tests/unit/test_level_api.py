@@ -1,0 +1,189 @@
+"""The Level client against `responses`: the pinned webhook contract, cursor pages, alerts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import responses
+from responses import matchers
+
+from providers.http import ForbiddenError, NotFoundError, RetryPolicy, UnauthorizedError
+from providers.level_api import (
+    LevelClient,
+    WebhookChanges,
+    WebhookManagementUnavailableError,
+)
+
+BASE = "https://api.level.test"
+KEY = "lvl-key-very-secret"
+WEBHOOK_ID = "Z2lkOi8vbGV2ZWwvV2ViaG9vay8x"  # gid://level/Webhook/1
+
+
+def webhook_json(webhook_id: str = WEBHOOK_ID, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": webhook_id,
+        "url": "https://api.ilert.test/api/v1/events/levelio/il1lev0",
+        "enabled": True,
+        "event_types": ["alert_active", "alert_resolved"],
+        "has_secret": False,
+        "created_at": "2026-11-26T10:00:00Z",
+        "updated_at": "2026-11-26T10:00:00Z",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def level() -> LevelClient:
+    return LevelClient(BASE, KEY, retry=RetryPolicy(attempts=2, backoff_factor=0))
+
+
+@responses.activate
+def test_create_sends_the_raw_key_and_the_contract_body(level: LevelClient) -> None:
+    responses.post(f"{BASE}/v2/webhooks", status=201, json=webhook_json(has_secret=True))
+
+    created = level.create_webhook(
+        url="https://x.test/hook", event_types=["alert_active", "alert_resolved"], secret="s3"
+    )
+
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == KEY
+    assert json.loads(sent.body or b"") == {
+        "url": "https://x.test/hook",
+        "enabled": True,
+        "event_types": ["alert_active", "alert_resolved"],
+        "secret": "s3",
+    }
+    assert created.has_secret is True
+    assert "secret" not in created.model_dump()
+
+
+@responses.activate
+def test_create_without_secret_sends_none_and_null_event_types_means_all(
+    level: LevelClient,
+) -> None:
+    responses.post(f"{BASE}/v2/webhooks", status=201, json=webhook_json(event_types=None))
+
+    created = level.create_webhook(url="https://x.test/hook", event_types=None, enabled=False)
+
+    body = json.loads(responses.calls[0].request.body or b"")
+    assert body == {"url": "https://x.test/hook", "enabled": False, "event_types": None}
+    assert created.event_types is None
+
+
+@responses.activate
+def test_patch_sends_only_the_fields_given_and_null_secret_removes_it(
+    level: LevelClient,
+) -> None:
+    responses.patch(f"{BASE}/v2/webhooks/{WEBHOOK_ID}", json=webhook_json(enabled=False))
+
+    level.update_webhook(WEBHOOK_ID, WebhookChanges(enabled=False, secret=None))
+
+    assert json.loads(responses.calls[0].request.body or b"") == {"enabled": False, "secret": None}
+
+
+def test_patch_body_refuses_fields_outside_the_contract() -> None:
+    with pytest.raises(ValueError, match="name"):
+        WebhookChanges.model_validate({"name": "x"})
+
+
+@responses.activate
+def test_ids_are_url_encoded(level: LevelClient) -> None:
+    odd_id = "abc/def+=="
+    responses.get(f"{BASE}/v2/webhooks/abc%2Fdef%2B%3D%3D", json=webhook_json(odd_id))
+    responses.delete(f"{BASE}/v2/webhooks/abc%2Fdef%2B%3D%3D", status=204)
+
+    assert level.get_webhook(odd_id).id == odd_id
+    level.delete_webhook(odd_id)
+
+
+@responses.activate
+def test_list_follows_starting_after_cursors_until_has_more_is_false(level: LevelClient) -> None:
+    pages = [[f"w{i}" for i in range(0, 100)], [f"w{i}" for i in range(100, 130)]]
+    responses.get(
+        f"{BASE}/v2/webhooks",
+        json={"data": [webhook_json(i) for i in pages[0]], "has_more": True},
+        match=[matchers.query_param_matcher({"limit": "100"})],
+    )
+    responses.get(
+        f"{BASE}/v2/webhooks",
+        json={"data": [webhook_json(i) for i in pages[1]], "has_more": False},
+        match=[matchers.query_param_matcher({"limit": "100", "starting_after": "w99"})],
+    )
+
+    ids = [w.id for w in level.list_webhooks()]
+
+    assert ids == pages[0] + pages[1]
+    assert len(responses.calls) == 2
+
+
+@pytest.mark.parametrize("operation", ["list", "create"])
+@responses.activate
+def test_404_on_the_collection_means_no_webhook_api_and_names_manual_mode(
+    level: LevelClient, operation: str
+) -> None:
+    responses.get(f"{BASE}/v2/webhooks", status=404, json={"error": "Not found"})
+    responses.post(f"{BASE}/v2/webhooks", status=404, json={"error": "Not found"})
+
+    def call() -> object:
+        if operation == "list":
+            return list(level.list_webhooks())
+        return level.create_webhook(url="https://x.test", event_types=None)
+
+    with pytest.raises(WebhookManagementUnavailableError) as caught:
+        call()
+
+    text = str(caught.value)
+    assert "does not offer webhook management" in text
+    assert "level:webhookManagement manual" in text
+    assert KEY not in text
+
+
+@responses.activate
+def test_404_on_one_webhook_is_plain_not_found(level: LevelClient) -> None:
+    responses.get(f"{BASE}/v2/webhooks/{WEBHOOK_ID}", status=404, json={"error": "not found"})
+
+    with pytest.raises(NotFoundError) as caught:
+        level.get_webhook(WEBHOOK_ID)
+
+    assert not isinstance(caught.value, WebhookManagementUnavailableError)
+
+
+@responses.activate
+def test_read_only_key_and_bad_key_errors_name_the_setting(level: LevelClient) -> None:
+    responses.post(
+        f"{BASE}/v2/webhooks", status=403, json={"error": "This API key is read-only"}
+    )
+    responses.get(f"{BASE}/v2/webhooks", status=401, json={"error": "Access denied"})
+
+    with pytest.raises(ForbiddenError, match="read-only") as forbidden:
+        level.create_webhook(url="https://x.test", event_types=None)
+    with pytest.raises(UnauthorizedError, match="LEVEL_API_KEY") as unauthorized:
+        list(level.list_webhooks())
+
+    for error in (forbidden.value, unauthorized.value):
+        assert KEY not in str(error)
+
+
+@responses.activate
+def test_alerts_list_get_and_resolve(level: LevelClient) -> None:
+    alert = {
+        "id": "QWxlcnQx", "device_id": "RDE", "device_hostname": "WS-042", "name": "CPU usage",
+        "description": "CPU > 75%", "payload": None, "severity": "critical",
+        "is_resolved": False, "started_at": "2026-11-26T10:00:00Z", "resolved_at": None,
+    }
+    responses.get(
+        f"{BASE}/v2/alerts",
+        json={"data": [alert], "has_more": False},
+        match=[matchers.query_param_matcher({"status": "active", "limit": "100"})],
+    )
+    responses.get(f"{BASE}/v2/alerts/QWxlcnQx", json=alert)
+    responses.post(f"{BASE}/v2/alerts/QWxlcnQx/resolve", json={**alert, "is_resolved": True})
+
+    assert [a.device_hostname for a in level.list_alerts(status="active")] == ["WS-042"]
+    assert level.get_alert("QWxlcnQx").severity == "critical"
+    level.resolve_alert("QWxlcnQx")
+
+    assert responses.calls[-1].request.method == "POST"
