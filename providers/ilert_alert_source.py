@@ -1,0 +1,393 @@
+"""ilert alert source as a Pulumi dynamic resource: ``IlertAlertSource``.
+
+The provider turns the first half of Level's manual "ilert integration" procedure into a
+declarative resource: an alert source of type Level.io (``LEVELIO``) with its escalation
+policy and grouping, whose generated webhook URL (``integration_url``) and key are secret
+outputs. It follows terraform-provider-ilert's resource_alert_source: one POST on create
+(``setupStatus: FINISHED``), whole-object PUT on update, 404 on read means gone, only the
+integration type forces a replacement, teams compared as a set and only when declared.
+
+Import is not supported by Pulumi dynamic resources; adopt an existing source by deleting
+it in ilert and letting ``pulumi up`` create it, or keep it out of the stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi import dynamic
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from providers.endpoints import ILERT
+from providers.http import NotFoundError
+from providers.ilert_api import (
+    ALERT_CREATION_MODES,
+    ALERT_GROUPING_WINDOWS,
+    ALERT_PRIORITY_RULES,
+    AUTO_RESOLUTION_TIMEOUTS,
+    DEFAULT_ALERT_CREATION,
+    DEFAULT_ALERT_PRIORITY_RULE,
+    GROUPED_ALERT_CREATION_MODES,
+    LEVEL_INTEGRATION_TYPE,
+    AlertSource,
+    AlertSourceRequest,
+    IlertClient,
+)
+from providers.provider_base import ConfiguredProvider, is_unknown, validate
+
+POLICY_NAMES_SHOWN = 10
+POLICY_HINT = "escalation_policy must be a positive policy id or an exact policy name."
+# Inputs compared one to one with the outputs of the same name.
+PLAIN_FIELDS = (
+    "name",
+    "integration_type",
+    "alert_creation",
+    "alert_grouping_window",
+    "alert_priority_rule",
+    "auto_resolution_timeout",
+    "active",
+)
+SECRET_OUTPUTS = ["integration_key", "integration_url"]
+
+
+def _one_of(value: str, allowed: tuple[str, ...], prop: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{prop} must be one of {', '.join(allowed)}; got {value!r}.")
+    return value
+
+
+class AlertSourceArgs(BaseModel):
+    """The inputs of an alert source, validated as ilert validates them (or stricter)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    escalation_policy: int | str
+    integration_type: str = LEVEL_INTEGRATION_TYPE
+    alert_creation: str = DEFAULT_ALERT_CREATION
+    alert_grouping_window: str | None = None
+    alert_priority_rule: str = DEFAULT_ALERT_PRIORITY_RULE
+    auto_resolution_timeout: str | None = None
+    teams: list[int] | None = None
+    active: bool = True
+
+    @field_validator("escalation_policy")
+    @classmethod
+    def _policy_is_id_or_name(cls, value: int | str) -> int | str:
+        if isinstance(value, int):
+            if value < 1:
+                raise ValueError(POLICY_HINT)
+            return value
+        value = value.strip()
+        if not value:
+            raise ValueError(POLICY_HINT)
+        return int(value) if value.isdigit() else value
+
+    @field_validator("integration_type")
+    @classmethod
+    def _integration_type_format(cls, value: str) -> str:
+        if not value.isalnum() or value.upper() != value:
+            raise ValueError(
+                f"integration_type must be an ilert integration type such as "
+                f"{LEVEL_INTEGRATION_TYPE} (upper case, no spaces); got {value!r}."
+            )
+        return value
+
+    @field_validator("alert_creation")
+    @classmethod
+    def _alert_creation(cls, value: str) -> str:
+        return _one_of(value, ALERT_CREATION_MODES, "alert_creation")
+
+    @field_validator("alert_grouping_window")
+    @classmethod
+    def _grouping_window(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _one_of(value, ALERT_GROUPING_WINDOWS, "alert_grouping_window")
+
+    @field_validator("alert_priority_rule")
+    @classmethod
+    def _priority_rule(cls, value: str) -> str:
+        return _one_of(value, ALERT_PRIORITY_RULES, "alert_priority_rule")
+
+    @field_validator("auto_resolution_timeout")
+    @classmethod
+    def _resolution_timeout(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _one_of(value, AUTO_RESOLUTION_TIMEOUTS, "auto_resolution_timeout")
+
+    @field_validator("teams")
+    @classmethod
+    def _teams_are_ids(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return None
+        if any(team < 1 for team in value):
+            raise ValueError("teams must be a list of ilert team ids (positive numbers).")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _grouping_window_matches_mode(self, info: ValidationInfo) -> AlertSourceArgs:
+        unknown = (info.context or {}).get("unknown", set())
+        if {"alert_creation", "alert_grouping_window"} & unknown:
+            return self
+        grouped = self.alert_creation in GROUPED_ALERT_CREATION_MODES
+        if grouped and self.alert_grouping_window is None:
+            raise ValueError(
+                f"alert_grouping_window is required when alert_creation is "
+                f"{self.alert_creation}; set one of {', '.join(ALERT_GROUPING_WINDOWS)}."
+            )
+        if not grouped and self.alert_grouping_window is not None:
+            raise ValueError(
+                f"alert_grouping_window only applies when alert_creation is "
+                f"{' or '.join(GROUPED_ALERT_CREATION_MODES)}; remove it or change "
+                f"alert_creation (now {self.alert_creation})."
+            )
+        return self
+
+    def request(self, policy_id: int, *, setup_status: str | None = None) -> AlertSourceRequest:
+        """The ilert request body for these inputs and a resolved escalation policy id."""
+        return AlertSourceRequest(
+            name=self.name,
+            integration_type=self.integration_type,
+            escalation_policy_id=policy_id,
+            alert_creation=self.alert_creation,
+            alert_grouping_window=self.alert_grouping_window,
+            alert_priority_rule=self.alert_priority_rule,
+            auto_resolution_timeout=self.auto_resolution_timeout,
+            active=self.active,
+            teams=self.teams,
+            setup_status=setup_status,
+        )
+
+
+class UnknownEscalationPolicyError(ValueError):
+    """The escalation policy named in the inputs does not exist in ilert."""
+
+
+class IlertAlertSourceProvider(ConfiguredProvider):
+    """CRUD of one ilert alert source; one API call per operation (policy given by id)."""
+
+    def _client(self) -> IlertClient:
+        endpoint = self.endpoint(ILERT)
+        return IlertClient(endpoint.base_url, endpoint.credential)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        """Validate inputs without touching the network; Unknowns (preview) pass."""
+        inputs, failures = validate(AlertSourceArgs, news)
+        return dynamic.CheckResult(inputs, failures)
+
+    def diff(
+        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
+    ) -> dynamic.DiffResult:
+        """Desired inputs against the outputs in state, field by field; no network."""
+        changed = [f for f in PLAIN_FIELDS if _differs(_news.get(f), _olds.get(f))]
+        if _policy_differs(_news.get("escalation_policy"), _olds):
+            changed.append("escalation_policy")
+        teams = _news.get("teams")
+        if teams is not None and (
+            is_unknown(teams) or set(teams) != set(_olds.get("teams") or [])
+        ):
+            changed.append("teams")
+        replaces = ["integration_type"] if "integration_type" in changed else []
+        return dynamic.DiffResult(
+            changes=bool(changed), replaces=replaces, delete_before_replace=False
+        )
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        """One POST (two calls when the policy is given by name: a lookup first)."""
+        args = _args(props)
+        client = self._client()
+        policy_id = _policy_id(client, args.escalation_policy)
+        created = client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
+        return dynamic.CreateResult(str(created.id), _outputs(created, _Declared.of(args)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """One GET; gone (empty id) on 404; returns inputs too so refresh shows drift."""
+        try:
+            live = self._client().get_alert_source(int(id_))
+        except NotFoundError:
+            return dynamic.ReadResult("", {})
+        declared = _Declared.recorded(props)
+        outputs = _outputs(live, declared)
+        inputs = {key: outputs[key] for key in (*PLAIN_FIELDS, "escalation_policy")}
+        if declared.teams:
+            inputs["teams"] = outputs["teams"]
+        return dynamic.ReadResult(id_, outputs, inputs)
+
+    def update(
+        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
+    ) -> dynamic.UpdateResult:
+        """One whole-object PUT; teams are left out when never declared."""
+        args = _args(_news)
+        client = self._client()
+        policy_id = _policy_id(client, args.escalation_policy)
+        updated = client.update_alert_source(int(_id), args.request(policy_id))
+        return dynamic.UpdateResult(_outputs(updated, _Declared.of(args)))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """One DELETE; an alert source already gone counts as deleted."""
+        try:
+            self._client().delete_alert_source(int(_id))
+        except NotFoundError:
+            return
+
+
+def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
+    return AlertSourceArgs.model_validate({k: v for k, v in props.items() if k in _INPUTS})
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """How the user declared what ilert reports in another form: policy by id, teams at all."""
+
+    policy_by_id: bool
+    teams: bool
+
+    @classmethod
+    def of(cls, args: AlertSourceArgs) -> _Declared:
+        return cls(isinstance(args.escalation_policy, int), args.teams is not None)
+
+    @classmethod
+    def recorded(cls, outputs: Mapping[str, Any]) -> _Declared:
+        """From the outputs in state (read gets outputs, not inputs)."""
+        policy = outputs.get("escalation_policy", outputs.get("escalation_policy_id"))
+        return cls(isinstance(_policy_ref(policy), int), outputs.get("teams") is not None)
+
+
+def _policy_ref(value: object) -> int | str:
+    """A policy as declared: an id (numbers arrive as floats from the engine) or a name."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    text = str(value).strip()
+    return int(text) if text.isdigit() else text
+
+
+_INPUTS = frozenset(AlertSourceArgs.model_fields)
+
+
+def _differs(desired: object, recorded: object) -> bool:
+    return is_unknown(desired) or desired != recorded
+
+
+def _policy_differs(desired: object, olds: Mapping[str, Any]) -> bool:
+    """An id is compared with the id in state, a name with the policy's name in state."""
+    if is_unknown(desired):
+        return True
+    policy = _policy_ref(desired)
+    if isinstance(policy, int):
+        return policy != olds.get("escalation_policy_id")
+    return policy != olds.get("escalation_policy_name")
+
+
+def _policy_id(client: IlertClient, policy: int | str) -> int:
+    if isinstance(policy, int):
+        return policy
+    policies = list(client.list_escalation_policies())
+    for candidate in policies:
+        if candidate.name == policy:
+            return candidate.id
+    names = ", ".join(repr(p.name) for p in policies[:POLICY_NAMES_SHOWN])
+    hidden = len(policies) - POLICY_NAMES_SHOWN
+    more = f" and {hidden} more" if hidden > 0 else ""
+    raise UnknownEscalationPolicyError(
+        f"escalation_policy {policy!r} matches no ilert escalation policy (names are exact "
+        f"and case-sensitive). Existing policies: {names or 'none'}{more}. Use one of these "
+        f"names or a numeric policy id."
+    )
+
+
+def _outputs(source: AlertSource, declared: _Declared) -> dict[str, Any]:
+    """The resource's outputs: the managed fields as ilert now has them, plus what it made.
+
+    ``escalation_policy`` keeps the form the user declared (id or name), so refresh
+    compares like with like; ``teams`` is only reported when the user declared teams.
+    """
+    policy = source.escalation_policy
+    return {
+        "name": source.name,
+        "escalation_policy": policy.id if declared.policy_by_id else (policy.name or policy.id),
+        "escalation_policy_id": policy.id,
+        "escalation_policy_name": policy.name,
+        "integration_type": source.integration_type,
+        "alert_creation": source.alert_creation or DEFAULT_ALERT_CREATION,
+        "alert_grouping_window": source.alert_grouping_window,
+        "alert_priority_rule": source.alert_priority_rule or DEFAULT_ALERT_PRIORITY_RULE,
+        "auto_resolution_timeout": source.auto_resolution_timeout,
+        "teams": sorted(t.id for t in source.teams) if declared.teams else None,
+        "active": source.active,
+        "status": source.status,
+        "integration_key": source.integration_key,
+        "integration_url": source.integration_url,
+    }
+
+
+class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
+    """An ilert alert source, by default of type Level.io, whose webhook URL Level calls.
+
+    Example::
+
+        source = IlertAlertSource(
+            "level-acme",
+            name="Level - Acme",
+            escalation_policy="On-call L1",      # or a numeric id
+            alert_creation="ONE_ALERT_GROUPED_PER_WINDOW",
+            alert_grouping_window="PT5M",
+        )
+        pulumi.export("ilertUrl", source.integration_url)  # a secret output
+    """
+
+    name: pulumi.Output[str]
+    escalation_policy: pulumi.Output[int | str]
+    escalation_policy_id: pulumi.Output[int]
+    escalation_policy_name: pulumi.Output[str]
+    integration_type: pulumi.Output[str]
+    alert_creation: pulumi.Output[str]
+    alert_grouping_window: pulumi.Output[str | None]
+    alert_priority_rule: pulumi.Output[str]
+    auto_resolution_timeout: pulumi.Output[str | None]
+    teams: pulumi.Output[list[int] | None]
+    active: pulumi.Output[bool]
+    status: pulumi.Output[str]
+    integration_key: pulumi.Output[str]
+    integration_url: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str],
+        escalation_policy: pulumi.Input[int | str],
+        integration_type: pulumi.Input[str] = LEVEL_INTEGRATION_TYPE,
+        alert_creation: pulumi.Input[str] | None = None,
+        alert_grouping_window: pulumi.Input[str] | None = None,
+        alert_priority_rule: pulumi.Input[str] | None = None,
+        auto_resolution_timeout: pulumi.Input[str] | None = None,
+        teams: pulumi.Input[list[int]] | None = None,
+        active: pulumi.Input[bool] = True,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "name": name,
+            "escalation_policy": escalation_policy,
+            "integration_type": integration_type,
+            "alert_creation": alert_creation,
+            "alert_grouping_window": alert_grouping_window,
+            "alert_priority_rule": alert_priority_rule,
+            "auto_resolution_timeout": auto_resolution_timeout,
+            "teams": teams,
+            "active": active,
+            # Outputs only: declared so that they exist as attributes of the resource.
+            "escalation_policy_id": None,
+            "escalation_policy_name": None,
+            "status": None,
+            "integration_key": None,
+            "integration_url": None,
+        }
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
+        )
+        super().__init__(IlertAlertSourceProvider(), resource_name, props, opts)

@@ -1,0 +1,243 @@
+"""Level webhook as a Pulumi dynamic resource: ``LevelWebhook``.
+
+The second half of Level's manual "ilert integration" procedure: a webhook whose URL is the
+ilert alert source's generated URL, subscribed to "Alert active" (opens the ilert alert) and
+"Alert resolved" (closes it). With one event only, sync is one-way, so ``check`` refuses a
+list without both. Calls follow our pinned webhook contract (providers/level_api.py), which
+Level's public reference does not publish; organisations without it use the manual mode.
+
+The optional ``secret`` (Level signs deliveries with it) is write-only in Level: it is kept
+in state as a secret so a rotation shows as a change, and ``has_secret`` reports drift.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+import pulumi
+from pulumi import dynamic
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from providers.endpoints import LEVEL
+from providers.http import NotFoundError
+from providers.level_api import (
+    ALERT_ACTIVE,
+    ALERT_EVENT_TYPES,
+    ALERT_RESOLVED,
+    EVENT_TYPES,
+    LOOPBACK_HOSTS,
+    LevelClient,
+    Webhook,
+    WebhookChanges,
+)
+from providers.provider_base import ConfiguredProvider, as_secret, is_unknown, validate
+
+SECRET_OUTPUTS = ["url", "secret"]
+ONE_WAY_SYNC = (
+    f"event_types must include both {ALERT_ACTIVE} (opens the ilert alert) and "
+    f"{ALERT_RESOLVED} (resolves it); with only one of them, alerts are opened but never "
+    f"closed in ilert, or closed but never opened (one-way sync). Add the missing one."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the hosts Level accepts over plain http."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class WebhookArgs(BaseModel):
+    """The inputs of a Level webhook, validated as our contract requires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    event_types: list[str] = list(ALERT_EVENT_TYPES)
+    enabled: bool = True
+    secret: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if not parts.hostname or parts.scheme not in ("https", "http"):
+            raise ValueError(
+                "url must be an absolute https:// URL: the ilert alert source's integration_url."
+            )
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError(
+                f"url must use https:// (Level refuses plain http except for loopback hosts); "
+                f"got http://{parts.hostname}/..."
+            )
+        return value
+
+    @field_validator("event_types")
+    @classmethod
+    def _both_alert_events(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(EVENT_TYPES))
+        if unknown:
+            raise ValueError(
+                f"event_types has unknown event ids {', '.join(map(repr, unknown))}; "
+                f"Level's ids are {', '.join(EVENT_TYPES)}."
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("event_types lists an event id twice; list each once.")
+        if not set(ALERT_EVENT_TYPES) <= set(value):
+            raise ValueError(ONE_WAY_SYNC)
+        return sorted(value)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("secret must not be blank; leave it out to send unsigned deliveries.")
+        return value
+
+
+class LevelWebhookProvider(ConfiguredProvider):
+    """CRUD of one Level webhook; one API call per operation."""
+
+    def _client(self) -> LevelClient:
+        endpoint = self.endpoint(LEVEL)
+        return LevelClient(endpoint.base_url, endpoint.credential)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        """Validate inputs without touching the network; Unknowns (preview) pass."""
+        inputs, failures = validate(WebhookArgs, news, secret_fields=("secret",))
+        return dynamic.CheckResult(inputs, failures)
+
+    def diff(
+        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
+    ) -> dynamic.DiffResult:
+        """Desired inputs against the outputs in state; event types as a set; no network."""
+        changed = [
+            field
+            for field in ("url", "enabled", "secret")
+            if is_unknown(_news.get(field)) or _news.get(field) != _olds.get(field)
+        ]
+        events = _news.get("event_types")
+        if is_unknown(events) or set(events or ()) != set(_olds.get("event_types") or ()):
+            changed.append("event_types")
+        if "secret" not in changed and bool(_news.get("secret")) != bool(_olds.get("has_secret")):
+            changed.append("secret")  # removed or added in Level's UI
+        return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        """One POST."""
+        args = _args(props)
+        created = self._client().create_webhook(
+            url=args.url, event_types=args.event_types, enabled=args.enabled, secret=args.secret
+        )
+        return dynamic.CreateResult(created.id, _outputs(created, args.secret))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """One GET; gone (empty id) on 404; returns inputs too so refresh shows drift."""
+        try:
+            live = self._client().get_webhook(id_)
+        except NotFoundError:
+            return dynamic.ReadResult("", {})
+        # Level never returns the secret: keep ours, unless Level says there is none now.
+        secret = props.get("secret") if live.has_secret else None
+        outputs = _outputs(live, secret)
+        inputs = {
+            "url": outputs["url"],
+            "event_types": outputs["event_types"],
+            "enabled": outputs["enabled"],
+            "secret": as_secret(secret),
+        }
+        return dynamic.ReadResult(id_, outputs, inputs)
+
+    def update(
+        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
+    ) -> dynamic.UpdateResult:
+        """One PATCH of the desired state; a changed URL is updated in place."""
+        args = _args(_news)
+        fields: dict[str, Any] = {
+            "url": args.url, "enabled": args.enabled, "event_types": args.event_types,
+        }
+        if args.secret is not None:
+            if args.secret != _olds.get("secret") or not _olds.get("has_secret"):
+                fields["secret"] = args.secret
+        elif _olds.get("has_secret"):
+            fields["secret"] = None  # an explicit null removes it
+        updated = self._client().update_webhook(_id, WebhookChanges(**fields))
+        return dynamic.UpdateResult(_outputs(updated, args.secret))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """One DELETE; a webhook already gone counts as deleted."""
+        try:
+            self._client().delete_webhook(_id)
+        except NotFoundError:
+            return
+
+
+def _args(props: dict[str, Any]) -> WebhookArgs:
+    return WebhookArgs.model_validate({k: v for k, v in props.items() if k in _INPUTS})
+
+
+_INPUTS = frozenset(WebhookArgs.model_fields)
+
+
+def _outputs(webhook: Webhook, secret: str | None) -> dict[str, Any]:
+    """The webhook as Level now has it; the secret echoed (secret output), never read back."""
+    return {
+        "url": webhook.url,
+        "event_types": sorted(webhook.event_types) if webhook.event_types is not None else None,
+        "enabled": webhook.enabled,
+        "has_secret": webhook.has_secret,
+        "secret": secret,
+        "created_at": webhook.created_at,
+        "updated_at": webhook.updated_at,
+    }
+
+
+class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
+    """A Level webhook delivering alert events to a URL (the ilert alert source's).
+
+    Example::
+
+        webhook = LevelWebhook(
+            "level-acme",
+            url=source.integration_url,   # secret Output of IlertAlertSource
+        )                                  # event_types default: alert_active, alert_resolved
+    """
+
+    url: pulumi.Output[str]
+    event_types: pulumi.Output[list[str]]
+    enabled: pulumi.Output[bool]
+    has_secret: pulumi.Output[bool]
+    secret: pulumi.Output[str | None]
+    created_at: pulumi.Output[str]
+    updated_at: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        url: pulumi.Input[str],
+        event_types: pulumi.Input[list[str]] | tuple[str, ...] = ALERT_EVENT_TYPES,
+        enabled: pulumi.Input[bool] = True,
+        secret: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "url": url,
+            "event_types": list(event_types) if isinstance(event_types, tuple) else event_types,
+            "enabled": enabled,
+            "secret": pulumi.Output.secret(secret) if secret is not None else None,
+            # Outputs only: declared so that they exist as attributes of the resource.
+            "has_secret": None,
+            "created_at": None,
+            "updated_at": None,
+        }
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
+        )
+        super().__init__(LevelWebhookProvider(), resource_name, props, opts)
