@@ -1,0 +1,56 @@
+"""Local, contract-faithful fakes of the ilert and Level APIs: ``python -m sandbox``.
+
+One process serves a fake ilert REST API (default http://127.0.0.1:8790, paths under
+``/api``) and a fake Level v2 API (default http://127.0.0.1:8791, paths under ``/v2``)
+on loopback only, with fixed credentials:
+
+- ilert: ``Authorization: Bearer sandbox-ilert-token``
+- Level: ``Authorization: sandbox-level-key`` (read & write) or
+  ``sandbox-level-readonly-key`` (read-only: every write answers 403)
+
+A Level webhook pointed at an ilert LEVELIO alert source's ``integrationUrl`` really
+delivers: raising a Level alert opens an ilert alert, resolving it resolves that alert.
+
+Sandbox-only control routes (for curl users; not part of either real API):
+
+Level app::
+
+    # raise an alert on a device (created on first use); delivers alert_active
+    curl -X POST http://127.0.0.1:8791/sandbox/alerts -H 'Authorization: sandbox-level-key' \\
+         -H 'Content-Type: application/json' \\
+         -d '{"device_hostname": "WS-042", "name": "CPU usage", "severity": "critical",
+              "description": "CPU usage >75.0% for 10 minutes", "payload": null}'
+    # resolve it (the real v2 route); delivers alert_resolved once
+    curl -X POST http://127.0.0.1:8791/v2/alerts/<id>/resolve -H 'Authorization: sandbox-level-key'
+    # the delivery log (Level's "Requests" tab): attempts, statuses, errors
+    curl http://127.0.0.1:8791/sandbox/deliveries
+
+ilert app::
+
+    # what ilert did with each incoming event (created/appended/resolved/ignored and why)
+    curl http://127.0.0.1:8790/sandbox/intake
+
+Both apps (fault switch; ``count`` null = until cleared, ``status`` null = delay only,
+``retry_after`` adds ``Retry-After`` on Level only: ilert sends none)::
+
+    curl -X POST http://127.0.0.1:8790/sandbox/faults -H 'Content-Type: application/json' \\
+         -d '{"method": "GET", "path": "/api/alert-sources", "status": 503, "count": 2}'
+    curl http://127.0.0.1:8790/sandbox/faults          # list the rules still armed
+    curl -X DELETE http://127.0.0.1:8790/sandbox/faults
+
+From Python (tests): ``Sandbox`` below, or the ``sandbox`` pytest fixture.
+"""
+
+from sandbox.credentials import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY
+from sandbox.errors import ApiError
+from sandbox.requestlog import RecordedRequest
+from sandbox.server import Sandbox
+
+__all__ = [
+    "ILERT_TOKEN",
+    "LEVEL_API_KEY",
+    "LEVEL_READONLY_KEY",
+    "ApiError",
+    "RecordedRequest",
+    "Sandbox",
+]

@@ -1,0 +1,150 @@
+"""The fake Level v2 API as a Flask app (routes only; behaviour is in level_service).
+
+Auth: ``Authorization: <raw key>`` on ``/v2/*`` and ``POST /sandbox/alerts``; a missing or
+unknown key gets 401 ``{"error": "Access denied"}``, the read-only key gets 403 on every
+write. Errors are ``{"error": "<message>"}``.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from sandbox.app_common import add_fault_routes, int_param, json_body, json_response, new_app
+from sandbox.credentials import LEVEL_API_KEY, LEVEL_READONLY_KEY
+from sandbox.errors import ApiError, bad_request
+from sandbox.faults import Faults
+from sandbox.level_service import DEFAULT_LIMIT, MAX_LIMIT, LevelService
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def level_error(status: int, message: str) -> Response:
+    """A Level error body: ``{"error": message}``."""
+    return json_response({"error": message}, status=status)
+
+
+def _needs_auth(path: str) -> bool:
+    return path.startswith("/v2/") or path in {"/v2", "/sandbox/alerts"}
+
+
+class Paging(TypedDict):
+    """Level's cursor paging parameters, validated."""
+
+    limit: int
+    starting_after: str | None
+    ending_before: str | None
+
+
+def _paging() -> Paging:
+    return {
+        "limit": int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        "starting_after": request.args.get("starting_after") or None,
+        "ending_before": request.args.get("ending_before") or None,
+    }
+
+
+def create_level_app(service: LevelService, faults: Faults) -> Flask:
+    """The Flask app for the fake Level API."""
+    app = new_app("sandbox.level")
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return level_error(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return level_error(exc.code or 500, exc.name)
+
+    @app.before_request
+    def authenticate() -> Response | None:
+        if not _needs_auth(request.path):
+            return None
+        key = request.headers.get("Authorization")
+        if key not in (LEVEL_API_KEY, LEVEL_READONLY_KEY):
+            return level_error(401, "Access denied")
+        if key == LEVEL_READONLY_KEY and request.method in WRITE_METHODS:
+            return level_error(403, "This API key is read-only; writes need a read & write key")
+        return None
+
+    @app.get("/")
+    def index() -> Response:
+        return json_response({"service": "Level (sandbox)", "api": f"{request.host_url}v2"})
+
+    # ---------------------------------------------------------------- webhooks
+    @app.get("/v2/webhooks")
+    def list_webhooks() -> Response:
+        return json_response(service.list_webhooks(**_paging()))
+
+    @app.post("/v2/webhooks")
+    def create_webhook() -> Response:
+        return json_response(service.create_webhook(json_body()), status=201)
+
+    @app.get("/v2/webhooks/<webhook_id>")
+    def get_webhook(webhook_id: str) -> Response:
+        return json_response(service.get_webhook(webhook_id))
+
+    @app.patch("/v2/webhooks/<webhook_id>")
+    def update_webhook(webhook_id: str) -> Response:
+        return json_response(service.update_webhook(webhook_id, json_body()))
+
+    @app.delete("/v2/webhooks/<webhook_id>")
+    def delete_webhook(webhook_id: str) -> Response:
+        service.delete_webhook(webhook_id)
+        return Response(status=204)
+
+    # ------------------------------------------------------ alerts and devices
+    @app.get("/v2/alerts")
+    def list_alerts() -> Response:
+        return json_response(
+            service.list_alerts(
+                **_paging(),
+                device_id=request.args.get("device_id") or None,
+                status=request.args.get("status") or None,
+            )
+        )
+
+    @app.get("/v2/alerts/<alert_id>")
+    def get_alert(alert_id: str) -> Response:
+        return json_response(service.get_alert(alert_id))
+
+    @app.post("/v2/alerts/<alert_id>/resolve")
+    def resolve_alert(alert_id: str) -> Response:
+        return json_response(service.resolve_alert(alert_id))
+
+    @app.get("/v2/devices")
+    def list_devices() -> Response:
+        return json_response(service.list_devices(**_paging()))
+
+    @app.get("/v2/devices/<device_id>")
+    def get_device(device_id: str) -> Response:
+        return json_response(service.get_device(device_id))
+
+    # --------------------------------------------------------- control routes
+    @app.post("/sandbox/alerts")
+    def raise_alert() -> Response:
+        body = json_body()
+        if not isinstance(body, dict):
+            raise bad_request("body must be a JSON object {device_hostname, name, ...}")
+        allowed = {"device_hostname", "name", "severity", "description", "payload"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise bad_request(f"unknown field(s): {', '.join(unknown)}")
+        alert = service.raise_alert(
+            device_hostname=body.get("device_hostname", ""),
+            name=body.get("name", ""),
+            severity=body.get("severity", "critical"),
+            description=body.get("description", ""),
+            payload=body.get("payload"),
+        )
+        return json_response(alert, status=201)
+
+    @app.get("/sandbox/deliveries")
+    def deliveries() -> Response:
+        return json_response(service.deliveries())
+
+    add_fault_routes(app, "level", faults, level_error)
+    return app

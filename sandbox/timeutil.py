@@ -1,0 +1,11 @@
+"""Timestamps in the one format both fake APIs use: ISO-8601 UTC with milliseconds and ``Z``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now_iso() -> str:
+    """The current time as ``2026-01-05T10:00:00.123Z`` (what Level sends as ``occurred_at``)."""
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
