@@ -102,15 +102,19 @@ def check_failures(
     return failures
 
 
-def explain(item: Mapping[str, Any], *, secret: bool = False) -> str:
-    """A pydantic error item as a sentence; our own validators' messages are kept verbatim."""
+def explain(item: Mapping[str, Any], *, name: str | None = None, secret: bool = False) -> str:
+    """A pydantic error item as a sentence; our own validators' messages are kept verbatim.
+
+    ``name`` is how the user calls the property (defaults to its pydantic location); the
+    offending value is quoted unless ``secret``.
+    """
     message = str(item["msg"]).removeprefix("Value error, ")
     kind = item["type"]
-    prop = ".".join(str(part) for part in item["loc"]) or "the resource"
+    prop = name or ".".join(str(part) for part in item["loc"]) or "the resource"
     if kind == "missing":
         return f"{prop} is required."
     if kind == "extra_forbidden":
-        return f"{prop} is not a property of this resource; remove it."
+        return f"{prop} is not a known property; remove it or check its spelling."
     if kind == "value_error":
         return message
     if secret:

@@ -1,0 +1,39 @@
+"""level-ilert stack program: read the stack settings, build one integration per entry.
+
+Each entry of ``level-ilert:integrations`` becomes an ilert alert source of type Level.io
+and a Level webhook pointing at its generated URL (or, in manual mode, the UI steps).
+A config error stops the program, naming the key, before any resource is registered.
+"""
+
+import pulumi
+
+from components.level_ilert_integration import LevelIlertIntegration
+from components.settings import SettingsError, load_settings
+
+
+def _config_lookup(full_key: str) -> pulumi.Config:
+    namespace, _, _ = full_key.partition(":")
+    return pulumi.Config(namespace)
+
+
+def _get(full_key: str) -> str | None:
+    return _config_lookup(full_key).get(full_key.partition(":")[2])
+
+
+def _get_object(full_key: str) -> object:
+    return _config_lookup(full_key).get_object(full_key.partition(":")[2])
+
+
+try:
+    settings = load_settings(_get_object, _get)
+except SettingsError as error:
+    raise pulumi.RunError(str(error)) from None
+
+for integration in settings.integrations:
+    wiring = LevelIlertIntegration(
+        integration.pulumi_name,
+        integration,
+        webhook_management=settings.webhook_management,
+        output_name=integration.pulumi_name,
+    )
+    pulumi.export(integration.pulumi_name, wiring.exports())
