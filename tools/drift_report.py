@@ -1,0 +1,69 @@
+"""Read ``pulumi preview --json`` output and say whether the stack drifted.
+
+The fallback for CLIs older than 3.227, which exit 255 for every error: drift and a broken
+run then look the same. This reads the ``changeSummary`` (and ``steps``) of the preview
+instead. Exit codes: 0 no drift, 7 drift (as ``--expect-no-changes`` on newer CLIs),
+2 the file is not a preview. Usage::
+
+    pulumi preview --refresh --json --stack dev > preview.json || true
+    python -m tools.drift_report preview.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+# Operations that are not changes (pulumi's engine.HasChanges ignores the same ones).
+NOT_CHANGES = frozenset({"same", "read", "discard", "read-replacement"})
+EXIT_NO_DRIFT, EXIT_USAGE, EXIT_DRIFT = 0, 2, 7
+
+
+def changes(preview: dict[str, Any]) -> dict[str, int]:
+    """Operations that would change something, with their counts."""
+    summary = preview.get("changeSummary") or {}
+    return {op: int(n) for op, n in summary.items() if op not in NOT_CHANGES and int(n) > 0}
+
+
+def changed_resources(preview: dict[str, Any]) -> list[str]:
+    """``op urn [fields]`` for every step that changes something."""
+    lines = []
+    for step in preview.get("steps") or []:
+        op = step.get("op", "")
+        if op in NOT_CHANGES:
+            continue
+        fields = sorted(step.get("detailedDiff") or step.get("diffReasons") or [])
+        lines.append(f"{op} {step.get('urn', '?')}" + (f" [{', '.join(fields)}]" if fields else ""))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a one-line verdict plus the changed resources; return the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tools.drift_report PREVIEW_JSON_FILE", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        preview = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"cannot read a pulumi preview from {args[0]}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if not isinstance(preview, dict) or "changeSummary" not in preview:
+        diagnostics = preview.get("diagnostics") if isinstance(preview, dict) else None
+        print(f"{args[0]} holds no changeSummary: the preview failed. {diagnostics or ''}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    found = changes(preview)
+    if not found:
+        print("no drift")
+        return EXIT_NO_DRIFT
+    print("drift: " + ", ".join(f"{n} to {op}" for op, n in sorted(found.items())))
+    for line in changed_resources(preview):
+        print(f"  {line}")
+    return EXIT_DRIFT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
