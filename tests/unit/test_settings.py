@@ -1,0 +1,135 @@
+"""components.settings: the stack settings users edit, and errors that name the exact key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.settings import INTEGRATIONS_KEY, SettingsError, load_settings, slug
+
+
+def load(integrations: Any, management: str | None = None) -> Any:
+    config = {INTEGRATIONS_KEY: integrations}
+    return load_settings(config.get, lambda key: management)
+
+
+def error_of(integrations: Any, management: str | None = None) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load(integrations, management)
+    return str(caught.value)
+
+
+def test_minimal_integration_gets_the_documented_defaults() -> None:
+    settings = load([{"name": "Level - Acme", "escalationPolicy": "Default"}])
+
+    assert settings.webhook_management == "api"
+    (integration,) = settings.integrations
+    assert integration.pulumi_name == "level-acme"
+    assert integration.event_types == ["alert_active", "alert_resolved"]
+    assert integration.webhook_enabled is True
+    assert integration.alert_source_inputs() == {
+        "name": "Level - Acme", "escalation_policy": "Default", "active": True,
+    }
+
+
+def test_every_documented_key_is_accepted() -> None:
+    settings = load(
+        [
+            {
+                "name": "Servers", "escalationPolicy": 123456,
+                "alertCreation": "INTELLIGENT_GROUPING", "alertGroupingWindow": "PT15M",
+                "alertPriorityRule": "LOW_DURING_SUPPORT_HOURS", "autoResolutionTimeout": "PT90M",
+                "teams": [3, 1], "active": False,
+                "eventTypes": ["alert_resolved", "alert_active", "device_deleted"],
+                "webhookEnabled": False, "webhookSecret": "s3cr3t", "resourceName": "servers",
+            }
+        ],
+        management="manual",
+    )
+
+    (integration,) = settings.integrations
+    assert settings.webhook_management == "manual"
+    assert integration.pulumi_name == "servers"
+    assert integration.webhook_inputs("https://u")["secret"] == "s3cr3t"
+    assert "s3cr3t" not in repr(integration)
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ({"escalationPolicy": 1}, f"{INTEGRATIONS_KEY}[0].name is required"),
+        ({"name": "x"}, f"{INTEGRATIONS_KEY}[0].escalationPolicy is required"),
+        (
+            {"name": "x", "escalationPolicy": 1, "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW"},
+            "alertGroupingWindow is required when alertCreation is ONE_ALERT_GROUPED_PER_WINDOW",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "alertGroupingWindow": "PT5M"},
+            "alertGroupingWindow only applies when alertCreation is",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "eventTypes": ["alert_active"]},
+            f"{INTEGRATIONS_KEY}[0].eventTypes: eventTypes must include both alert_active",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "autoResolutionTimeout": "1h"},
+            f"{INTEGRATIONS_KEY}[0].autoResolutionTimeout: autoResolutionTimeout must be one of",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "teams": ["ops"]},
+            f"{INTEGRATIONS_KEY}[0].teams[0]",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "escalation_policy": 2},
+            f"{INTEGRATIONS_KEY}[0].escalationPolicy",
+        ),
+        ({"name": "x", "escalationPolicy": 1, "colour": "red"}, "colour is not a known property"),
+    ],
+)
+def test_each_bad_entry_names_the_config_path_and_the_fix(entry: dict[str, Any], says: str) -> None:
+    assert says in error_of([entry])
+
+
+def test_a_bad_secret_is_reported_without_its_value() -> None:
+    text = error_of([{"name": "x", "escalationPolicy": 1, "webhookSecret": 424242}])
+
+    assert f"{INTEGRATIONS_KEY}[0].webhookSecret" in text
+    assert "424242" not in text
+
+
+@pytest.mark.parametrize("value", [None, [], {"name": "x"}, "x"])
+def test_missing_or_empty_integrations_show_an_example(value: Any) -> None:
+    text = error_of(value)
+
+    assert INTEGRATIONS_KEY in text
+    assert "escalationPolicy: Default" in text
+
+
+def test_unknown_webhook_management_names_the_key_and_values() -> None:
+    text = error_of([{"name": "x", "escalationPolicy": 1}], management="auto")
+
+    assert "level:webhookManagement must be 'api'" in text
+    assert "'manual'" in text
+
+
+def test_two_integrations_may_not_share_a_name_or_resource_name() -> None:
+    assert "same name 'x'" in error_of(
+        [
+            {"name": "x", "escalationPolicy": 1, "resourceName": "a"},
+            {"name": "x", "escalationPolicy": 2, "resourceName": "b"},
+        ]
+    )
+    assert "same resourceName" in error_of(
+        [
+            {"name": "Level: Acme", "escalationPolicy": 1},
+            {"name": "level acme", "escalationPolicy": 2},
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("Level - Acme GmbH", "level-acme-gmbh"), ("  ", "integration")]
+)
+def test_slug(name: str, expected: str) -> None:
+    assert slug(name) == expected
