@@ -8,6 +8,7 @@ read back from the server, so tests can run in parallel.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +26,8 @@ from sandbox.middleware import ApiMiddleware
 from sandbox.requestlog import RequestLog, Service
 from sandbox.world import JSON, World
 
-POLL_INTERVAL_SECONDS = 0.1
+POLL_INTERVAL_SECONDS = 0.5
+WAKE_INTERVAL_SECONDS = 0.005
 JOIN_TIMEOUT_SECONDS = 5.0
 
 
@@ -44,6 +46,30 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Skip the access log line; the request log and ``--log-requests`` cover it."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``; ``OSError`` says which address failed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        raise OSError(exc.errno, f"cannot listen on {host} port {port}: {exc.strerror}") from exc
+    return listener
+
+
+def _wake(server: BaseWSGIServer) -> None:
+    """Connect to ``server`` and hang up, so its serve loop notices a pending shutdown."""
+    host, port = server.socket.getsockname()[:2]
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            pass
+    except OSError:
+        pass  # already closed: nothing to wake
 
 
 def _base_url(host: str, port: int) -> str:
@@ -108,7 +134,18 @@ class Sandbox:
                 level_error,
                 log_requests=self.log_requests,
             )
-        server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
+        listener = _listen(self.host, port)
+        try:  # werkzeug would sys.exit(1) on a busy port; binding ourselves raises instead
+            server = make_server(
+                self.host,
+                port,
+                app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # the server works on its own duplicate of the descriptor
         self._servers.append(server)
         thread = threading.Thread(
             target=server.serve_forever,
@@ -118,7 +155,7 @@ class Sandbox:
         )
         self._threads.append(thread)
         thread.start()
-        return _base_url(self.host, server.server_port)
+        return _base_url(self.host, server.socket.getsockname()[1])
 
     def start(self) -> Self:
         """Bind both servers and serve them in background threads; returns ``self``."""
@@ -135,8 +172,20 @@ class Sandbox:
 
     def stop(self) -> None:
         """Shut both servers down and join their threads (idempotent)."""
+        # shutdown() only returns once the serve loop wakes up; a connection wakes it at once
+        # instead of after its poll interval (a test suite stops hundreds of sandboxes).
+        stoppers = [threading.Thread(target=server.shutdown) for server in self._servers]
+        for stopper in stoppers:
+            stopper.start()
+        for _ in range(int(JOIN_TIMEOUT_SECONDS / WAKE_INTERVAL_SECONDS)):
+            if not any(stopper.is_alive() for stopper in stoppers):
+                break
+            for server, stopper in zip(self._servers, stoppers, strict=True):
+                if stopper.is_alive():
+                    _wake(server)
+            for stopper in stoppers:
+                stopper.join(WAKE_INTERVAL_SECONDS)
         for server in self._servers:
-            server.shutdown()
             server.server_close()
         for thread in self._threads:
             thread.join(JOIN_TIMEOUT_SECONDS)

@@ -1,0 +1,110 @@
+"""Fault injection: error answers, slow answers, in Python and over the control routes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from sandbox import Sandbox
+from tests.sandbox.helpers import create_source, create_webhook, ilert, level
+
+
+def test_503_rule_with_count_2_answers_twice_then_passes(sandbox: Sandbox) -> None:
+    sandbox.faults.add(
+        service="ilert", method="GET", path="/api/alert-sources", status=503, count=2
+    )
+    client = ilert(sandbox)
+    first, second, third = (client.get("/api/alert-sources") for _ in range(3))
+    assert (first.status_code, second.status_code, third.status_code) == (503, 503, 200)
+    assert first.json() == {
+        "status": 503,
+        "message": first.json()["message"],
+        "code": "SERVICE_UNAVAILABLE",
+    }
+    assert [r.status for r in sandbox.requests] == [503, 503, 200]
+    assert sandbox.faults.rules() == []
+
+
+def test_rule_matches_method_and_path_prefix_only(sandbox: Sandbox) -> None:
+    sandbox.faults.add(
+        service="ilert", method="POST", path="/api/alert-sources", status=500, count=None
+    )
+    client = ilert(sandbox)
+    assert client.get("/api/alert-sources").status_code == 200
+    assert client.get("/api/escalation-policies").status_code == 200
+    assert client.post("/api/alert-sources", json={}).status_code == 500
+    assert client.post("/api/alert-sources", json={}).status_code == 500  # until cleared
+    sandbox.faults.clear()
+    assert client.post("/api/alert-sources", json={}).status_code == 400
+
+
+def test_429_has_no_retry_after_on_ilert_and_optional_one_on_level(sandbox: Sandbox) -> None:
+    sandbox.faults.add(service="ilert", status=429, retry_after=1)
+    sandbox.faults.add(service="level", status=429)
+    sandbox.faults.add(service="level", status=429, retry_after=1)
+    ilert_429 = ilert(sandbox).get("/api/alert-sources")
+    assert ilert_429.status_code == 429
+    assert "Retry-After" not in ilert_429.headers
+    plain, with_header = level(sandbox).get("/v2/webhooks"), level(sandbox).get("/v2/webhooks")
+    assert plain.status_code == with_header.status_code == 429
+    assert "Retry-After" not in plain.headers
+    assert with_header.headers["Retry-After"] == "1"
+    assert set(with_header.json()) == {"error"}
+
+
+def test_delay_only_rule_slows_then_passes(sandbox: Sandbox) -> None:
+    sandbox.faults.add(service="level", method="*", path="/v2/", status=None, delay_seconds=0.3)
+    started = time.monotonic()
+    response = level(sandbox).get("/v2/webhooks")
+    slow = time.monotonic() - started
+    assert response.status_code == 200
+    assert slow >= 0.3
+    started = time.monotonic()
+    level(sandbox).get("/v2/webhooks")
+    assert time.monotonic() - started < 0.3
+
+
+def test_faulted_ilert_intake_makes_delivery_retry(sandbox: Sandbox) -> None:
+    source = create_source(sandbox)
+    create_webhook(sandbox, source["integrationUrl"])
+    sandbox.faults.add(service="ilert", method="POST", path="/api/v1/events/", status=503, count=2)
+    sandbox.raise_level_alert()
+    assert sandbox.deliveries[0]["attempts"] == [{"status": 503}, {"status": 503}, {"status": 202}]
+    assert len(sandbox.ilert_alerts()) == 1
+
+
+def test_control_routes_on_both_apps(sandbox: Sandbox) -> None:
+    for base, api_path in ((sandbox.ilert_url, "/api/teams"), (sandbox.level_url, "/v2/alerts")):
+        created = requests.post(
+            f"{base}/sandbox/faults",
+            json={"method": "GET", "path": api_path, "status": 502, "count": 1},
+            timeout=5,
+        )
+        assert created.status_code == 201
+        assert len(requests.get(f"{base}/sandbox/faults", timeout=5).json()) == 1
+        bad = requests.post(f"{base}/sandbox/faults", json={"status": 200}, timeout=5)
+        assert bad.status_code == 400
+        assert requests.delete(f"{base}/sandbox/faults", timeout=5).status_code == 204
+        assert requests.get(f"{base}/sandbox/faults", timeout=5).json() == []
+    assert sandbox.requests.snapshot() == []  # control routes are not API calls
+    sandbox.faults.add(service="level", method="GET", path="/v2/alerts", status=502)
+    assert level(sandbox).get("/v2/alerts").status_code == 502
+    assert ilert(sandbox).get("/api/teams").status_code == 200  # rules are per service
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"service": "pagerduty"},
+        {"status": 200},
+        {"count": 0},
+        {"delay_seconds": -1},
+        {"status": None},
+        {"path": "api"},
+    ],
+)
+def test_invalid_rules_are_refused(sandbox: Sandbox, kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011  # the message varies with the argument
+        sandbox.faults.add(**kwargs)  # type: ignore[arg-type]
