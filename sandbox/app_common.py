@@ -15,6 +15,8 @@ from sandbox.errors import bad_request
 from sandbox.faults import Faults
 from sandbox.requestlog import Service
 
+MAX_BODY_BYTES = 1024 * 1024  # larger request bodies get 413
+
 
 class _OrderedJSON(DefaultJSONProvider):
     """Flask's JSON, keeping the field order the API documents instead of sorting keys."""
@@ -25,6 +27,7 @@ class _OrderedJSON(DefaultJSONProvider):
 def new_app(name: str) -> Flask:
     """A Flask app that answers JSON in document order and leaves errors to our handlers."""
     app = Flask(name)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = _OrderedJSON(app)
     app.url_map.strict_slashes = False
     return app

@@ -89,6 +89,8 @@ def create_ilert_app(service: IlertService, faults: Faults) -> Flask:
 
 
 def _alert_source_routes(app: Flask, service: IlertService) -> None:
+    """``/api/alert-sources``: list, create, get (id or key), by name, PUT, DELETE."""
+
     @app.get("/api/alert-sources")
     def list_sources() -> Response:
         start = int_param("start-index", 0, 0)
@@ -120,6 +122,8 @@ def _alert_source_routes(app: Flask, service: IlertService) -> None:
 
 
 def _directory_routes(app: Flask, service: IlertService) -> None:
+    """Escalation policies (list, get, by name) and teams (list, get): read-only here."""
+
     @app.get("/api/escalation-policies")
     def list_policies() -> Response:
         start = int_param("start-index", 0, 0)
@@ -146,6 +150,8 @@ def _directory_routes(app: Flask, service: IlertService) -> None:
 
 
 def _alert_routes(app: Flask, service: IlertService) -> None:
+    """``/api/alerts``: list (both filter spellings), count, get, log, accept, resolve."""
+
     def _alert_filters() -> tuple[list[str], list[int]]:
         states = list_param("states", "state")
         sources: list[int] = []
