@@ -459,8 +459,23 @@ class ProviderServer:
     @property
     def logs(self) -> str:
         """stdout then stderr. The engine shows both to the user for dynamic providers, so a
-        secret must never appear here."""
+        secret must never appear here.
+
+        Lines are copied by background threads, so a line printed during an RPC may land here a
+        moment after the RPC returned. To assert that something is *absent*, call :meth:`stop`
+        first (it drains the pipes to EOF); to wait for something *present*, use
+        :meth:`wait_for_log`.
+        """
         return self.stdout + self.stderr
+
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> bool:
+        """Wait until ``text`` appears in :attr:`logs`; return whether it did within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while text not in self.logs:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     # -- RPC plumbing ---------------------------------------------------------------------------
 

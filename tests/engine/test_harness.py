@@ -228,7 +228,8 @@ def test_secret_config_arrives_unwrapped_and_is_not_logged(
     id_, outputs = server.create(URN, _inputs(blob, label="first"))
     assert outputs["tokenLength"] == len(token)
     server.delete(URN, id_, outputs)
-    assert f"toy: created {id_}" in server.logs
+    assert server.wait_for_log(f"toy: created {id_}")
+    server.stop()  # drain the pipes to EOF before asserting an absence
     assert f"toy: deleted {id_}" in server.logs
     assert token not in server.logs
 
