@@ -724,14 +724,22 @@ class Registration:
         return make_urn(self.typ, self.name)
 
 
-class _CapturingMocks(Mocks):
-    """Mocks that record every resource registration and echo inputs as outputs."""
+class CapturingMocks(Mocks):
+    """Mocks that record every resource registration; by default they echo inputs as outputs.
+
+    Subclasses override :meth:`outputs_for` to play the engine differently (e.g. to run the
+    real provider's ``check`` and ``create``).
+    """
 
     def __init__(self) -> None:
         self.registrations: list[Registration] = []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         self.registrations.append(Registration(args.typ, args.name, dict(args.inputs)))
+        return self.outputs_for(args)
+
+    def outputs_for(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        """The id and outputs the "engine" answers for one registration."""
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
@@ -762,6 +770,7 @@ def _restore_settings_defaults(snapshot: Mapping[str, Any]) -> None:
 def capture_registrations(
     build: Callable[[], object],
     *,
+    mocks: CapturingMocks | None = None,
     project: str = PROJECT,
     stack: str = STACK,
     preview: bool = False,
@@ -774,7 +783,7 @@ def capture_registrations(
     reach other tests (several test modules use ``set_mocks`` too); the settings' global
     fallbacks are restored afterwards. ``build``'s exception, if any, is re-raised here.
     """
-    mocks = _CapturingMocks()
+    mocks = mocks if mocks is not None else CapturingMocks()
     failure: list[BaseException] = []
 
     def program() -> None:

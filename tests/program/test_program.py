@@ -1,0 +1,196 @@
+"""The stack program (`__main__.py`) under Pulumi mocks that run the real providers.
+
+The mocks play the engine of `pulumi up`: for each dynamic resource they unpickle the
+provider from its ``__provider`` input, configure it with the stack config, and run its real
+``check`` and ``create`` against the sandbox. So the URL really flows from the ilert alert
+source into the Level webhook, and Level's "Test the integration" step can be automated.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import dill
+import pulumi
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
+from pulumi.runtime.mocks import MockResourceArgs
+
+from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
+from tests.engine.harness import PROVIDER_KEY, CapturingMocks, capture_registrations, strip_secrets
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "__main__.py"
+ALERT_SOURCE = "pulumi-python:dynamic/ilert:AlertSource"
+WEBHOOK = "pulumi-python:dynamic/level:Webhook"
+COMPONENT = "level-ilert:index:LevelIlertIntegration"
+
+
+class ProvidersAgainstSandbox(CapturingMocks):
+    """Answers each dynamic resource registration with its real provider's check + create."""
+
+    def __init__(self, config: dict[str, str]) -> None:
+        super().__init__()
+        self.config = config
+        self.created: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def outputs_for(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        if not args.typ.startswith("pulumi-python:dynamic"):
+            return f"{args.name}-component", {}
+        inputs = strip_secrets(dict(args.inputs))
+        provider: ResourceProvider = dill.loads(base64.b64decode(inputs[PROVIDER_KEY]))
+        provider.configure(ConfigureRequest(Config(self.config, "level-ilert")))
+        checked = provider.check({}, inputs)
+        if checked.failures:
+            raise ValueError([(f.property, f.reason) for f in checked.failures])
+        result = provider.create(checked.inputs)
+        outputs = dict(result.outs or {})
+        self.created[f"{args.typ}::{args.name}"] = (result.id, outputs)
+        return result.id, outputs
+
+
+def stack_config(
+    sandbox: Sandbox, integrations: list[dict[str, Any]], **extra: str
+) -> dict[str, str]:
+    """The stack config as the engine hands it over: namespaced keys, string values."""
+    return {
+        "ilert:apiToken": ILERT_TOKEN,
+        "ilert:baseUrl": sandbox.ilert_url,
+        "level:apiKey": LEVEL_API_KEY,
+        "level:baseUrl": sandbox.level_url,
+        "level-ilert:integrations": json.dumps(integrations),
+        **extra,
+    }
+
+
+def run_program(
+    config: dict[str, str], mocks: CapturingMocks | None = None
+) -> tuple[dict[str, Any], CapturingMocks]:
+    """Run `__main__.py` with this config under mocks; returns its globals and the mocks."""
+    mocks = mocks or CapturingMocks()
+    namespace: dict[str, Any] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        namespace.update(runpy.run_path(str(PROGRAM)))
+
+    capture_registrations(program, mocks=mocks, stack="sandbox")
+    return namespace, mocks
+
+
+ACME = {"name": "Level - Acme", "escalationPolicy": "On-call L1"}
+
+
+def test_up_wires_the_webhook_to_the_alert_sources_url(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [ACME])
+
+    _, mocks = run_program(config, ProvidersAgainstSandbox(config))
+
+    (source,) = sandbox.ilert_alert_sources()
+    (webhook,) = sandbox.level_webhooks()
+    assert source["integrationType"] == "LEVELIO"
+    assert source["escalationPolicy"]["name"] == "On-call L1"
+    assert source["setupStatus"] == "FINISHED"
+    assert webhook["url"] == source["integrationUrl"]
+    assert webhook["event_types"] == ["alert_active", "alert_resolved"]
+    assert webhook["enabled"] is True
+    types = [r.typ for r in mocks.registrations]
+    assert types.index(ALERT_SOURCE) < types.index(WEBHOOK)
+    assert COMPONENT in types
+
+
+def test_level_alert_opens_and_closes_the_ilert_alert(sandbox: Sandbox) -> None:
+    """Level's "Test the integration" step, automated against the sandbox."""
+    config = stack_config(sandbox, [ACME])
+    run_program(config, ProvidersAgainstSandbox(config))
+    (source,) = sandbox.ilert_alert_sources()
+
+    raised = sandbox.raise_level_alert(device_hostname="WS-042", name="CPU usage")
+
+    (opened,) = sandbox.ilert_alerts(source_id=source["id"])
+    assert (opened["status"], opened["alertKey"]) == ("PENDING", raised["id"])
+
+    sandbox.resolve_level_alert(raised["id"])
+
+    (closed,) = sandbox.ilert_alerts(source_id=source["id"])
+    assert (closed["id"], closed["status"]) == (opened["id"], "RESOLVED")
+
+
+def test_two_integrations_route_to_their_own_escalation_policies(sandbox: Sandbox) -> None:
+    config = stack_config(
+        sandbox,
+        [ACME, {"name": "Level - Servers", "escalationPolicy": 1, "teams": [2]}],
+    )
+
+    run_program(config, ProvidersAgainstSandbox(config))
+
+    sources = {s["name"]: s for s in sandbox.ilert_alert_sources()}
+    assert sources["Level - Acme"]["escalationPolicy"]["id"] == 2
+    assert sources["Level - Servers"]["escalationPolicy"]["id"] == 1
+    assert [t["id"] for t in sources["Level - Servers"]["teams"]] == [2]
+    urls = sorted(w["url"] for w in sandbox.level_webhooks())
+    assert urls == sorted(s["integrationUrl"] for s in sources.values())
+
+
+def test_manual_mode_calls_no_level_api_and_outputs_the_ui_steps(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [ACME], **{"level:webhookManagement": "manual"})
+    mocks = ProvidersAgainstSandbox(config)
+    steps: list[str] = []
+    namespace: dict[str, Any] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        namespace.update(runpy.run_path(str(PROGRAM)))
+        namespace["wiring"].setup_instructions.apply(steps.append)
+
+    capture_registrations(program, mocks=mocks, stack="sandbox")
+
+    wiring = namespace["wiring"]
+    assert wiring.webhook is None
+    # Resolved by the time the program has run; `_data` is the only synchronous view of it.
+    assert wiring.integration_url._data.result().is_secret is True
+
+    assert sandbox.count("level") == 0
+    assert [r.typ for r in mocks.registrations if r.typ == WEBHOOK] == []
+    assert len(sandbox.ilert_alert_sources()) == 1
+    (text,) = steps
+    assert "Settings > Webhooks" in text
+    assert '"Alert active" and "Alert resolved"' in text
+    assert "pulumi stack output level-acme --show-secrets" in text
+
+
+def test_the_url_reaches_the_webhook_as_a_secret(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [ACME])
+
+    _, mocks = run_program(config, ProvidersAgainstSandbox(config))
+
+    (webhook,) = [r for r in mocks.registrations if r.typ == WEBHOOK]
+    assert webhook.inputs["url"] != webhook.plain_inputs["url"]  # wrapped as a secret
+    assert webhook.plain_inputs["url"].startswith(sandbox.ilert_url)
+
+
+def test_a_config_error_stops_before_any_resource(sandbox: Sandbox) -> None:
+    config = stack_config(
+        sandbox, [{"name": "x", "escalationPolicy": 1, "eventTypes": ["alert_active"]}]
+    )
+    mocks = ProvidersAgainstSandbox(config)
+
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(config, mocks)
+
+    assert "level-ilert:integrations[0].eventTypes" in str(caught.value)
+    assert "one-way sync" in str(caught.value)
+    assert [r for r in mocks.registrations if r.typ != "pulumi:pulumi:Stack"] == []
+    assert sandbox.count() == 0
+
+
+def test_missing_integrations_key_names_it(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [])
+    del config["level-ilert:integrations"]
+
+    with pytest.raises(pulumi.RunError, match="level-ilert:integrations is not set"):
+        run_program(config)
