@@ -18,20 +18,24 @@ client adds its own ``Authorization`` header per request. No error text ever con
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 LOG = logging.getLogger(__name__)
+Model = TypeVar("Model", bound=BaseModel)
+LOOPBACK_NAMES = ("localhost",)
 
 USER_AGENT = "level-ilert/0.1 (+https://github.com/level-ilert; pulumi dynamic provider)"
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -206,12 +210,30 @@ class _HeaderAuth(requests.auth.AuthBase):
         return request
 
 
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain http is allowed for."""
+    if host.strip("[]").lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def normalise_base_url(base_url: str, *, setting: str) -> str:
-    """``base_url`` without a trailing slash; rejects anything but an http(s) URL."""
+    """``base_url`` without a trailing slash; https, or http for loopback (the sandbox) only.
+
+    Plain http to any other host would send the API credential in clear text.
+    """
     url = base_url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"{setting} must be an http(s) URL such as https://api.example.com")
+        raise ValueError(f"{setting} must be an https URL such as https://api.example.com")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError(
+            f"{setting} must use https:// (plain http would send the credential in clear "
+            f"text); http is accepted for loopback hosts only"
+        )
     return url
 
 
@@ -253,8 +275,15 @@ class ApiClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        sensitive: Iterable[str | None] = (),
     ) -> Any:
-        """Send one request (retried per the policy); the decoded JSON body, or None if empty."""
+        """Send one request (retried per the policy); the decoded JSON body, or None if empty.
+
+        ``sensitive`` values (a webhook URL or secret in the body) are hidden from error text,
+        as the credential always is: a server may quote the input back in its error message.
+        Redirects are not followed: a redirected POST would silently become a GET.
+        """
+        hidden = [self._secret, *(value for value in sensitive if value)]
         started = time.monotonic()
         try:
             response = self._session.request(
@@ -264,6 +293,7 @@ class ApiClient:
                 json=json,
                 auth=self._auth,
                 timeout=self._timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             raise ApiUnreachableError(
@@ -271,15 +301,15 @@ class ApiClient:
                 method=method,
                 path=path,
                 status=None,
-                message=self._redact(f"{type(exc).__name__}: {_root_cause(exc)}"),
+                message=_redact(f"{type(exc).__name__}: {_root_cause(exc)}", hidden),
                 hint=f"Check that {self.base_url} is reachable from here.",
             ) from None
         LOG.debug(
             "%s %s %s -> %s in %.2fs",
             self.api, method, path, response.status_code, time.monotonic() - started,
         )
-        if response.status_code >= 400:
-            raise self._error(method, path, response)
+        if response.status_code >= 300:
+            raise self._error(method, path, response, hidden)
         if not response.content:
             return None
         try:
@@ -290,13 +320,52 @@ class ApiClient:
                 method=method,
                 path=path,
                 status=response.status_code,
-                message="the answer was not JSON: " + self._redact(response.text[:100]),
+                message="the answer was not JSON: " + _redact(response.text[:100], hidden),
             ) from None
 
-    def _error(self, method: str, path: str, response: requests.Response) -> ApiError:
+    def call(
+        self,
+        model: type[Model],
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        sensitive: Iterable[str | None] = (),
+    ) -> Model:
+        """``request`` and validate the answer as ``model``."""
+        body = self.request(method, path, params=params, json=json, sensitive=sensitive)
+        return self.parse(model, body, method, path)
+
+    def parse(self, model: type[Model], body: Any, method: str, path: str) -> Model:
+        """Validate one answer; a mismatch never quotes the answer, which may hold keys or URLs."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or 'the body'}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)
+            )
+            raise ApiError(
+                api=self.api,
+                method=method,
+                path=path,
+                status=None,
+                message=f"the answer does not have the shape of {model.__name__} ({problems})",
+                hint="The API may have changed; this client needs updating.",
+            ) from None
+
+    def _error(
+        self, method: str, path: str, response: requests.Response, hidden: list[str]
+    ) -> ApiError:
         status = response.status_code
         hint = ""
-        if status == 401:
+        if status < 400:
+            hint = (
+                f"The API redirected to {response.headers.get('Location', '(nowhere)')!r}; "
+                f"set the base URL to where it points."
+            )
+        elif status == 401:
             hint = f"Check the credential: {self._credential_hint}."
         elif status == 403:
             hint = f"The credential may not do this; check its access ({self._credential_hint})."
@@ -307,12 +376,17 @@ class ApiClient:
             method=method,
             path=path,
             status=status,
-            message=self._redact(_server_message(response)),
+            message=_redact(_server_message(response), hidden),
             hint=hint,
         )
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, REDACTED) if self._secret else text
+
+def _redact(text: str, hidden: Iterable[str]) -> str:
+    """``text`` with every hidden value replaced by ``***``."""
+    for value in hidden:
+        if value:
+            text = text.replace(value, REDACTED)
+    return text
 
 
 def _server_message(response: requests.Response) -> str:
@@ -350,6 +424,7 @@ __all__ = [
     "Timeouts",
     "UnauthorizedError",
     "error_class_for",
+    "is_loopback",
     "normalise_base_url",
     "session_for",
 ]

@@ -19,7 +19,7 @@ from typing import Any
 
 import pulumi
 from pulumi import dynamic
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from providers.endpoints import ILERT
 from providers.http import NotFoundError
@@ -39,6 +39,7 @@ from providers.ilert_api import (
 from providers.provider_base import ConfiguredProvider, is_unknown, validate
 
 POLICY_NAMES_SHOWN = 10
+WINDOW = "alert_grouping_window"
 POLICY_HINT = "escalation_policy must be a positive policy id or an exact policy name."
 # Inputs compared one to one with the outputs of the same name.
 PLAIN_FIELDS = (
@@ -68,7 +69,8 @@ class AlertSourceArgs(BaseModel):
     escalation_policy: int | str
     integration_type: str = LEVEL_INTEGRATION_TYPE
     alert_creation: str = DEFAULT_ALERT_CREATION
-    alert_grouping_window: str | None = None
+    # Validated even when left out: the grouped modes require it.
+    alert_grouping_window: str | None = Field(default=None, validate_default=True)
     alert_priority_rule: str = DEFAULT_ALERT_PRIORITY_RULE
     auto_resolution_timeout: str | None = None
     teams: list[int] | None = None
@@ -103,10 +105,24 @@ class AlertSourceArgs(BaseModel):
 
     @field_validator("alert_grouping_window")
     @classmethod
-    def _grouping_window(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return _one_of(value, ALERT_GROUPING_WINDOWS, "alert_grouping_window")
+    def _grouping_window(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A window from ilert's list, required by the grouped modes and refused otherwise."""
+        unknown = (info.context or {}).get("unknown", set())
+        mode = info.data.get("alert_creation")
+        if "alert_creation" in unknown or mode is None:  # unknown yet, or itself invalid
+            return None if value is None else _one_of(value, ALERT_GROUPING_WINDOWS, WINDOW)
+        if mode in GROUPED_ALERT_CREATION_MODES and value is None:
+            raise ValueError(
+                f"alert_grouping_window is required when alert_creation is {mode}; set one "
+                f"of {', '.join(ALERT_GROUPING_WINDOWS)}."
+            )
+        if mode not in GROUPED_ALERT_CREATION_MODES and value is not None:
+            raise ValueError(
+                f"alert_grouping_window only applies when alert_creation is "
+                f"{' or '.join(GROUPED_ALERT_CREATION_MODES)}; remove it or change "
+                f"alert_creation (now {mode})."
+            )
+        return None if value is None else _one_of(value, ALERT_GROUPING_WINDOWS, WINDOW)
 
     @field_validator("alert_priority_rule")
     @classmethod
@@ -128,25 +144,6 @@ class AlertSourceArgs(BaseModel):
         if any(team < 1 for team in value):
             raise ValueError("teams must be a list of ilert team ids (positive numbers).")
         return sorted(set(value))
-
-    @model_validator(mode="after")
-    def _grouping_window_matches_mode(self, info: ValidationInfo) -> AlertSourceArgs:
-        unknown = (info.context or {}).get("unknown", set())
-        if {"alert_creation", "alert_grouping_window"} & unknown:
-            return self
-        grouped = self.alert_creation in GROUPED_ALERT_CREATION_MODES
-        if grouped and self.alert_grouping_window is None:
-            raise ValueError(
-                f"alert_grouping_window is required when alert_creation is "
-                f"{self.alert_creation}; set one of {', '.join(ALERT_GROUPING_WINDOWS)}."
-            )
-        if not grouped and self.alert_grouping_window is not None:
-            raise ValueError(
-                f"alert_grouping_window only applies when alert_creation is "
-                f"{' or '.join(GROUPED_ALERT_CREATION_MODES)}; remove it or change "
-                f"alert_creation (now {self.alert_creation})."
-            )
-        return self
 
     def request(self, policy_id: int, *, setup_status: str | None = None) -> AlertSourceRequest:
         """The ilert request body for these inputs and a resolved escalation policy id."""

@@ -160,21 +160,16 @@ class IlertClient:
     # -- alert sources -----------------------------------------------------------------------
     def create_alert_source(self, request: AlertSourceRequest) -> AlertSource:
         """POST one alert source; ilert answers 201 with the full object."""
-        return AlertSource.model_validate(
-            self._api.request("POST", "/api/alert-sources", json=request.body())
-        )
+        return self._api.call(AlertSource, "POST", "/api/alert-sources", json=request.body())
 
     def get_alert_source(self, source_id: int) -> AlertSource:
         """GET one alert source by id (raises ``NotFoundError`` when it is gone)."""
-        return AlertSource.model_validate(
-            self._api.request("GET", f"/api/alert-sources/{int(source_id)}")
-        )
+        return self._api.call(AlertSource, "GET", f"/api/alert-sources/{int(source_id)}")
 
     def update_alert_source(self, source_id: int, request: AlertSourceRequest) -> AlertSource:
         """PUT the whole alert source; ilert answers with the updated object."""
-        return AlertSource.model_validate(
-            self._api.request("PUT", f"/api/alert-sources/{int(source_id)}", json=request.body())
-        )
+        path = f"/api/alert-sources/{int(source_id)}"
+        return self._api.call(AlertSource, "PUT", path, json=request.body())
 
     def delete_alert_source(self, source_id: int) -> None:
         """DELETE one alert source (204)."""
@@ -183,7 +178,7 @@ class IlertClient:
     def list_alert_sources(self, *, page_size: int = PAGE_SIZE_MAX) -> Iterator[AlertSource]:
         """Every alert source, page by page (ilert returns bare arrays, no total)."""
         for item in self._pages("/api/alert-sources", page_size, PAGE_SIZE_MAX):
-            yield AlertSource.model_validate(item)
+            yield self._api.parse(AlertSource, item, "GET", "/api/alert-sources")
 
     def find_alert_source_by_name(self, name: str) -> AlertSource | None:
         """The alert source with exactly this name, or None (documented list, filtered here)."""
@@ -195,13 +190,12 @@ class IlertClient:
     ) -> Iterator[EscalationPolicy]:
         """Every escalation policy the token can see, page by page."""
         for item in self._pages("/api/escalation-policies", page_size, PAGE_SIZE_MAX):
-            yield EscalationPolicy.model_validate(item)
+            yield self._api.parse(EscalationPolicy, item, "GET", "/api/escalation-policies")
 
     def get_escalation_policy(self, policy_id: int) -> EscalationPolicy:
         """GET one escalation policy by id."""
-        return EscalationPolicy.model_validate(
-            self._api.request("GET", f"/api/escalation-policies/{int(policy_id)}")
-        )
+        path = f"/api/escalation-policies/{int(policy_id)}"
+        return self._api.call(EscalationPolicy, "GET", path)
 
     def find_escalation_policy_by_name(self, name: str) -> EscalationPolicy | None:
         """The escalation policy with exactly this name, or None."""
@@ -222,13 +216,13 @@ class IlertClient:
         if states:
             params["states"] = list(states)
         return [
-            Alert.model_validate(item)
+            self._api.parse(Alert, item, "GET", "/api/alerts")
             for item in self._pages("/api/alerts", page_size, ALERTS_PAGE_SIZE_MAX, params)
         ]
 
     def get_alert(self, alert_id: int) -> Alert:
         """GET one alert by id."""
-        return Alert.model_validate(self._api.request("GET", f"/api/alerts/{int(alert_id)}"))
+        return self._api.call(Alert, "GET", f"/api/alerts/{int(alert_id)}")
 
     def _pages(
         self,

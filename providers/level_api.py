@@ -39,8 +39,6 @@ EVENT_TYPES = (
     "group_updated",
     "group_deleted",
 )
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-SEVERITIES = ("information", "warning", "critical", "emergency")
 
 MANUAL_MODE_HINT = (
     "This Level organisation's API does not offer webhook management (it answered 404 on "
@@ -136,7 +134,7 @@ class LevelClient:
         """Every webhook of the organisation, following ``starting_after`` cursors."""
         try:
             for item in self._pages(WEBHOOKS_PATH, page_size, {}):
-                yield Webhook.model_validate(item)
+                yield self._api.parse(Webhook, item, "GET", WEBHOOKS_PATH)
         except NotFoundError as exc:
             raise _unavailable(exc) from None
 
@@ -153,18 +151,21 @@ class LevelClient:
         if secret is not None:
             body["secret"] = secret
         try:
-            return Webhook.model_validate(self._api.request("POST", WEBHOOKS_PATH, json=body))
+            return self._api.call(
+                Webhook, "POST", WEBHOOKS_PATH, json=body, sensitive=(url, secret)
+            )
         except NotFoundError as exc:
             raise _unavailable(exc) from None
 
     def get_webhook(self, webhook_id: str) -> Webhook:
         """GET one webhook (raises ``NotFoundError`` when it is gone)."""
-        return Webhook.model_validate(self._api.request("GET", _webhook_path(webhook_id)))
+        return self._api.call(Webhook, "GET", _webhook_path(webhook_id))
 
     def update_webhook(self, webhook_id: str, changes: WebhookChanges) -> Webhook:
         """PATCH the given fields of one webhook."""
-        return Webhook.model_validate(
-            self._api.request("PATCH", _webhook_path(webhook_id), json=changes.body())
+        return self._api.call(
+            Webhook, "PATCH", _webhook_path(webhook_id), json=changes.body(),
+            sensitive=(changes.url, changes.secret),
         )
 
     def delete_webhook(self, webhook_id: str) -> None:
@@ -182,15 +183,13 @@ class LevelClient:
         """Alerts, optionally filtered by ``status`` (active/resolved) and device."""
         params = {k: v for k, v in (("status", status), ("device_id", device_id)) if v}
         return [
-            LevelAlert.model_validate(item)
+            self._api.parse(LevelAlert, item, "GET", "/v2/alerts")
             for item in self._pages("/v2/alerts", page_size, params)
         ]
 
     def get_alert(self, alert_id: str) -> LevelAlert:
         """GET one alert."""
-        return LevelAlert.model_validate(
-            self._api.request("GET", f"/v2/alerts/{quote(alert_id, safe='')}")
-        )
+        return self._api.call(LevelAlert, "GET", f"/v2/alerts/{quote(alert_id, safe='')}")
 
     def resolve_alert(self, alert_id: str) -> None:
         """Resolve one alert (needs a read & write key); Level then sends ``alert_resolved``."""

@@ -12,7 +12,6 @@ in state as a secret so a rotation shows as a change, and ``has_secret`` reports
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,13 +20,12 @@ from pulumi import dynamic
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from providers.endpoints import LEVEL
-from providers.http import NotFoundError
+from providers.http import NotFoundError, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
     ALERT_RESOLVED,
     EVENT_TYPES,
-    LOOPBACK_HOSTS,
     LevelClient,
     Webhook,
     WebhookChanges,
@@ -40,16 +38,6 @@ ONE_WAY_SYNC = (
     f"{ALERT_RESOLVED} (resolves it); with only one of them, alerts are opened but never "
     f"closed in ilert, or closed but never opened (one-way sync). Add the missing one."
 )
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: the hosts Level accepts over plain http."""
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class WebhookArgs(BaseModel):

@@ -73,12 +73,12 @@ def test_check_fills_ilerts_defaults_and_keeps_the_provider_blob(
         ),
         (
             {"name": "x", "escalation_policy": 1, "alert_creation": "INTELLIGENT_GROUPING"},
-            "(resource)",
+            "alert_grouping_window",
             "alert_grouping_window is required when alert_creation is INTELLIGENT_GROUPING",
         ),
         (
             {"name": "x", "escalation_policy": 1, "alert_grouping_window": "PT5M"},
-            "(resource)",
+            "alert_grouping_window",
             "alert_grouping_window only applies when alert_creation is",
         ),
         (
@@ -364,3 +364,17 @@ def test_env_vars_are_the_fallback_for_token_and_base_url(
 
     assert result.id
     assert sandbox.count("ilert", "POST") == 1
+
+
+def test_the_grouping_rule_still_applies_in_preview_when_other_values_are_unknown(
+    alert_sources: IlertAlertSourceProvider,
+) -> None:
+    result = alert_sources.check(
+        {},
+        {"__provider": BLOB, "name": UNKNOWN, "escalation_policy": 1,
+         "alert_creation": "ONE_ALERT_GROUPED_PER_WINDOW"},
+    )
+
+    reasons = {f.property: f.reason for f in result.failures}
+    assert "alert_grouping_window is required" in reasons["alert_grouping_window"]
+    assert "name" not in reasons

@@ -276,3 +276,59 @@ def test_connection_refused_is_retried_then_reported_without_secret() -> None:
     assert "Connection refused" in str(caught.value)
     assert f"http://127.0.0.1:{port} is reachable" in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://api.ilert.com", "http://10.0.0.5:8790"])
+def test_plain_http_is_refused_except_for_loopback(url: str) -> None:
+    with pytest.raises(ValueError, match="must use https://"):
+        normalise_base_url(url, setting="ilert:baseUrl")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8790", "http://localhost:1", "http://[::1]:2"])
+def test_plain_http_is_accepted_for_the_local_sandbox(url: str) -> None:
+    assert normalise_base_url(url, setting="x") == url
+
+
+@responses.activate
+def test_redirects_are_not_followed_a_post_never_turns_into_a_get() -> None:
+    responses.post(f"{BASE}/things", status=301, headers={"Location": "https://other.test/things"})
+    responses.get("https://other.test/things", json=[])
+
+    with pytest.raises(ApiError) as caught:
+        client().request("POST", "/things", json={"a": 1})
+
+    assert caught.value.status == 301
+    assert "https://other.test/things" in str(caught.value)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_sensitive_request_values_are_hidden_when_the_server_quotes_them() -> None:
+    url = "https://api.ilert.com/api/v1/events/levelio/il1levSECRETKEY"
+    responses.post(f"{BASE}/v2/webhooks", status=400, json={"error": f"url {url} is unreachable"})
+
+    with pytest.raises(BadRequestError) as caught:
+        client().request("POST", "/v2/webhooks", json={"url": url}, sensitive=(url, None))
+
+    assert "il1levSECRETKEY" not in str(caught.value)
+    assert "url *** is unreachable" in str(caught.value)
+
+
+@responses.activate
+def test_an_answer_of_the_wrong_shape_is_reported_without_quoting_it() -> None:
+    from providers.ilert_api import AlertSource
+
+    key = "il1lev0460d849fcdc753d4f"
+    responses.get(
+        f"{BASE}/api/alert-sources/1",
+        json={"id": 1, "name": "x", "integrationType": "LEVELIO", "integrationKey": key},
+    )
+
+    with pytest.raises(ApiError) as caught:
+        client().call(AlertSource, "GET", "/api/alert-sources/1")
+
+    text = str(caught.value)
+    assert "does not have the shape of AlertSource" in text
+    assert "escalationPolicy" in text
+    assert key not in text
+    assert key[-10:] not in text
