@@ -5,28 +5,34 @@ VENV := venv
 PY := $(VENV)/bin/python
 
 # --- Pulumi stacks -------------------------------------------------------------------------
-# STACK=sandbox (default) runs against the local sandbox with state in ./.pulumi-state;
-# any other stack (STACK=dev, ...) uses BACKEND_URL if given, else your current `pulumi login`.
+# STACK=sandbox (default) runs against the local sandbox with state in ./.pulumi-state, the
+# sandbox's fixed credentials and a fixed passphrase, whatever the shell exports.
+# Any other stack (STACK=dev, ...) uses BACKEND_URL if given, else your current `pulumi login`,
+# and must exist already (`pulumi stack init <name>`): make never creates a real stack.
 STACK ?= sandbox
 PULUMI := $(shell command -v pulumi 2>/dev/null)
 INSTALL_PULUMI := The Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/, e.g. curl -fsSL https://get.pulumi.com | sh) and run this again
 SANDBOX_DIR := .sandbox
 SANDBOX_PID := $(SANDBOX_DIR)/sandbox.pid
+SANDBOX_PORTS := 8790 8791
+STATE_DIR := .pulumi-state
 ifeq ($(STACK),sandbox)
-BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
-# The sandbox's fixed credentials and this stack's fixed passphrase: sandbox stack only.
-export ILERT_API_TOKEN ?= sandbox-ilert-token
-export LEVEL_API_KEY ?= sandbox-level-key
-export PULUMI_CONFIG_PASSPHRASE ?= level-ilert-sandbox
+override BACKEND_URL := file://$(CURDIR)/$(STATE_DIR)
+export ILERT_API_TOKEN := sandbox-ilert-token
+export LEVEL_API_KEY := sandbox-level-key
+export PULUMI_CONFIG_PASSPHRASE := level-ilert-sandbox
 endif
 BACKEND_URL ?=
 ifneq ($(BACKEND_URL),)
+# Scoped to these commands: unlike `pulumi login`, this leaves your default backend alone.
 export PULUMI_BACKEND_URL := $(BACKEND_URL)
 endif
 PULUMI_FLAGS := --stack $(STACK) --non-interactive
+# True when both sandbox ports answer on loopback.
+SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint typecheck sandbox sandbox-start sandbox-stop venv clean \
-        up preview drift destroy require-pulumi login stack
+        up preview drift outputs destroy require-pulumi stack
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -54,13 +60,13 @@ sandbox: venv
 ## sandbox-start / sandbox-stop: the same in the background (make up does this for you)
 sandbox-start: venv
 	@mkdir -p $(SANDBOX_DIR)
-	@if [ -f $(SANDBOX_PID) ] && kill -0 "$$(cat $(SANDBOX_PID))" 2>/dev/null; then \
-	  echo "sandbox already running (pid $$(cat $(SANDBOX_PID)))"; \
+	@if ( $(SANDBOX_UP) ); then \
+	  echo "sandbox already answering on ports $(SANDBOX_PORTS)"; \
 	else \
 	  nohup $(PY) -m sandbox --state $(SANDBOX_DIR)/world.json > $(SANDBOX_DIR)/sandbox.log 2>&1 & \
 	  echo $$! > $(SANDBOX_PID); \
-	  for _ in $$(seq 50); do (: > /dev/tcp/127.0.0.1/8791) 2>/dev/null && break; sleep 0.2; done; \
-	  (: > /dev/tcp/127.0.0.1/8791) 2>/dev/null || { cat $(SANDBOX_DIR)/sandbox.log; exit 1; }; \
+	  for _ in $$(seq 50); do ( $(SANDBOX_UP) ) && break; sleep 0.2; done; \
+	  ( $(SANDBOX_UP) ) || { cat $(SANDBOX_DIR)/sandbox.log; exit 1; }; \
 	  echo "sandbox started (pid $$(cat $(SANDBOX_PID)), log $(SANDBOX_DIR)/sandbox.log)"; \
 	fi
 
@@ -71,14 +77,15 @@ sandbox-stop:
 require-pulumi:
 	$(if $(PULUMI),@true,$(error $(INSTALL_PULUMI)))
 
-login: require-pulumi
-	$(if $(BACKEND_URL),pulumi login "$(BACKEND_URL)",@pulumi whoami >/dev/null)
-
-stack: require-pulumi venv login
-	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK)
-
 ifeq ($(STACK),sandbox)
-stack: sandbox-start
+stack: require-pulumi venv sandbox-start
+	@mkdir -p $(STATE_DIR)
+	@pulumi stack select sandbox 2>/dev/null || pulumi stack init sandbox
+else
+stack: require-pulumi venv
+	@pulumi stack select $(STACK) >/dev/null 2>&1 || { \
+	  echo "Stack '$(STACK)' was not found on $${PULUMI_BACKEND_URL:-your current pulumi login}: create it with 'pulumi stack init $(STACK)' (README: Going to a real environment), or set BACKEND_URL." >&2; \
+	  exit 2; }
 endif
 
 ## up: provision (default STACK=sandbox: starts the sandbox, local state, then pulumi up)
@@ -92,6 +99,10 @@ preview: require-pulumi stack
 ## drift: refresh from the live APIs and fail (exit 7 on CLI >= 3.227) if anything drifted
 drift: require-pulumi stack
 	pulumi preview --refresh --expect-no-changes --diff $(PULUMI_FLAGS)
+
+## outputs: the stack's outputs (integration URLs show as [secret])
+outputs: require-pulumi stack
+	pulumi stack output $(PULUMI_FLAGS)
 
 ## destroy: delete the webhook(s), then the alert source(s)
 destroy: require-pulumi stack

@@ -56,10 +56,7 @@ class ConfiguredProvider(ResourceProvider):
         """Remember the stack config (plain values: the engine strips secrets)."""
         self._config = {
             key: req.config.get(key)
-            for key in (
-                "ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl",
-                "level:webhookManagement",
-            )
+            for key in ("ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl")
             if req.config.get(key) is not None
         }
 

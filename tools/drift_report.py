@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot read a pulumi preview from {args[0]}: {error}", file=sys.stderr)
         return EXIT_USAGE
     if not isinstance(preview, dict) or "changeSummary" not in preview:
-        diagnostics = preview.get("diagnostics") if isinstance(preview, dict) else None
-        print(f"{args[0]} holds no changeSummary: the preview failed. {diagnostics or ''}",
+        # Diagnostics are not repeated here: this output may go to a public job summary.
+        print(f"{args[0]} holds no changeSummary: the preview failed; see its log.",
               file=sys.stderr)
         return EXIT_USAGE
     found = changes(preview)

@@ -27,7 +27,7 @@ def make(*args: str, path: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("target", ["up", "preview", "drift", "destroy"])
+@pytest.mark.parametrize("target", ["up", "preview", "drift", "outputs", "destroy"])
 def test_without_the_cli_each_target_exits_2_with_one_line(target: str) -> None:
     result = make(target, path="/usr/bin:/bin")
 
@@ -40,18 +40,24 @@ def test_without_the_cli_each_target_exits_2_with_one_line(target: str) -> None:
 
 @pytest.fixture
 def stub_pulumi(tmp_path: Path) -> tuple[str, Path]:
-    """A `pulumi` that logs its arguments (and the stack's env) and succeeds."""
+    """A `pulumi` that logs its arguments (and the stack's env); `stack select` of an unknown
+    stack fails as the real CLI does."""
     log = tmp_path / "calls.log"
     stub = tmp_path / "bin" / "pulumi"
     stub.parent.mkdir()
     stub.write_text(
         "#!/bin/sh\n"
         'echo "$* | backend=${PULUMI_BACKEND_URL:-} passphrase=${PULUMI_CONFIG_PASSPHRASE:-}"'
-        f" >> {log}\n",
+        f" >> {log}\n"
+        'if [ "$1 $2 $3" = "stack select missing" ]; then exit 255; fi\n',
         encoding="utf-8",
     )
     stub.chmod(0o755)
     return f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin", log
+
+
+def commands(log: Path) -> list[str]:
+    return [line.split(" | ")[0] for line in log.read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.mark.parametrize(
@@ -71,19 +77,44 @@ def test_real_stack_targets_run_the_documented_pulumi_command(
     result = make(target, "STACK=dev", path=path)
 
     assert result.returncode == 0, result.stderr
-    calls = log.read_text(encoding="utf-8").splitlines()
-    assert calls[0].startswith("whoami")
-    assert calls[1].startswith("stack select dev")
-    assert calls[-1].split(" | ")[0] == command
-    assert calls[-1].endswith("backend= passphrase=")
+    assert commands(log) == ["stack select dev", command]
+    # A real stack never gets the sandbox's passphrase, backend or a global `pulumi login`.
+    assert log.read_text(encoding="utf-8").splitlines()[-1].endswith("backend= passphrase=")
 
 
-def test_backend_url_is_logged_in_to_when_given(stub_pulumi: tuple[str, Path]) -> None:
+def test_a_missing_real_stack_is_never_created(stub_pulumi: tuple[str, Path]) -> None:
+    path, log = stub_pulumi
+
+    result = make("up", "STACK=missing", path=path)
+
+    assert result.returncode == 2
+    assert "pulumi stack init missing" in result.stderr
+    assert commands(log) == ["stack select missing"]
+
+
+def test_backend_url_is_used_for_these_commands_only(stub_pulumi: tuple[str, Path]) -> None:
     path, log = stub_pulumi
 
     result = make("preview", "STACK=dev", "BACKEND_URL=s3://bucket/state", path=path)
 
     assert result.returncode == 0, result.stderr
-    calls = log.read_text(encoding="utf-8").splitlines()
-    assert calls[0].split(" | ")[0] == "login s3://bucket/state"
-    assert calls[-1].endswith("backend=s3://bucket/state passphrase=")
+    assert "login" not in " ".join(commands(log))
+    assert log.read_text(encoding="utf-8").splitlines()[-1].endswith(
+        "backend=s3://bucket/state passphrase="
+    )
+
+
+def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_locally(
+    stub_pulumi: tuple[str, Path],
+) -> None:
+    path, _ = stub_pulumi
+
+    result = make("-n", "up", path=path)  # dry run: the sandbox's fixed ports stay free
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "-m sandbox --state .sandbox/world.json" in out
+    assert "mkdir -p .pulumi-state" in out
+    assert "pulumi stack select sandbox 2>/dev/null || pulumi stack init sandbox" in out
+    assert out.rstrip().endswith("pulumi up --yes --stack sandbox --non-interactive")
+    assert out.index("-m sandbox") < out.index("pulumi up")
