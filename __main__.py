@@ -11,17 +11,14 @@ from components.level_ilert_integration import LevelIlertIntegration
 from components.settings import SettingsError, load_settings
 
 
-def _config_lookup(full_key: str) -> pulumi.Config:
-    namespace, _, _ = full_key.partition(":")
-    return pulumi.Config(namespace)
-
-
 def _get(full_key: str) -> str | None:
-    return _config_lookup(full_key).get(full_key.partition(":")[2])
+    namespace, _, key = full_key.partition(":")
+    return pulumi.Config(namespace).get(key)
 
 
 def _get_object(full_key: str) -> object:
-    return _config_lookup(full_key).get_object(full_key.partition(":")[2])
+    namespace, _, key = full_key.partition(":")
+    return pulumi.Config(namespace).get_object(key)
 
 
 try:
@@ -34,6 +31,5 @@ for integration in settings.integrations:
         integration.pulumi_name,
         integration,
         webhook_management=settings.webhook_management,
-        output_name=integration.pulumi_name,
     )
     pulumi.export(integration.pulumi_name, wiring.exports())

@@ -71,7 +71,6 @@ class LevelIlertIntegration(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         webhook_management: WebhookManagement = "api",
-        output_name: str | None = None,
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -92,7 +91,7 @@ class LevelIlertIntegration(pulumi.ComponentResource):
             )
         else:
             self.setup_instructions = pulumi.Output.from_input(
-                setup_instructions(args, output_name or name)
+                setup_instructions(args, output_name=name)
             )
 
         self.register_outputs(self.exports())
