@@ -1,16 +1,28 @@
-"""The one HTTP layer for both APIs: sessions, timeouts, retries with backoff, typed errors.
+"""The one HTTP layer for both APIs: sessions, pacing, deadlines, retries, typed errors.
 
 Why one layer: ilert and Level differ in auth header and error body, but a provider must
 behave the same towards both when the network or the API misbehaves. Retries come from
-urllib3's ``Retry`` (mounted on a ``requests`` session), not from a hand-written loop.
+urllib3's ``Retry`` (mounted on a ``requests`` session), pacing from pyrate-limiter; this
+module only wires them together.
 
 Retry rules:
-- 429, 502, 503 and 504 answers and connection failures are retried with exponential
-  backoff and jitter; a ``Retry-After`` header, when the API sends one, sets the wait
-  (ilert sends none, so we back off on our own).
-- A POST is retried only on 429 and 503 (the server refused it before doing anything) and
-  on failures to connect; a POST that may have reached the server is never repeated, so a
-  retry can never create a second alert source or webhook.
+- GET, PUT, PATCH and DELETE are retried on 429, 500, 502, 503 and 504, on connection
+  failures and on answers lost after sending (read timeout, reset): repeating them cannot
+  do anything twice.
+- A POST is retried only on 429 and 503 (the server refused it before doing anything) and on
+  failures to connect. A POST that may have reached the server (timeout or reset after
+  sending, 500/502/504) is never repeated: the error says ``may_have_acted`` and the
+  provider settles it with one lookup instead, so a retry never creates a second object.
+- Waits: ``Retry-After`` when the API sends one; after a 429 without it (ilert never sends
+  one) the rate-limit window; otherwise exponential backoff with jitter.
+
+Pacing and deadline:
+- Every attempt, retries included, first takes a token from the limiter of its API key
+  (``RateLimit``; ilert publishes 120 requests per minute per key). Limiters are shared by
+  every thread of the process, so the engine's parallel operations queue instead of
+  tripping the API's limit.
+- One deadline per operation (``deadline()``) bounds attempts, waits and pacing together;
+  without one, each request gets ``operation_timeout`` seconds of its own.
 
 Credentials: the session is shared per API and process and holds no credential; each
 client adds its own ``Authorization`` header per request. No error text ever contains it.
@@ -18,19 +30,32 @@ client adds its own ``Authorization`` header per request. No error text ever con
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import ipaddress
 import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
+from pyrate_limiter import Duration, Limiter, Rate
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 LOG = logging.getLogger(__name__)
@@ -38,12 +63,18 @@ Model = TypeVar("Model", bound=BaseModel)
 LOOPBACK_NAMES = ("localhost",)
 
 USER_AGENT = "level-ilert/0.1 (+https://github.com/level-ilert; pulumi dynamic provider)"
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Answers that prove the server did nothing with the request: safe to repeat even a POST.
 NOTHING_DONE_STATUSES = frozenset({429, 503})
+# Answers after which a POST may or may not have been carried out.
+OUTCOME_UNKNOWN_STATUSES = frozenset({500, 502, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 REDACTED = "***"
 MAX_MESSAGE_CHARS = 300
+# Connections kept per host: above the engine's parallelism (the provider server runs a few
+# operations at once, each with one request in flight), so no "pool is full" churn.
+POOL_SIZE = 32
+DEFAULT_OPERATION_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -86,8 +117,95 @@ class Timeouts:
     read: float = 30.0
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``requests`` per ``window_seconds`` per API key (a sliding window)."""
+
+    requests: int
+    window_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.window_seconds <= 0:
+            raise ValueError("a rate limit needs requests >= 1 and window_seconds > 0")
+
+
+_LIMITERS: dict[tuple[str, str, RateLimit], Limiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def limiter_for(api: str, credential: str, limit: RateLimit) -> Limiter:
+    """The process-wide limiter of one API key: every thread and client of it shares one."""
+    fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
+    key = (api, fingerprint, limit)
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(key)
+        if limiter is None:
+            window_ms = max(int(limit.window_seconds * Duration.SECOND), 1)
+            limiter = Limiter(Rate(limit.requests, window_ms), buffer_ms=5)
+            _LIMITERS[key] = limiter
+        return limiter
+
+
+class DeadlineExceeded(Exception):
+    """The operation's deadline left no time for another attempt or wait."""
+
+
+@dataclass
+class _Attempt:
+    """What the retry hooks need to know about the request in flight (one per request)."""
+
+    deadline: float
+    budget: float
+    limiter: Limiter | None
+    rate_window: float | None
+    deadline_hit: bool = False
+    attempts: int = 1
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def pace(self) -> None:
+        """Take a token for the next attempt, waiting at most until the deadline."""
+        if self.limiter is None:
+            return
+        remaining = self.remaining()
+        if remaining <= 0 or not self.limiter.try_acquire(
+            "requests", blocking=True, timeout=remaining
+        ):
+            self.deadline_hit = True
+            raise MaxRetryError(None, "", DeadlineExceeded("no request slot before the deadline"))  # type: ignore[arg-type]
+
+
+_ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+    "level_ilert_attempt", default=None
+)
+# The current operation's deadline: (monotonic end, its length in seconds).
+_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "level_ilert_deadline", default=None
+)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Bound every request made inside (retries and waits included) by one deadline.
+
+    Providers wrap each create/read/update/delete in it, so an operation that needs a
+    lookup and a write still ends within its budget. Nested deadlines keep the earlier one.
+    """
+    end = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set((end, seconds) if outer is None or end < outer[0] else outer)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
 class _SafeRetry(Retry):
-    """urllib3 Retry that repeats a POST only on answers proving nothing was done."""
+    """urllib3 Retry that repeats a POST only on answers proving nothing was done, waits
+    for the rate-limit window after a bare 429, and stops at the operation's deadline."""
+
+    planned_wait: float = 0.0
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if method.upper() == "POST":
@@ -95,8 +213,8 @@ class _SafeRetry(Retry):
         return super().is_retry(method, status_code, has_retry_after)
 
     def get_backoff_time(self) -> float:
-        # urllib3 repeats the first failure at once; an API that just refused us (ilert's 429
-        # carries no Retry-After) deserves a pause before every retry: factor * 2^(n-1) + jitter.
+        # urllib3 repeats the first failure at once; an API that just refused us deserves a
+        # pause before every retry: factor * 2^(n-1) + jitter.
         failures = len(self.history)
         if failures == 0:
             return 0.0
@@ -104,12 +222,67 @@ class _SafeRetry(Retry):
         backoff = self.backoff_factor * 2 ** (failures - 1) + jitter
         return float(min(self.backoff_max, backoff))
 
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Self:
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        attempt = _ATTEMPT.get()
+        retry.planned_wait = retry._wait_before_next(response, attempt)
+        if attempt is None:
+            return retry
+        if retry.planned_wait >= attempt.remaining():
+            attempt.deadline_hit = True
+            raise MaxRetryError(
+                _pool, url or "", DeadlineExceeded("the next attempt would pass the deadline")
+            )
+        attempt.attempts += 1
+        return retry
+
+    def _wait_before_next(
+        self, response: BaseHTTPResponse | None, attempt: _Attempt | None
+    ) -> float:
+        if response is not None and self.respect_retry_after_header:
+            retry_after = self.get_retry_after(response)
+            if retry_after is not None:
+                return retry_after
+            if response.status == 429 and attempt is not None and attempt.rate_window:
+                return attempt.rate_window  # ilert: a 429 lasts until the window ends
+        return self.get_backoff_time()
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        attempt = _ATTEMPT.get()
+        wait = self.planned_wait
+        if attempt is not None:
+            wait = min(wait, max(attempt.remaining(), 0.0))
+        if wait > 0:
+            time.sleep(wait)
+        if attempt is not None:
+            attempt.pace()
+
 
 class ApiError(Exception):
-    """An API call failed. Carries the status, the server's own message, method and path."""
+    """An API call failed. Carries the status, the server's own message, method and path.
+
+    ``may_have_acted`` is True when a write's outcome is unknown (its answer was lost, or
+    a 500/502/504 came back): the caller must look before it tries again.
+    """
 
     def __init__(
-        self, *, api: str, method: str, path: str, status: int | None, message: str, hint: str = ""
+        self,
+        *,
+        api: str,
+        method: str,
+        path: str,
+        status: int | None,
+        message: str,
+        hint: str = "",
+        may_have_acted: bool = False,
     ) -> None:
         self.api = api
         self.method = method
@@ -117,6 +290,7 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.hint = hint
+        self.may_have_acted = may_have_acted
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -157,11 +331,19 @@ class RateLimitedError(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx after every retry: the API is failing on its side."""
+    """5xx after every retry: the API kept failing on its side."""
 
 
 class ApiUnreachableError(ApiError):
-    """No answer at all: connection refused, DNS failure or timeout, after every retry."""
+    """No connection could be made (refused, DNS failure, connect timeout), after every retry."""
+
+
+class ResponseLostError(ApiError):
+    """The request was sent but no answer came back (read timeout, connection dropped)."""
+
+
+class DeadlineExceededError(ApiError):
+    """The operation's deadline passed before an attempt succeeded."""
 
 
 _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
@@ -192,7 +374,9 @@ def session_for(api: str, retry: RetryPolicy) -> requests.Session:
         if session is None:
             session = requests.Session()
             session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-            adapter = HTTPAdapter(max_retries=retry.build())
+            adapter = HTTPAdapter(
+                max_retries=retry.build(), pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE
+            )
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             _SESSIONS[key] = session
@@ -208,6 +392,9 @@ class _HeaderAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = self._value
         return request
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(***)"
 
 
 def is_loopback(host: str) -> bool:
@@ -251,6 +438,9 @@ class ApiClient:
         base_url_setting: str,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        rate_limit: RateLimit | None = None,
+        operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
+        operation_timeout_setting: str = "",
     ) -> None:
         self.api = api
         self.base_url = normalise_base_url(base_url, setting=base_url_setting)
@@ -258,8 +448,11 @@ class ApiClient:
         self._secret = credential_secret
         self._credential_hint = credential_hint
         self._session = session_for(api, retry or RetryPolicy())
-        timeouts = timeouts or Timeouts()
-        self._timeout = (timeouts.connect, timeouts.read)
+        self._timeouts = timeouts or Timeouts()
+        self._rate_limit = rate_limit
+        self._limiter = limiter_for(api, credential_secret, rate_limit) if rate_limit else None
+        self._operation_timeout = operation_timeout
+        self._timeout_setting = operation_timeout_setting
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api={self.api!r}, base_url={self.base_url!r})"
@@ -277,7 +470,8 @@ class ApiClient:
         json: Any = None,
         sensitive: Iterable[str | None] = (),
     ) -> Any:
-        """Send one request (retried per the policy); the decoded JSON body, or None if empty.
+        """Send one request (paced, retried per the policy, within the deadline); the decoded
+        JSON body, or None if empty.
 
         ``sensitive`` values (a webhook URL or secret in the body) are hidden from error text,
         as the credential always is: a server may quote the input back in its error message.
@@ -285,31 +479,37 @@ class ApiClient:
         """
         hidden = [self._secret, *(value for value in sensitive if value)]
         started = time.monotonic()
+        timeout = self._operation_timeout
+        end, budget = _DEADLINE.get() or (started + timeout, timeout)
+        attempt = _Attempt(
+            deadline=end,
+            budget=budget,
+            limiter=self._limiter,
+            rate_window=self._rate_limit.window_seconds if self._rate_limit else None,
+        )
+        token = _ATTEMPT.set(attempt)
         try:
+            attempt.pace()
+            read_timeout = max(min(self._timeouts.read, attempt.remaining()), 0.001)
             response = self._session.request(
                 method,
                 self.base_url + path,
                 params=params,
                 json=json,
                 auth=self._auth,
-                timeout=self._timeout,
+                timeout=(self._timeouts.connect, read_timeout),
                 allow_redirects=False,
             )
-        except requests.RequestException as exc:
-            raise ApiUnreachableError(
-                api=self.api,
-                method=method,
-                path=path,
-                status=None,
-                message=_redact(f"{type(exc).__name__}: {_root_cause(exc)}", hidden),
-                hint=f"Check that {self.base_url} is reachable from here.",
-            ) from None
+        except (requests.RequestException, MaxRetryError) as exc:
+            raise self._no_answer(method, path, exc, attempt, hidden) from None
+        finally:
+            _ATTEMPT.reset(token)
         LOG.debug(
             "%s %s %s -> %s in %.2fs",
             self.api, method, path, response.status_code, time.monotonic() - started,
         )
         if response.status_code >= 300:
-            raise self._error(method, path, response, hidden)
+            raise self._error(method, path, response, hidden, attempt)
         if not response.content:
             return None
         try:
@@ -355,11 +555,71 @@ class ApiClient:
                 hint="The API may have changed; this client needs updating.",
             ) from None
 
+    def _deadline_hint(self, attempt: _Attempt) -> str:
+        where = f" ({self._timeout_setting})" if self._timeout_setting else ""
+        return (
+            f"The operation's deadline of {attempt.budget:g} s{where} passed; "
+            f"raise it for a slow network or API, or try again later."
+        )
+
+    def _no_answer(
+        self,
+        method: str,
+        path: str,
+        exc: BaseException,
+        attempt: _Attempt,
+        hidden: list[str],
+    ) -> ApiError:
+        """The error for a request that got no answer: never connected, lost, or out of time."""
+        cause = _root_cause(exc)
+        fields: dict[str, Any] = {
+            "api": self.api, "method": method, "path": path, "status": None,
+        }
+        tries = f"{attempt.attempts} attempt{'s' if attempt.attempts != 1 else ''}"
+        if attempt.deadline_hit or isinstance(cause, DeadlineExceeded):
+            return DeadlineExceededError(
+                **fields,
+                message=f"no success after {tries}: " + _redact(_describe(cause), hidden),
+                hint=self._deadline_hint(attempt),
+                may_have_acted=method.upper() == "POST" and attempt.attempts > 1,
+            )
+        if isinstance(cause, ConnectTimeoutError | NewConnectionError | NameResolutionError) or (
+            isinstance(exc, requests.ConnectionError | requests.ConnectTimeout)
+            and not isinstance(cause, ReadTimeoutError | ProtocolError | OSError)
+        ):
+            return ApiUnreachableError(
+                **fields,
+                message=f"could not connect after {tries}: " + _redact(_describe(cause), hidden),
+                hint=f"Check that {self.base_url} is reachable from here (address, DNS, "
+                f"proxy, firewall).",
+            )
+        if isinstance(cause, ReadTimeoutError) or isinstance(exc, requests.ReadTimeout):
+            what = f"the request was sent but no answer came within {self._timeouts.read:g} s"
+        else:
+            what = "the request was sent but the connection was dropped before an answer"
+        acted = method.upper() not in IDEMPOTENT_METHODS
+        return ResponseLostError(
+            **fields,
+            message=f"{what} ({tries}): " + _redact(_describe(cause), hidden),
+            hint=(
+                "The API may have carried it out; the provider checks before trying again."
+                if acted
+                else "The API is slow or overloaded; try again later."
+            ),
+            may_have_acted=acted,
+        )
+
     def _error(
-        self, method: str, path: str, response: requests.Response, hidden: list[str]
+        self,
+        method: str,
+        path: str,
+        response: requests.Response,
+        hidden: list[str],
+        attempt: _Attempt,
     ) -> ApiError:
         status = response.status_code
         hint = ""
+        tries = attempt.attempts
         if status < 400:
             hint = (
                 f"The API redirected to {response.headers.get('Location', '(nowhere)')!r}; "
@@ -370,7 +630,11 @@ class ApiClient:
         elif status == 403:
             hint = f"The credential may not do this; check its access ({self._credential_hint})."
         elif status == 429:
-            hint = "The API's rate limit was still exhausted after every retry; try again later."
+            hint = f"The API's rate limit was still exhausted after {tries} attempts; "
+            hint += self._deadline_hint(attempt) if attempt.deadline_hit else "try again later."
+        elif status >= 500:
+            hint = f"The API kept failing: HTTP {status} on the last of {tries} attempts"
+            hint += "; " + self._deadline_hint(attempt) if attempt.deadline_hit else "."
         return error_class_for(status)(
             api=self.api,
             method=method,
@@ -378,6 +642,7 @@ class ApiClient:
             status=status,
             message=_redact(_server_message(response), hidden),
             hint=hint,
+            may_have_acted=method.upper() == "POST" and status in OUTCOME_UNKNOWN_STATUSES,
         )
 
 
@@ -396,19 +661,43 @@ def _server_message(response: requests.Response) -> str:
     except ValueError:
         body = None
     if isinstance(body, dict):
-        for field in ("message", "error", "detail"):
-            value = body.get(field)
+        for field_name in ("message", "error", "detail"):
+            value = body.get(field_name)
             if isinstance(value, str) and value:
                 return value[:MAX_MESSAGE_CHARS]
     text = response.text.strip()
     return text[:MAX_MESSAGE_CHARS] if text else (response.reason or "no message")
 
 
-def _root_cause(exc: requests.RequestException) -> str:
-    """The underlying reason (refused, timed out, DNS), without urllib3's retry wrapper."""
-    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-    reason = getattr(inner, "reason", None)
-    return str(reason if isinstance(reason, BaseException) else inner)[:MAX_MESSAGE_CHARS]
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost reason (refused, timed out, reset, deadline) under requests' and
+    urllib3's wrappers."""
+    seen = 0
+    current: BaseException = exc
+    while seen < 10:
+        seen += 1
+        inner: object = None
+        if isinstance(current, MaxRetryError):
+            inner = current.reason
+        elif isinstance(current, requests.RequestException | ProtocolError) and current.args:
+            inner = current.args[-1] if isinstance(current, ProtocolError) else current.args[0]
+        elif isinstance(current, NewConnectionError | NameResolutionError):
+            return current
+        if not isinstance(inner, BaseException):
+            return current
+        current = inner
+    return current
+
+
+def _describe(cause: BaseException) -> str:
+    """A short text for a low-level failure (urllib3 puts the pool's repr in its own)."""
+    if isinstance(cause, DeadlineExceeded | ConnectionError):
+        text = str(cause) or type(cause).__name__
+    elif isinstance(cause, NewConnectionError | NameResolutionError | ConnectTimeoutError):
+        text = str(cause).split(": ", 1)[-1]
+    else:
+        text = str(cause)
+    return f"{type(cause).__name__}: {text}"[:MAX_MESSAGE_CHARS]
 
 
 __all__ = [
@@ -416,16 +705,20 @@ __all__ = [
     "ApiError",
     "ApiUnreachableError",
     "BadRequestError",
+    "DeadlineExceededError",
     "ForbiddenError",
     "NotFoundError",
+    "RateLimit",
     "RateLimitedError",
+    "ResponseLostError",
     "RetryPolicy",
     "ServerError",
     "Timeouts",
     "UnauthorizedError",
+    "deadline",
     "error_class_for",
     "is_loopback",
+    "limiter_for",
     "normalise_base_url",
     "session_for",
 ]
-
