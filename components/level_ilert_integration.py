@@ -87,6 +87,7 @@ class LevelIlertIntegration(pulumi.ComponentResource):
                 event_types=args.event_types,
                 enabled=args.webhook_enabled,
                 secret=args.webhook_secret,
+                adopt=args.adopt,
                 opts=child,
             )
         else:

@@ -59,6 +59,7 @@ class Integration(BaseModel):
     webhook_enabled: bool = True
     webhook_secret: str | None = Field(default=None, repr=False)
     resource_name: str | None = None
+    adopt: bool = False
 
     def webhook_inputs(self, url: str) -> dict[str, Any]:
         """The inputs of this integration's ``LevelWebhook`` for a given URL."""
@@ -67,13 +68,14 @@ class Integration(BaseModel):
             "event_types": self.event_types,
             "enabled": self.webhook_enabled,
             "secret": self.webhook_secret,
+            "adopt": self.adopt,
         }
 
     def alert_source_inputs(self) -> dict[str, Any]:
         """The inputs of this integration's ``IlertAlertSource`` (unset ones left out)."""
         fields = (
             "name", "escalation_policy", "alert_creation", "alert_grouping_window",
-            "alert_priority_rule", "auto_resolution_timeout", "teams", "active",
+            "alert_priority_rule", "auto_resolution_timeout", "teams", "active", "adopt",
         )
         return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
 

@@ -7,12 +7,14 @@ outputs. It follows terraform-provider-ilert's resource_alert_source: one POST o
 (``setupStatus: FINISHED``), whole-object PUT on update, 404 on read means gone, only the
 integration type forces a replacement, teams compared as a set and only when declared.
 
-Import is not supported by Pulumi dynamic resources; adopt an existing source by deleting
-it in ilert and letting ``pulumi up`` create it, or keep it out of the stack.
+Import is not supported by Pulumi dynamic resources: ``adopt=True`` takes over an existing
+source of the same name and type instead (one PUT to the declared settings; its id, key and
+URL stay). Without it, finding such a source fails the create: never a duplicate.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +23,9 @@ import pulumi
 from pulumi import dynamic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from providers import inventory
 from providers.endpoints import ILERT
-from providers.http import NotFoundError
+from providers.http import ApiError, NotFoundError, deadline
 from providers.ilert_api import (
     ALERT_CREATION_MODES,
     ALERT_GROUPING_WINDOWS,
@@ -34,8 +37,10 @@ from providers.ilert_api import (
     LEVEL_INTEGRATION_TYPE,
     AlertSource,
     AlertSourceRequest,
+    EscalationPolicy,
     IlertClient,
 )
+from providers.pickling import sdk_pickler_restored
 from providers.provider_base import ConfiguredProvider, is_unknown, validate
 
 POLICY_NAMES_SHOWN = 10
@@ -75,6 +80,8 @@ class AlertSourceArgs(BaseModel):
     auto_resolution_timeout: str | None = None
     teams: list[int] | None = None
     active: bool = True
+    # Take over an existing source of this name and type instead of creating one.
+    adopt: bool = False
 
     @field_validator("escalation_policy")
     @classmethod
@@ -145,6 +152,10 @@ class AlertSourceArgs(BaseModel):
             raise ValueError("teams must be a list of ilert team ids (positive numbers).")
         return sorted(set(value))
 
+    def same_source(self, source: AlertSource) -> bool:
+        """Whether ``source`` is the one this create would make (exact name and type)."""
+        return source.name == self.name and source.integration_type == self.integration_type
+
     def request(self, policy_id: int, *, setup_status: str | None = None) -> AlertSourceRequest:
         """The ilert request body for these inputs and a resolved escalation policy id."""
         return AlertSourceRequest(
@@ -165,12 +176,39 @@ class UnknownEscalationPolicyError(ValueError):
     """The escalation policy named in the inputs does not exist in ilert."""
 
 
-class IlertAlertSourceProvider(ConfiguredProvider):
-    """CRUD of one ilert alert source; one API call per operation (policy given by id)."""
+class AlertSourceExistsError(ValueError):
+    """An alert source this create would duplicate exists already (and ``adopt`` is off)."""
 
-    def _client(self) -> IlertClient:
+
+class IlertAlertSourceProvider(ConfiguredProvider):
+    """CRUD of one ilert alert source, answered from one listing per process where it can.
+
+    Costs (requests): create 1 POST (+ the listing, once per process); read 0 from the
+    listing (+1 GET for an id it lacks); update 1 PUT; delete 1 DELETE. A policy given by
+    name is looked up once per process.
+    """
+
+    def _client(self) -> tuple[IlertClient, _Lists]:
         endpoint = self.endpoint(ILERT)
-        return IlertClient(endpoint.base_url, endpoint.credential)
+        tuning = self.tuning("ilert")
+        client = IlertClient(
+            endpoint.base_url,
+            endpoint.credential,
+            rate_limit=tuning.rate_limit,
+            operation_timeout=tuning.operation_timeout,
+        )
+        lists = _Lists(
+            sources=inventory.shared(
+                "ilert:alert-sources", client.base_url, endpoint.credential,
+                client.list_alert_sources,
+            ),
+            policies=inventory.shared(
+                "ilert:escalation-policies", client.base_url, endpoint.credential,
+                client.list_escalation_policies,
+            ),
+            timeout=tuning.operation_timeout,
+        )
+        return client, lists
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate inputs without touching the network; Unknowns (preview) pass."""
@@ -195,18 +233,41 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         )
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        """One POST (two calls when the policy is given by name: a lookup first)."""
+        """Adopt the existing source when asked, else refuse a duplicate, else one POST.
+
+        A POST whose answer was lost is settled by listing again: if the source is there,
+        the create succeeded (never a second source on the next ``up``).
+        """
         args = _args(props)
-        client = self._client()
-        policy_id = _policy_id(client, args.escalation_policy)
-        created = client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
-        return dynamic.CreateResult(str(created.id), _outputs(created, _Declared.of(args)))
+        client, lists = self._client()
+        try:
+            with deadline(lists.timeout):
+                existing = _only_one(lists.sources.find(args.same_source), args)
+                policy_id = _policy_id(lists, args.escalation_policy)
+                if existing is not None:
+                    source = client.update_alert_source(existing.id, args.request(policy_id))
+                else:
+                    request = args.request(policy_id, setup_status="FINISHED")
+                    source = client.create_alert_source(request)
+        except ApiError as error:
+            if not error.may_have_acted:
+                raise
+            with deadline(lists.timeout):
+                lists.sources.reload()
+                found = lists.sources.find(args.same_source)
+            if len(found) != 1:
+                raise
+            source = found[0]
+        lists.sources.put(source)
+        return dynamic.CreateResult(str(source.id), _outputs(source, _Declared.of(args)))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """One GET; gone (empty id) on 404; returns inputs too so refresh shows drift."""
-        try:
-            live = self._client().get_alert_source(int(id_))
-        except NotFoundError:
+        """From the listing (one GET for an id it lacks); gone (empty id) when ilert has no
+        such source; returns inputs too so refresh shows drift."""
+        client, lists = self._client()
+        with deadline(lists.timeout):
+            live = lists.sources.get(id_, lambda: _get_or_none(client, int(id_)))
+        if live is None:
             return dynamic.ReadResult("", {})
         declared = _Declared.recorded(props)
         outputs = _outputs(live, declared)
@@ -220,17 +281,55 @@ class IlertAlertSourceProvider(ConfiguredProvider):
     ) -> dynamic.UpdateResult:
         """One whole-object PUT; teams are left out when never declared."""
         args = _args(_news)
-        client = self._client()
-        policy_id = _policy_id(client, args.escalation_policy)
-        updated = client.update_alert_source(int(_id), args.request(policy_id))
+        client, lists = self._client()
+        with deadline(lists.timeout):
+            policy_id = _policy_id(lists, args.escalation_policy)
+            updated = client.update_alert_source(int(_id), args.request(policy_id))
+        lists.sources.put(updated)
         return dynamic.UpdateResult(_outputs(updated, _Declared.of(args)))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """One DELETE; an alert source already gone counts as deleted."""
-        try:
-            self._client().delete_alert_source(int(_id))
-        except NotFoundError:
-            return
+        client, lists = self._client()
+        with contextlib.suppress(NotFoundError), deadline(lists.timeout):
+            client.delete_alert_source(int(_id))
+        lists.sources.remove(_id)
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """The process-wide listings one operation may answer from, and its deadline."""
+
+    sources: inventory.Inventory[AlertSource]
+    policies: inventory.Inventory[EscalationPolicy]
+    timeout: float
+
+
+def _get_or_none(client: IlertClient, source_id: int) -> AlertSource | None:
+    try:
+        return client.get_alert_source(source_id)
+    except NotFoundError:
+        return None
+
+
+def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | None:
+    """The one source this create may adopt, or None; refuses a duplicate or an ambiguity."""
+    if not found:
+        return None
+    ids = ", ".join(str(source.id) for source in found)
+    what = f"alert source named {args.name!r} of type {args.integration_type}"
+    if len(found) > 1:
+        raise AlertSourceExistsError(
+            f"ilert has {len(found)} {what}s (ids {ids}); adopting one would be a guess. "
+            f"Delete or rename the extra ones in ilert, or give this integration another name."
+        )
+    if not args.adopt:
+        raise AlertSourceExistsError(
+            f"ilert already has an {what} (id {ids}); creating another would split your "
+            f"alerts. Take it over with `adopt: true` on this integration (its URL stays, so "
+            f"Level keeps delivering), or give this integration another name."
+        )
+    return found[0]
 
 
 def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
@@ -280,13 +379,17 @@ def _policy_differs(desired: object, olds: Mapping[str, Any]) -> bool:
     return policy != olds.get("escalation_policy_name")
 
 
-def _policy_id(client: IlertClient, policy: int | str) -> int:
+def _policy_id(lists: _Lists, policy: int | str) -> int:
+    """The id of a policy given by id or exact name (names listed once per process)."""
     if isinstance(policy, int):
         return policy
-    policies = list(client.list_escalation_policies())
-    for candidate in policies:
-        if candidate.name == policy:
-            return candidate.id
+    found = lists.policies.find(lambda candidate: candidate.name == policy)
+    if not found:  # created since the listing was taken?
+        lists.policies.reload()
+        found = lists.policies.find(lambda candidate: candidate.name == policy)
+    if found:
+        return int(found[0].id)
+    policies = lists.policies.find(lambda _: True)
     names = ", ".join(repr(p.name) for p in policies[:POLICY_NAMES_SHOWN])
     hidden = len(policies) - POLICY_NAMES_SHOWN
     more = f" and {hidden} more" if hidden > 0 else ""
@@ -365,6 +468,7 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
         auto_resolution_timeout: pulumi.Input[str] | None = None,
         teams: pulumi.Input[list[int]] | None = None,
         active: pulumi.Input[bool] = True,
+        adopt: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -377,6 +481,7 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
             "auto_resolution_timeout": auto_resolution_timeout,
             "teams": teams,
             "active": active,
+            "adopt": adopt,
             # Outputs only: declared so that they exist as attributes of the resource.
             "escalation_policy_id": None,
             "escalation_policy_name": None,
@@ -387,4 +492,5 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         )
-        super().__init__(IlertAlertSourceProvider(), resource_name, props, opts)
+        with sdk_pickler_restored():
+            super().__init__(IlertAlertSourceProvider(), resource_name, props, opts)

@@ -15,7 +15,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from providers.http import ApiClient, RetryPolicy, Timeouts
+from providers.http import (
+    DEFAULT_OPERATION_TIMEOUT,
+    ApiClient,
+    RateLimit,
+    RetryPolicy,
+    Timeouts,
+)
 
 DEFAULT_BASE_URL = "https://api.ilert.com"
 LEVEL_INTEGRATION_TYPE = "LEVELIO"
@@ -139,6 +145,8 @@ class IlertClient:
         *,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        rate_limit: RateLimit | None = None,
+        operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
     ) -> None:
         self._api = ApiClient(
             api="ilert",
@@ -149,6 +157,9 @@ class IlertClient:
             base_url_setting="ilert:baseUrl",
             retry=retry,
             timeouts=timeouts,
+            rate_limit=rate_limit,
+            operation_timeout=operation_timeout,
+            operation_timeout_setting="ilert:operationTimeoutSeconds",
         )
 
     @property

@@ -19,7 +19,14 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
-from providers.http import ApiClient, NotFoundError, RetryPolicy, Timeouts
+from providers.http import (
+    DEFAULT_OPERATION_TIMEOUT,
+    ApiClient,
+    NotFoundError,
+    RateLimit,
+    RetryPolicy,
+    Timeouts,
+)
 
 DEFAULT_BASE_URL = "https://api.level.io"
 WEBHOOKS_PATH = "/v2/webhooks"
@@ -109,6 +116,8 @@ class LevelClient:
         *,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        rate_limit: RateLimit | None = None,
+        operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
     ) -> None:
         self._api = ApiClient(
             api="Level",
@@ -122,6 +131,9 @@ class LevelClient:
             base_url_setting="level:baseUrl",
             retry=retry,
             timeouts=timeouts,
+            rate_limit=rate_limit,
+            operation_timeout=operation_timeout,
+            operation_timeout_setting="level:operationTimeoutSeconds",
         )
 
     @property

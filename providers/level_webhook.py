@@ -12,6 +12,7 @@ in state as a secret so a rotation shows as a change, and ``has_secret`` reports
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,8 +20,9 @@ import pulumi
 from pulumi import dynamic
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from providers import inventory
 from providers.endpoints import LEVEL
-from providers.http import NotFoundError, is_loopback
+from providers.http import ApiError, NotFoundError, deadline, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
@@ -30,6 +32,7 @@ from providers.level_api import (
     Webhook,
     WebhookChanges,
 )
+from providers.pickling import sdk_pickler_restored
 from providers.provider_base import ConfiguredProvider, as_secret, is_unknown, validate
 
 SECRET_OUTPUTS = ["url", "secret"]
@@ -49,6 +52,12 @@ class WebhookArgs(BaseModel):
     event_types: list[str] = list(ALERT_EVENT_TYPES)
     enabled: bool = True
     secret: str | None = None
+    # Take over the existing webhook to this URL instead of creating one.
+    adopt: bool = False
+
+    def same_url(self, webhook: Webhook) -> bool:
+        """Whether ``webhook`` delivers to the URL this create would use."""
+        return webhook.url == self.url
 
     @field_validator("url")
     @classmethod
@@ -89,12 +98,30 @@ class WebhookArgs(BaseModel):
         return value
 
 
-class LevelWebhookProvider(ConfiguredProvider):
-    """CRUD of one Level webhook; one API call per operation."""
+class WebhookExistsError(ValueError):
+    """A webhook this create would duplicate exists already (and ``adopt`` is off)."""
 
-    def _client(self) -> LevelClient:
+
+class LevelWebhookProvider(ConfiguredProvider):
+    """CRUD of one Level webhook, answered from one listing per process where it can.
+
+    Costs (requests): create 1 POST (+ the listing, once per process); read 0 from the
+    listing (+1 GET for an id it lacks); update 1 PATCH; delete 1 DELETE.
+    """
+
+    def _client(self) -> tuple[LevelClient, inventory.Inventory[Webhook], float]:
         endpoint = self.endpoint(LEVEL)
-        return LevelClient(endpoint.base_url, endpoint.credential)
+        tuning = self.tuning("level")
+        client = LevelClient(
+            endpoint.base_url,
+            endpoint.credential,
+            rate_limit=tuning.rate_limit,
+            operation_timeout=tuning.operation_timeout,
+        )
+        hooks = inventory.shared(
+            "level:webhooks", client.base_url, endpoint.credential, client.list_webhooks
+        )
+        return client, hooks, tuning.operation_timeout
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate inputs without touching the network; Unknowns (preview) pass."""
@@ -118,18 +145,45 @@ class LevelWebhookProvider(ConfiguredProvider):
         return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        """One POST."""
+        """Adopt the webhook to this URL when asked, else refuse a duplicate, else one POST.
+
+        A POST whose answer was lost is settled by listing again: if a webhook to this URL
+        is there, the create succeeded (never a second delivery of every alert).
+        """
         args = _args(props)
-        created = self._client().create_webhook(
-            url=args.url, event_types=args.event_types, enabled=args.enabled, secret=args.secret
-        )
-        return dynamic.CreateResult(created.id, _outputs(created, args.secret))
+        client, hooks, timeout = self._client()
+        try:
+            with deadline(timeout):
+                existing = _only_one(hooks.find(args.same_url), args)
+                if existing is not None:
+                    changes = WebhookChanges(
+                        enabled=args.enabled, event_types=args.event_types, secret=args.secret
+                    )
+                    webhook = client.update_webhook(existing.id, changes)
+                else:
+                    webhook = client.create_webhook(
+                        url=args.url, event_types=args.event_types, enabled=args.enabled,
+                        secret=args.secret,
+                    )
+        except ApiError as error:
+            if not error.may_have_acted:
+                raise
+            with deadline(timeout):
+                hooks.reload()
+                found = hooks.find(args.same_url)
+            if len(found) != 1:
+                raise
+            webhook = found[0]
+        hooks.put(webhook)
+        return dynamic.CreateResult(webhook.id, _outputs(webhook, args.secret))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """One GET; gone (empty id) on 404; returns inputs too so refresh shows drift."""
-        try:
-            live = self._client().get_webhook(id_)
-        except NotFoundError:
+        """From the listing (one GET for an id it lacks); gone (empty id) when Level has no
+        such webhook; returns inputs too so refresh shows drift."""
+        client, hooks, timeout = self._client()
+        with deadline(timeout):
+            live = hooks.get(id_, lambda: _get_or_none(client, id_))
+        if live is None:
             return dynamic.ReadResult("", {})
         # Level never returns the secret: keep ours, unless Level says there is none now.
         secret = props.get("secret") if live.has_secret else None
@@ -155,15 +209,48 @@ class LevelWebhookProvider(ConfiguredProvider):
                 fields["secret"] = args.secret
         elif _olds.get("has_secret"):
             fields["secret"] = None  # an explicit null removes it
-        updated = self._client().update_webhook(_id, WebhookChanges(**fields))
+        client, hooks, timeout = self._client()
+        with deadline(timeout):
+            updated = client.update_webhook(_id, WebhookChanges(**fields))
+        hooks.put(updated)
         return dynamic.UpdateResult(_outputs(updated, args.secret))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """One DELETE; a webhook already gone counts as deleted."""
-        try:
-            self._client().delete_webhook(_id)
-        except NotFoundError:
-            return
+        client, hooks, timeout = self._client()
+        with contextlib.suppress(NotFoundError), deadline(timeout):
+            client.delete_webhook(_id)
+        hooks.remove(_id)
+
+
+def _get_or_none(client: LevelClient, webhook_id: str) -> Webhook | None:
+    try:
+        return client.get_webhook(webhook_id)
+    except NotFoundError:
+        return None
+
+
+def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
+    """The one webhook this create may adopt, or None; refuses a duplicate or an ambiguity.
+
+    The URL is a secret, so messages name the webhooks by id only.
+    """
+    if not found:
+        return None
+    ids = ", ".join(webhook.id for webhook in found)
+    if len(found) > 1:
+        raise WebhookExistsError(
+            f"Level has {len(found)} webhooks to this alert source's URL (ids {ids}): each "
+            f"alert is delivered {len(found)} times already. Delete all but one in Level "
+            f"(Settings > Webhooks), then run again with `adopt: true`."
+        )
+    if not args.adopt:
+        raise WebhookExistsError(
+            f"Level already has a webhook to this alert source's URL (id {ids}); a second one "
+            f"would deliver every alert twice. Take it over with `adopt: true` on this "
+            f"integration, or delete it in Level (Settings > Webhooks)."
+        )
+    return found[0]
 
 
 def _args(props: dict[str, Any]) -> WebhookArgs:
@@ -213,6 +300,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
         event_types: pulumi.Input[list[str]] | tuple[str, ...] = ALERT_EVENT_TYPES,
         enabled: pulumi.Input[bool] = True,
         secret: pulumi.Input[str] | None = None,
+        adopt: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -220,6 +308,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
             "event_types": list(event_types) if isinstance(event_types, tuple) else event_types,
             "enabled": enabled,
             "secret": pulumi.Output.secret(secret) if secret is not None else None,
+            "adopt": adopt,
             # Outputs only: declared so that they exist as attributes of the resource.
             "has_secret": None,
             "created_at": None,
@@ -228,4 +317,5 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         )
-        super().__init__(LevelWebhookProvider(), resource_name, props, opts)
+        with sdk_pickler_restored():
+            super().__init__(LevelWebhookProvider(), resource_name, props, opts)

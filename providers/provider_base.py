@@ -18,6 +18,8 @@ from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
 from providers.endpoints import ApiSettings, Endpoint, resolve
+from providers.tuning import KEYS as TUNING_KEYS
+from providers.tuning import ApiTuning, tuning_for
 
 PROVIDER_KEY = "__provider"
 
@@ -56,13 +58,19 @@ class ConfiguredProvider(ResourceProvider):
         """Remember the stack config (plain values: the engine strips secrets)."""
         self._config = {
             key: req.config.get(key)
-            for key in ("ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl")
+            for key in (
+                "ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl", *TUNING_KEYS
+            )
             if req.config.get(key) is not None
         }
 
     def endpoint(self, settings: ApiSettings) -> Endpoint:
         """Base URL and credential of one API, from config or env; fails naming both."""
         return resolve(settings, self._config.get)
+
+    def tuning(self, namespace: str) -> ApiTuning:
+        """Rate limit and operation deadline of one API (``ilert`` or ``level``)."""
+        return tuning_for(namespace, self._config.get)
 
     def __getstate__(self) -> dict[str, Any]:
         return {}

@@ -310,6 +310,7 @@ class ProviderServer:
         self._err: list[str] = []
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._configured: tuple[dict[str, str], tuple[str, ...]] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -530,7 +531,21 @@ class ProviderServer:
         )
         response: provider_pb2.ConfigureResponse = self._call("Configure", request)
         self.accept_secrets = response.acceptSecrets
+        self._configured = (dict(config), tuple(secret))
         return response
+
+    def new_command(self) -> None:
+        """Model the next Pulumi command: a new provider process, configured as before.
+
+        The engine starts the provider anew for every ``up``, ``refresh`` or ``destroy``, so
+        whatever a provider process keeps (its listings, its pacing) lasts one command.
+        """
+        configured = self._configured
+        self.stop()
+        self._proc, self._threads = None, []
+        self.start()
+        if configured is not None:
+            self.configure(configured[0], secret_keys=configured[1])
 
     def check(
         self,

@@ -97,7 +97,9 @@ def up(server: ProviderServer) -> tuple[Resource, Resource]:
 
 
 def refresh(server: ProviderServer, resource: Resource) -> tuple[str, Any]:
-    """Read as refresh does, then Diff(refreshed outputs, program inputs) as preview does."""
+    """Read as refresh does (a command of its own: a new provider process), then
+    Diff(refreshed outputs, program inputs) as preview does."""
+    server.new_command()
     new_id, outputs, inputs = server.read(
         resource.urn, resource.id, resource.outputs, resource.inputs
     )
@@ -114,8 +116,11 @@ def test_up_creates_the_source_then_the_webhook_with_its_url(
 ) -> None:
     source, webhook = up(server)
 
-    assert sandbox.count("ilert") == 2  # policy by name: one lookup, one POST
-    assert sandbox.count("level") == 1
+    # ilert: the policy by name, the sources (none to adopt or refuse), one POST.
+    assert sandbox.count("ilert") == 3
+    assert sandbox.count("ilert", "POST", "/api/alert-sources") == 1
+    # Level: the webhooks (none to this URL yet), one POST.
+    assert sandbox.count("level") == 2
     assert sandbox.count("level", "POST", "/v2/webhooks") == 1
     live_source = sandbox.ilert_alert_source(int(source.id))
     (live_webhook,) = sandbox.level_webhooks()
@@ -185,7 +190,7 @@ def test_refresh_after_drift_reads_it_and_diff_reports_it(
     changes, inputs = refresh(server, resource)
 
     assert changes == "DIFF_SOME"
-    assert sandbox.count() == 1  # one GET
+    assert sandbox.count() == 1  # one listing page answers the read
     ((key, value),) = drift.items()
     if key == "escalationPolicy":  # declared by name: refreshed as the live policy's name
         assert inputs["escalation_policy"] == "On-call L1"
@@ -193,6 +198,7 @@ def test_refresh_after_drift_reads_it_and_diff_reports_it(
     else:
         assert inputs[key] == value
 
+    server.new_command()  # `make up` repairs it
     repaired = server.update(resource.urn, resource.id, resource.outputs, resource.inputs)
     # One PUT or PATCH; the source's policy is declared by name, which costs one lookup.
     assert sandbox.count() == (3 if side == "ilert" else 2)
@@ -224,6 +230,7 @@ def test_update_in_place(
 ) -> None:
     source, webhook = up(server)
     resource = source if resource_kind == "source" else webhook
+    server.new_command()  # the next `up`
     sandbox.requests.clear()
 
     checked = server.check(resource.urn, resource.inputs, {**resource.inputs, **change})
@@ -256,6 +263,7 @@ def test_replace_creates_first_repoints_the_webhook_then_deletes_the_old_source(
     assert (diff.changes, diff.replaces, diff.delete_before_replace) == (
         "DIFF_SOME", ["integration_type"], False,
     )
+    server.new_command()  # the next `up`
     sandbox.requests.clear()
 
     new_id, new_outputs = server.create(old.urn, checked.inputs)  # 1. create the replacement
@@ -271,7 +279,8 @@ def test_replace_creates_first_repoints_the_webhook_then_deletes_the_old_source(
 
     assert [s["id"] for s in sandbox.ilert_alert_sources()] == [int(new_id)]
     assert sandbox.level_webhooks()[0]["url"] == new_url
-    assert sandbox.count() == 4  # policy lookup + POST, PATCH, DELETE
+    # policy lookup + source look-up + POST, PATCH, DELETE
+    assert sandbox.count() == 5
 
 
 def test_destroy_deletes_the_webhook_before_the_source(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
+from providers import inventory
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -18,6 +19,17 @@ def stack_config(sandbox: Sandbox) -> dict[str, str]:
         "level:apiKey": LEVEL_API_KEY,
         "level:baseUrl": sandbox.level_url,
     }
+
+
+def new_command() -> None:
+    """Start a new Pulumi command: the engine runs each in a new provider process, so the
+    listings a process keeps (providers/inventory.py) start empty."""
+    inventory.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process() -> None:
+    new_command()
 
 
 @pytest.fixture

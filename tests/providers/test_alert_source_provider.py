@@ -11,6 +11,7 @@ from pulumi.output import UNKNOWN, Unknown
 from providers.endpoints import MissingCredentialError
 from providers.ilert_alert_source import IlertAlertSourceProvider, UnknownEscalationPolicyError
 from sandbox import Sandbox
+from tests.providers.conftest import new_command
 
 BLOB = "not-inspected-by-the-provider"
 
@@ -54,6 +55,7 @@ def test_check_fills_ilerts_defaults_and_keeps_the_provider_blob(
         "auto_resolution_timeout": None,
         "teams": [1, 2],
         "active": True,
+        "adopt": False,
     }
     assert sandbox.count() == 0
 
@@ -149,7 +151,8 @@ def test_create_then_read_then_diff_is_empty_with_one_request_each(
     source_id, outs, news = created(
         alert_sources, name="Level - Acme", escalation_policy=2, teams=[1]
     )
-    assert sandbox.count() == 1
+    # The look-up for a source to adopt or refuse (one listing page), then the POST.
+    assert sandbox.count() == 2
     assert sandbox.count("ilert", "POST", "/api/alert-sources") == 1
 
     live = sandbox.ilert_alert_source(int(source_id))
@@ -160,19 +163,21 @@ def test_create_then_read_then_diff_is_empty_with_one_request_each(
     assert outs["escalation_policy_name"] == "On-call L1"
     assert "iconUrl" not in outs
 
+    new_command()  # refresh: a new provider process, so a new listing
     read = alert_sources.read(source_id, outs)
-    assert sandbox.count() == 2
+    assert sandbox.count() == 3
     assert read.id == source_id
     assert read.outs == outs
     assert read.inputs is not None
-    assert {k: v for k, v in news.items() if k != "__provider"} == {
+    # `adopt` only steers a create; it is not a property of the live source.
+    assert {k: v for k, v in news.items() if k not in ("__provider", "adopt")} == {
         **read.inputs, "integration_type": "LEVELIO",
     }
 
     diff = alert_sources.diff(source_id, outs, news)
     assert diff.changes is False
     assert diff.replaces == []
-    assert sandbox.count() == 2
+    assert sandbox.count() == 3
 
 
 @pytest.mark.parametrize(
@@ -202,6 +207,7 @@ def test_drift_behind_pulumis_back_is_seen_by_read_and_diff_and_repaired_by_upda
     )
     sandbox.ilert_edit_alert_source(int(source_id), **change)
 
+    new_command()
     read = alert_sources.read(source_id, outs)
     assert read.outs is not None
     assert read.outs != outs
@@ -217,6 +223,8 @@ def test_drift_behind_pulumis_back_is_seen_by_read_and_diff_and_repaired_by_upda
     assert alert_sources.diff(source_id, updated.outs, news).changes is False
     assert updated.outs == outs | {"status": updated.outs["status"]}
     assert alert_sources.read(source_id, outs).outs == updated.outs, field
+    new_command()
+    assert alert_sources.read(source_id, outs).outs == updated.outs, field
 
 
 def test_refresh_inputs_show_the_live_value_in_the_declared_form(
@@ -225,6 +233,7 @@ def test_refresh_inputs_show_the_live_value_in_the_declared_form(
     source_id, outs, _ = created(alert_sources, name="x", escalation_policy="On-call L1")
     sandbox.ilert_edit_alert_source(int(source_id), escalationPolicy=1)
 
+    new_command()
     read = alert_sources.read(source_id, outs)
 
     assert read.inputs is not None
@@ -239,7 +248,12 @@ def test_policy_by_name_costs_one_lookup_and_unknown_name_lists_what_exists(
     source_id, outs, _ = created(alert_sources, name="x", escalation_policy="On-call L1")
     assert outs["escalation_policy_id"] == 2
     assert sandbox.count("ilert", "GET", "/api/escalation-policies") == 1
-    assert sandbox.count() == 2
+    assert sandbox.count() == 3  # policies, sources (nothing to adopt), POST
+
+    # Policies are listed once per process: a second create by name costs no look-up.
+    created(alert_sources, name="y", escalation_policy="On-call L1")
+    assert sandbox.count("ilert", "GET", "/api/escalation-policies") == 1
+    assert sandbox.count() == 4
 
     for i in range(12):
         sandbox.ilert_add_escalation_policy(f"Extra {i}")
@@ -316,8 +330,12 @@ def test_deleted_behind_pulumis_back_reads_as_gone_and_delete_twice_is_fine(
 ) -> None:
     source_id, outs, _ = created(alert_sources, name="x", escalation_policy=1)
     sandbox.ilert_delete_alert_source(int(source_id))
+    new_command()
+    sandbox.requests.clear()
 
     assert alert_sources.read(source_id, outs).id == ""
+    # Missing from the listing, so confirmed with one GET before it is reported gone.
+    assert sandbox.count("ilert", "GET") == 2
 
     sandbox.requests.clear()
     alert_sources.delete(source_id, outs)

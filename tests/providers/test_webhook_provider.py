@@ -12,6 +12,7 @@ from providers.endpoints import MissingCredentialError
 from providers.http import ForbiddenError, UnauthorizedError
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import LEVEL_READONLY_KEY, Sandbox
+from tests.providers.conftest import new_command
 
 BLOB = "not-inspected-by-the-provider"
 URL = "https://api.ilert.com/api/v1/events/levelio/il1lev0123"
@@ -43,6 +44,7 @@ def test_check_defaults_to_both_alert_events_sorted(
         "event_types": ["alert_active", "alert_resolved"],
         "enabled": True,
         "secret": None,
+        "adopt": False,
     }
     assert checked(webhooks, url=URL)["event_types"] == ["alert_active", "alert_resolved"]
     assert sandbox.count() == 0
@@ -105,20 +107,22 @@ def test_create_read_diff_with_one_request_each(
     webhooks: LevelWebhookProvider, sandbox: Sandbox
 ) -> None:
     webhook_id, outs, news = created(webhooks, url=URL, secret="s3cr3t")
-    assert sandbox.count() == 1
+    assert sandbox.count() == 2  # the look-up for a webhook to this URL, then the POST
+    assert sandbox.count("level", "POST") == 1
     assert outs["has_secret"] is True
     assert outs["secret"] == "s3cr3t"
     assert sandbox.level_webhooks()[0]["event_types"] == ["alert_active", "alert_resolved"]
 
+    new_command()  # refresh: a new provider process, so a new listing
     read = webhooks.read(webhook_id, outs)
-    assert sandbox.count() == 2
+    assert sandbox.count() == 3
     assert read.outs == outs
     assert read.inputs is not None
     assert read.inputs["url"] == URL
 
     assert webhooks.diff(webhook_id, outs, news).changes is False
     assert webhooks.diff(webhook_id, outs, {**news, "__provider": "upgraded"}).changes is False
-    assert sandbox.count() == 2
+    assert sandbox.count() == 3
 
 
 @pytest.mark.parametrize(
@@ -137,6 +141,7 @@ def test_drift_behind_pulumis_back_is_seen_and_repaired(
     webhook_id, outs, news = created(webhooks, url=URL, secret="s3cr3t")
     sandbox.level_edit_webhook(webhook_id, **change)
 
+    new_command()
     read = webhooks.read(webhook_id, outs)
     assert read.outs is not None
     assert read.outs != outs
@@ -190,8 +195,11 @@ def test_deleted_behind_pulumis_back_reads_as_gone_and_delete_twice_is_fine(
 ) -> None:
     webhook_id, outs, _ = created(webhooks, url=URL)
     sandbox.level_delete_webhook(webhook_id)
+    new_command()
+    sandbox.requests.clear()
 
     assert webhooks.read(webhook_id, outs).id == ""
+    assert sandbox.count("level", "GET") == 2  # the listing, then a GET to confirm
     webhooks.delete(webhook_id, outs)
     webhooks.delete(webhook_id, outs)
 

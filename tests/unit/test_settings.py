@@ -29,8 +29,18 @@ def test_minimal_integration_gets_the_documented_defaults() -> None:
     assert integration.event_types == ["alert_active", "alert_resolved"]
     assert integration.webhook_enabled is True
     assert integration.alert_source_inputs() == {
-        "name": "Level - Acme", "escalation_policy": "Default", "active": True,
+        "name": "Level - Acme", "escalation_policy": "Default", "active": True, "adopt": False,
     }
+    assert integration.webhook_inputs("https://u")["adopt"] is False
+
+
+def test_adopt_reaches_both_resources() -> None:
+    (integration,) = load(
+        [{"name": "Level - Acme", "escalationPolicy": "Default", "adopt": True}]
+    ).integrations
+
+    assert integration.alert_source_inputs()["adopt"] is True
+    assert integration.webhook_inputs("https://u")["adopt"] is True
 
 
 def test_every_documented_key_is_accepted() -> None:
