@@ -97,16 +97,18 @@ def test_control_routes_on_both_apps(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"service": "pagerduty"},
-        {"status": 200},
-        {"count": 0},
-        {"delay_seconds": -1},
-        {"status": None},
-        {"path": "api"},
+        ({"service": "pagerduty"}, "service must be one of ilert, level"),
+        ({"status": 200}, "status must be an HTTP error status"),
+        ({"count": 0}, "count must be an integer of at least 1"),
+        ({"delay_seconds": -1}, "delay_seconds must be between 0 and 60"),
+        ({"status": None}, "a rule needs a status, a delay_seconds, or both"),
+        ({"path": "api"}, "path must be a path prefix starting with '/'"),
     ],
 )
-def test_invalid_rules_are_refused(sandbox: Sandbox, kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011  # the message varies with the argument
+def test_invalid_rules_are_refused(
+    sandbox: Sandbox, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
         sandbox.faults.add(**kwargs)  # type: ignore[arg-type]
