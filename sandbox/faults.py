@@ -7,7 +7,8 @@ doing the work:
 ``"before"`` (default)
     The API never sees the request. After ``delay_seconds``, the client gets ``status``
     (default 503) in the service's own error format; with ``status=None`` the request is
-    only delayed and then handled normally ("slow": delay past the client's read timeout).
+    only delayed and then handled normally ("slow": delay past the client's read timeout;
+    the API still acts once the delay ends, even if the client has given up by then).
 ``"after"``
     The API handles the request first (an alert source really is created), then after
     ``delay_seconds`` the client gets ``status`` instead of the real answer (e.g. a 502 or
