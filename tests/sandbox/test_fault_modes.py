@@ -125,9 +125,9 @@ def test_after_with_status_creates_then_answers_the_error(sandbox: Sandbox) -> N
 def test_after_without_status_acts_then_answers_late(sandbox: Sandbox) -> None:
     """"Act, then respond slowly": the client times out, the object already exists and
     the request is already logged with the API's own status."""
-    sandbox.faults.add("ilert", "POST", SOURCES, status=None, mode="after", delay_seconds=2)
+    sandbox.faults.add("ilert", "POST", SOURCES, status=None, mode="after", delay_seconds=10)
     with pytest.raises(requests.ReadTimeout, match="timed out"):
-        _post_source(sandbox, "slow answer", timeout=0.5)
+        _post_source(sandbox, "slow answer", timeout=1.0)  # the stop() ends the delay
     assert _names(sandbox) == ["slow answer"]
     assert [(r.status, r.fault) for r in sandbox.requests] == [(201, "after")]
 

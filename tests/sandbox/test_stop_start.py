@@ -45,7 +45,8 @@ def _open_fds() -> int:
 def test_stop_and_start_200_times_on_the_same_ports() -> None:
     with Sandbox() as first:
         ilert_port, level_port = _ports(first)
-    fds, threads = _open_fds(), threading.active_count()
+    # Other tests' leftovers may still close while this runs: look for additions only.
+    fds, threads = _open_fds(), set(threading.enumerate())
     for cycle in range(CYCLES):
         # The same fixed ports every time, as `make sandbox-stop sandbox-start` does: start
         # raises OSError("cannot listen ...") if a stop left a port bound.
@@ -58,8 +59,8 @@ def test_stop_and_start_200_times_on_the_same_ports() -> None:
         assert sb._servers == []
     assert _refused(ilert_port)
     assert _refused(level_port)
-    assert _open_fds() == fds, "stop() leaked file descriptors"
-    assert threading.active_count() == threads, "stop() left threads behind"
+    assert _open_fds() <= fds, "stop() leaked file descriptors"
+    assert set(threading.enumerate()) - threads == set(), "stop() left threads behind"
 
 
 def test_stop_survives_a_serve_loop_that_ended_before_the_wake_up(
