@@ -30,27 +30,46 @@ ilert app::
     # what ilert did with each incoming event (created/appended/resolved/ignored and why)
     curl http://127.0.0.1:8790/sandbox/intake
 
-Both apps (fault switch; ``count`` null = until cleared, ``status`` null = delay only,
-``retry_after`` adds ``Retry-After`` on Level only: ilert sends none)::
+Both apps: the fault switch (details and every field: ``sandbox.faults``). ``count`` null
+= until cleared; ``status`` null = delay only; ``retry_after`` adds ``Retry-After`` (none
+by default: ilert never sends one); ``mode`` is ``before`` (default: the API never sees
+the request), ``after`` (the API acts, then the fault answers or delays its answer),
+``reset_before`` / ``reset_after`` (the TCP connection is reset without a response,
+before or after the API acted)::
 
     curl -X POST http://127.0.0.1:8790/sandbox/faults -H 'Content-Type: application/json' \\
          -d '{"method": "GET", "path": "/api/alert-sources", "status": 503, "count": 2}'
+    # create the alert source, then drop the connection: the client never hears of it
+    curl -X POST http://127.0.0.1:8790/sandbox/faults -H 'Content-Type: application/json' \\
+         -d '{"method": "POST", "path": "/api/alert-sources", "mode": "reset_after"}'
     curl http://127.0.0.1:8790/sandbox/faults          # list the rules still armed
     curl -X DELETE http://127.0.0.1:8790/sandbox/faults
+
+Every API call, faulted or not, is in the request log (``sandbox.requestlog``): a dropped
+connection is logged with status 0 and ``fault="reset_before"``/``"reset_after"``.
+
+Rate limits (off by default; ``sandbox.ratelimit``): per API key, sliding window; ilert
+answers 429 without ``Retry-After`` (its published limit: 120 per 60 s), Level with one::
+
+    python -m sandbox --ilert-rate-limit 120/60 --level-rate-limit 60/60 --time-scale 0.01
+    Sandbox(rate_limits={"ilert": RateLimit()}, time_scale=0.01)   # 60 s windows last 0.6 s
 
 From Python (tests): ``Sandbox`` below, or the ``sandbox`` pytest fixture.
 """
 
 from sandbox.credentials import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY
 from sandbox.errors import ApiError
-from sandbox.requestlog import RecordedRequest
+from sandbox.ratelimit import RateLimit
+from sandbox.requestlog import DROPPED, RecordedRequest
 from sandbox.server import Sandbox
 
 __all__ = [
+    "DROPPED",
     "ILERT_TOKEN",
     "LEVEL_API_KEY",
     "LEVEL_READONLY_KEY",
     "ApiError",
+    "RateLimit",
     "RecordedRequest",
     "Sandbox",
 ]

@@ -2,6 +2,15 @@
 
 Prints both base URLs and the credentials, then serves until SIGINT (Ctrl-C) or SIGTERM,
 and exits 0. Refuses a non-loopback ``--host`` (exit 2).
+
+Rate limits (off unless asked; see :mod:`sandbox.ratelimit`)::
+
+    python -m sandbox --ilert-rate-limit 120/60                 # ilert's published limit
+    python -m sandbox --ilert-rate-limit 120/60 --level-rate-limit 60/60 --time-scale 0.01
+
+``--ilert-rate-limit REQUESTS/SECONDS`` and ``--level-rate-limit REQUESTS/SECONDS`` limit
+each API key (sliding window; ilert answers 429 without ``Retry-After``, Level with one);
+``--time-scale F`` makes windows last F times as long (0.01: a 60 s window lasts 0.6 s).
 """
 
 from __future__ import annotations
@@ -16,7 +25,30 @@ from collections.abc import Sequence
 from types import FrameType
 
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
+from sandbox.ratelimit import RateLimit
 from sandbox.server import is_loopback_host
+
+
+def _rate_limit(text: str) -> RateLimit:
+    """argparse type for ``REQUESTS/SECONDS``."""
+    try:
+        return RateLimit.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _time_scale(text: str) -> float:
+    """argparse type for ``--time-scale``: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(
+            f"expected a number above 0 and at most 1000 (0.01 = windows 100 times shorter), "
+            f"not {text!r}"
+        )
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,8 +69,38 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="pause between webhook delivery attempts (default 1.0)",
     )
+    parser.add_argument(
+        "--ilert-rate-limit",
+        type=_rate_limit,
+        metavar="REQUESTS/SECONDS",
+        help="limit each ilert API key, e.g. 120/60 (ilert's published limit); "
+        "429 without Retry-After. Default: no limit",
+    )
+    parser.add_argument(
+        "--level-rate-limit",
+        type=_rate_limit,
+        metavar="REQUESTS/SECONDS",
+        help="limit each Level API key, e.g. 60/60; 429 with Retry-After. Default: no limit",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=1.0,
+        metavar="FACTOR",
+        help="rate-limit windows last FACTOR times as long (0.01: 60 s become 0.6 s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
     return parser
+
+
+def _limits_line(sb: Sandbox) -> str:
+    shown = []
+    for service, name in (("ilert", "ilert"), ("level", "Level")):
+        limit = sb.rate_limiter.limit(service)
+        if limit is not None:
+            real = sb.rate_limiter.window_real_seconds(limit)
+            shown.append(f"{name} {limit.describe()} per API key (window {real:g} s real)")
+    return "  rate limits: " + ("; ".join(shown) if shown else "none")
 
 
 def _banner(sb: Sandbox, state: str | None) -> str:
@@ -51,6 +113,7 @@ def _banner(sb: Sandbox, state: str | None) -> str:
             f"  Level API key (rw):   {LEVEL_API_KEY}   (Authorization: {LEVEL_API_KEY})",
             f"  Level API key (read): {LEVEL_READONLY_KEY}",
             f"  state: {state or 'in memory (lost on exit)'}",
+            _limits_line(sb),
             f"Hint: export ILERT_BASE_URL={sb.ilert_url} ILERT_API_TOKEN={ILERT_TOKEN} "
             f"LEVEL_BASE_URL={sb.level_url} LEVEL_API_KEY={LEVEL_API_KEY}; "
             f"raise a Level alert with POST {sb.level_url}/sandbox/alerts "
@@ -85,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             state_file=args.state,
             delivery_retry_delay=args.delivery_retry_delay,
             log_requests=not args.quiet,
+            rate_limits={"ilert": args.ilert_rate_limit, "level": args.level_rate_limit},
+            time_scale=args.time_scale,
         ).start()
     except (OSError, ValueError) as exc:
         print(f"sandbox: cannot start: {exc}", file=sys.stderr)

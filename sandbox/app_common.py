@@ -81,8 +81,9 @@ def add_fault_routes(
 ) -> None:
     """``GET/POST/DELETE /sandbox/faults``: the fault switch for this app's service.
 
-    POST body: ``{method?, path?, status?, count?, delay_seconds?, retry_after?}`` (the
-    arguments of :meth:`sandbox.faults.Faults.add`); DELETE clears this service's rules.
+    POST body: ``{method?, path?, status?, count?, delay_seconds?, retry_after?, mode?}``
+    (the arguments of :meth:`sandbox.faults.Faults.add`; ``mode`` is ``before`` (default),
+    ``after``, ``reset_before`` or ``reset_after``); DELETE clears this service's rules.
     """
 
     @app.get("/sandbox/faults")
@@ -94,7 +95,7 @@ def add_fault_routes(
         body = json_body()
         if not isinstance(body, dict):
             return error(400, "body must be a JSON object")
-        allowed = {"method", "path", "status", "count", "delay_seconds", "retry_after"}
+        allowed = {"method", "path", "status", "count", "delay_seconds", "retry_after", "mode"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             return error(400, f"unknown field(s): {', '.join(unknown)}")

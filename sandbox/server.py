@@ -3,18 +3,29 @@
 Each API is a Flask app behind :class:`sandbox.middleware.ApiMiddleware`, served by
 werkzeug's threaded server in a daemon thread. Port 0 binds any free port; the real one is
 read back from the server, so tests can run in parallel.
+
+Options beyond ports and state: ``rate_limits`` and ``time_scale`` (emulated per-key rate
+limits, off by default: :mod:`sandbox.ratelimit`); faults via ``sb.faults``
+(:mod:`sandbox.faults`); ``sb.wait_idle()`` waits until no request is being handled.
+
+Stopping: :meth:`Sandbox.stop` asks each serve loop to stop, wakes it with a connection to
+the address recorded at start, joins the serve thread, and only then closes the listening
+socket. The serve loop never closes it itself (werkzeug's ``serve_forever`` would, racing
+with the wake-up: ``OSError: [Errno 9] Bad file descriptor``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import socketserver
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from sandbox.delivery import Deliverer
 from sandbox.faults import Faults
@@ -22,7 +33,8 @@ from sandbox.ilert_app import create_ilert_app, ilert_error
 from sandbox.ilert_service import IlertService
 from sandbox.level_app import create_level_app, level_error
 from sandbox.level_service import LevelService
-from sandbox.middleware import ApiMiddleware
+from sandbox.middleware import ApiMiddleware, is_aborted
+from sandbox.ratelimit import RateLimit, RateLimiter
 from sandbox.requestlog import RequestLog, Service
 from sandbox.world import JSON, World
 
@@ -47,6 +59,28 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Skip the access log line; the request log and ``--log-requests`` cover it."""
 
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        """A dropped connection (by the client, or by a reset fault) is never read again:
+        without this an HTTP/1.1 handler would wait for a next request on it."""
+        self.close_connection = True
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, with the listening socket owned by :class:`Sandbox`."""
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """The plain socketserver loop: unlike werkzeug's, it does not close the listening
+        socket on its way out, so that :meth:`Sandbox.stop` may still wake it safely."""
+        socketserver.BaseServer.serve_forever(self, poll_interval)
+
+    def shutdown_request(self, request: Any) -> None:
+        """Close a request's socket; one a reset fault marked is closed without a FIN first,
+        so the client gets a TCP reset rather than an orderly end of stream."""
+        if isinstance(request, socket.socket) and is_aborted(request):
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
+
 
 def _listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port``; ``OSError`` says which address failed."""
@@ -62,14 +96,16 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _wake(server: BaseWSGIServer) -> None:
-    """Connect to ``server`` and hang up, so its serve loop notices a pending shutdown."""
-    host, port = server.socket.getsockname()[:2]
+def _wake(address: tuple[str, int]) -> None:
+    """Connect to a serve loop's listening ``address`` and hang up, so it notices a pending
+    shutdown at once instead of after its poll interval. The socket stays open until the
+    loop has ended (see :class:`_Server`), so this reaches our own listener; a failure only
+    means the loop has to notice by polling."""
     try:
-        with socket.create_connection((host, port), timeout=0.5):
+        with socket.create_connection(address, timeout=0.5):
             pass
     except OSError:
-        pass  # already closed: nothing to wake
+        pass  # e.g. backlog full under load: the poll interval still ends the loop
 
 
 def _base_url(host: str, port: int) -> str:
@@ -95,7 +131,12 @@ class Sandbox:
         delivery_retry_delay: float = 0.0,
         *,
         log_requests: bool = False,
+        rate_limits: Mapping[str, RateLimit | None] | None = None,
+        time_scale: float = 1.0,
     ) -> None:
+        """``rate_limits``: e.g. ``{"ilert": RateLimit()}`` (120 per 60 s per API key);
+        ``time_scale`` shrinks its windows (0.01: 60 s last 0.6 s). See
+        :mod:`sandbox.ratelimit`."""
         if not is_loopback_host(host):
             raise ValueError(f"the sandbox listens on loopback addresses only, not {host!r}")
         if delivery_retry_delay < 0:
@@ -105,10 +146,13 @@ class Sandbox:
         self.world = World(Path(state_file) if state_file is not None else None)
         self.requests = RequestLog()
         self.faults = Faults()
+        self.rate_limiter = RateLimiter(rate_limits, time_scale)
+        self._stopping = threading.Event()
         self.ilert = IlertService(self.world)
         self.level = LevelService(self.world, Deliverer(self.world, delivery_retry_delay))
         self.log_requests = log_requests
         self._servers: list[BaseWSGIServer] = []
+        self._addresses: list[tuple[str, int]] = []
         self._threads: list[threading.Thread] = []
         self.ilert_url = ""
         self.level_url = ""
@@ -123,6 +167,8 @@ class Sandbox:
                 self.faults,
                 self.requests,
                 ilert_error,
+                rate_limiter=self.rate_limiter,
+                stopping=self._stopping,
                 log_requests=self.log_requests,
             )
         else:
@@ -132,21 +178,19 @@ class Sandbox:
                 self.faults,
                 self.requests,
                 level_error,
+                rate_limiter=self.rate_limiter,
+                stopping=self._stopping,
                 log_requests=self.log_requests,
             )
         listener = _listen(self.host, port)
         try:  # werkzeug would sys.exit(1) on a busy port; binding ourselves raises instead
-            server = make_server(
-                self.host,
-                port,
-                app,
-                threaded=True,
-                request_handler=_QuietHandler,
-                fd=listener.fileno(),
-            )
+            server = _Server(self.host, port, app, _QuietHandler, fd=listener.fileno())
         finally:
             listener.close()  # the server works on its own duplicate of the descriptor
         self._servers.append(server)
+        # Recorded now, while the socket is surely open: stop() wakes the loop through it.
+        address = server.socket.getsockname()
+        self._addresses.append((address[0], address[1]))
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": POLL_INTERVAL_SECONDS},
@@ -155,12 +199,13 @@ class Sandbox:
         )
         self._threads.append(thread)
         thread.start()
-        return _base_url(self.host, server.socket.getsockname()[1])
+        return _base_url(self.host, address[1])
 
     def start(self) -> Self:
         """Bind both servers and serve them in background threads; returns ``self``."""
         if self._servers:
             raise RuntimeError("the sandbox is already running")
+        self._stopping.clear()
         try:
             self.ilert_url = self._serve("ilert", self._ports["ilert"])
             self.ilert.base_url = self.ilert_url
@@ -171,7 +216,12 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Shut both servers down and join their threads (idempotent)."""
+        """Shut both servers down, join their threads, close their sockets (idempotent).
+
+        Requests held by a fault's delay are cut short (their connection is dropped), so
+        stopping never waits for a delay to run out.
+        """
+        self._stopping.set()
         # shutdown() only returns once the serve loop wakes up; a connection wakes it at once
         # instead of after its poll interval (a test suite stops hundreds of sandboxes).
         stoppers = [threading.Thread(target=server.shutdown) for server in self._servers]
@@ -180,17 +230,23 @@ class Sandbox:
         for _ in range(int(JOIN_TIMEOUT_SECONDS / WAKE_INTERVAL_SECONDS)):
             if not any(stopper.is_alive() for stopper in stoppers):
                 break
-            for server, stopper in zip(self._servers, stoppers, strict=True):
+            for address, stopper in zip(self._addresses, stoppers, strict=True):
                 if stopper.is_alive():
-                    _wake(server)
+                    _wake(address)
             for stopper in stoppers:
                 stopper.join(WAKE_INTERVAL_SECONDS)
-        for server in self._servers:
-            server.server_close()
         for thread in self._threads:
             thread.join(JOIN_TIMEOUT_SECONDS)
+        for server in self._servers:
+            server.server_close()  # closes the listener, joins the request threads
         self._servers.clear()
+        self._addresses.clear()
         self._threads.clear()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until neither fake API is handling a request (e.g. one a client gave up on
+        during a delay), so that :attr:`requests` is complete; ``TimeoutError`` if not."""
+        self.requests.wait_idle(timeout)
 
     def __enter__(self) -> Self:
         return self.start()
