@@ -86,7 +86,7 @@ def test_a_source_created_behind_a_lost_answer_is_found_and_kept(loss: str) -> N
     )
 
     assert result.id == "77" and result.outs["integration_url"] == URL
-    calls = [(c.request.method, c.request.url.split("?")[0]) for c in responses.calls]
+    calls = [(c.request.method, (c.request.url or "").split("?")[0]) for c in responses.calls]
     assert calls == [  # look-up, the one POST, the settling look-up: never a second POST
         ("GET", f"{ILERT}/api/alert-sources"),
         ("POST", f"{ILERT}/api/alert-sources"),
