@@ -131,7 +131,10 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
     )
     names = ", ".join(repr(i.name) for i in integrations)
     if verify.sandbox:
-        err.write(f"verify on the sandbox ({names}): nobody is paged.\n")
+        err.write(
+            f"verify on the sandbox ({names}): nobody is paged. Level webhooks are org-wide, so "
+            "every integration's source receives the test alert; all are resolved again.\n"
+        )
     else:
         err.write(
             f"WARNING: verify sends a real test alert to ilert alert source(s) {names} of stack "

@@ -315,10 +315,7 @@ class Verify:
                     f"could not resolve Level alert {opened.level_alert_id} ({exc}): resolve it "
                     "in Level"
                 )
-        source = None
-        if opened.key is not None:
-            with contextlib.suppress(ApiError):
-                source = self._source(integration)
+        source = self._quiet_source(integration) if opened.key is not None else None
         if opened.delivered is not None and not opened.resolved_sent and source is not None:
             assert source.integration_url
             try:
@@ -329,20 +326,33 @@ class Verify:
                 lines.append("sent alert_resolved for the test alert")
             except DeliveryError as exc:
                 lines.append(f"could not send alert_resolved ({exc})")
-        if opened.key is None or source is None:
+        if opened.key is None:
             return lines
-        try:
-            still_open = self._alert(source, opened.key)
-            if still_open is not None:
-                assert self.apis.ilert_extras is not None
-                self.apis.ilert_extras.resolve_alert(still_open.id)
-                lines.append(f"resolved ilert alert #{still_open.id} through ilert's API")
-        except ApiError as exc:
-            lines.append(
-                f"could not check or resolve the test alert in ilert ({exc}): look for an open "
-                f"alert on {source.name!r} and resolve it"
-            )
+        # Level webhooks are org-wide: a raised alert reached every integration's source.
+        sources = [source] if not self.sandbox else [
+            s for s in (self._quiet_source(i) for i in self.stack.integrations()) if s
+        ]
+        for each in sources:
+            if each is None:
+                continue
+            try:
+                still_open = self._alert(each, opened.key)
+                if still_open is not None:
+                    assert self.apis.ilert_extras is not None
+                    self.apis.ilert_extras.resolve_alert(still_open.id)
+                    lines.append(f"resolved ilert alert #{still_open.id} through ilert's API")
+            except ApiError as exc:
+                lines.append(
+                    f"could not check or resolve the test alert in ilert ({exc}): look for an "
+                    f"open alert on {each.name!r} and resolve it"
+                )
         return lines
+
+    def _quiet_source(self, integration: Integration) -> AlertSource | None:
+        try:
+            return self._source(integration)
+        except ApiError:
+            return None
 
 
 @contextlib.contextmanager
