@@ -297,9 +297,14 @@ class Verify:
         return None
 
     def _progress(self, text: str, *, end: bool = False) -> None:
-        if self.progress is not None:
+        """One line rewritten in place on a terminal; only the outcome line in a log."""
+        if self.progress is None:
+            return
+        if self.progress.isatty():
             self.progress.write(f"\r  {text}" + ("\n" if end else ""))
-            self.progress.flush()
+        elif end:
+            self.progress.write(f"  {text}\n")
+        self.progress.flush()
 
     # ---------------------------------------------------------------- clean-up
 
@@ -432,6 +437,8 @@ def deliver(url: str, event_type: str, data: dict[str, Any], secret: str | None)
             f"sending {event_type} failed: {type(exc).__name__} (to {mask(url)})"
         ) from None
     code = _response_code(response)
+    for secret_part in (url, url.rstrip("/").rsplit("/", 1)[-1]):
+        code = code.replace(secret_part, "***")  # an answer may quote the URL or its key
     if not 200 <= response.status_code < 300:
         raise DeliveryError(
             f"ilert answered {event_type} with HTTP {response.status_code}{code}"

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
-from typing import Any, TypeVar
+from typing import Any
 
+from ops.__main__ import main
 from ops.verify import Verify, deliver, level_alert_data
-from tests.ops.conftest import Project
+from tests.ops.conftest import LOOKUP, Project
 from tests.sandbox.helpers import receiver
 
 ACME = "Level - Acme"
 SERVERS = "Level - Servers"
 FAST = ("--timeout", "0.3", "--poll", "0.05")
-_T = TypeVar("_T")
 
 
 def open_alerts(project: Project) -> list[dict[str, Any]]:
@@ -217,3 +218,25 @@ def test_an_unknown_integration_could_not_run(project: Project) -> None:
     assert code == 2
     assert "INTEGRATION='nope' matches no integration of stack 'test'" in err
     assert out == ""
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_progress_line_is_rewritten_while_waiting(project: Project) -> None:
+    project.sandbox.ilert_edit_alert_source(project.objects[ACME].source_id, active=False)
+    err = Terminal()
+
+    code = main(
+        ["verify", "--stack", "test", "--project-dir", str(project.path), "--integration", ACME,
+         "--timeout", "0.2", "--poll", "0.05"],
+        out=io.StringIO(), err=err, outputs=LOOKUP,
+    )
+
+    assert code == 1
+    progress = err.getvalue().split("nobody is paged", 1)[1]
+    assert progress.count("\r  waiting for the ilert alert to open: 0 s of 0.2 s") >= 2
+    assert progress.endswith("\r  waiting for the ilert alert to open: gave up after 0.2 s\n")
+    assert open_alerts(project) == []
