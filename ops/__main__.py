@@ -80,8 +80,12 @@ def main(
     except StackError as exc:
         err.write(f"{exc}\n")
         return EXIT_COULD_NOT_RUN
+    try:
+        apis = Apis.of(stack)
+    except ValueError as exc:  # a base URL that is not https (or loopback http)
+        err.write(f"Pulumi.{stack.name}.yaml: {exc}\n")
+        return EXIT_COULD_NOT_RUN
     found = outputs if outputs is not None else stack_outputs(stack.name)
-    apis = Apis.of(stack)
     if args.command == "doctor":
         return _doctor(stack, found, apis, args, out)
     return _verify(stack, found, apis, args, out, err, verify_factory)

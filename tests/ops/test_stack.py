@@ -117,3 +117,13 @@ def test_manual_mode_checks_ilert_and_says_what_to_look_at_in_level(
     )
     assert "Settings > Webhooks > Requests" in manual["details"][3]
     assert sandbox.count(service="level", path_prefix="/v2/webhooks") == 0
+
+
+def test_a_plain_http_base_url_off_loopback_could_not_run(project: Project) -> None:
+    edit_config(project.path, **{"level:baseUrl": "http://api.level.io"})
+
+    code, out, err = run(project.path, "doctor")
+
+    assert code == 2
+    assert out == ""
+    assert "Pulumi.test.yaml: level:baseUrl must use https://" in err
