@@ -90,12 +90,13 @@ def ids_for(
     """
     recorded = (outputs.by_name or {}).get(integration.pulumi_name)
     if recorded is not None and recorded.get("alertSourceId") is not None:
+        source_id = int(str(recorded["alertSourceId"]))
         webhook_id = recorded.get("webhookId")
-        return Ids(
-            alert_source_id=int(str(recorded["alertSourceId"])),
-            webhook_id=str(webhook_id) if webhook_id else None,
-            origin="pulumi stack output",
-        )
+        if not webhook_id and webhooks is not None:  # e.g. made in manual mode, now api mode
+            url = url_of(source_id)
+            found = find_webhook(url, list(webhooks())) if url else None
+            webhook_id = found.id if found else None
+        return Ids(source_id, str(webhook_id) if webhook_id else None, "pulumi stack output")
     all_sources = list(sources())
     source = find_source(integration.name, all_sources)
     webhook_id = None

@@ -240,3 +240,36 @@ def test_on_a_terminal_the_progress_line_is_rewritten_while_waiting(project: Pro
     assert progress.count("\r  waiting for the ilert alert to open: 0 s of 0.2 s") >= 2
     assert progress.endswith("\r  waiting for the ilert alert to open: gave up after 0.2 s\n")
     assert open_alerts(project) == []
+
+
+def test_a_missing_resolved_event_fails_at_resolving_and_the_alert_is_closed_anyway(
+    project: Project,
+) -> None:
+    project.sandbox.level_edit_webhook(
+        project.objects[ACME].webhook_id, event_types=["alert_active"]
+    )
+
+    code, out, _ = project.run("verify", "--integration", ACME, *FAST)
+
+    assert code == 1
+    alert = project.sandbox.ilert_alerts(source_id=project.objects[ACME].source_id)[0]
+    assert f"✓ ilert alert #{alert['id']} opened (PENDING)" in out
+    assert f"✗ ilert alert #{alert['id']} did not resolve within 0.3 s" in out
+    assert "✗ broken link: it is not subscribed to alert_resolved: ilert alerts open" in out
+    assert f"clean-up: resolved ilert alert #{alert['id']} through ilert's API" in out
+    assert open_alerts(project) == []
+
+
+def test_a_read_only_key_cannot_raise_the_sandbox_alert_and_says_so(
+    project: Project, monkeypatch: Any
+) -> None:
+    from sandbox import LEVEL_READONLY_KEY
+
+    monkeypatch.setenv("LEVEL_API_KEY", LEVEL_READONLY_KEY)
+
+    code, out, _ = project.run("verify", "--integration", ACME, *FAST)
+
+    assert code == 1
+    assert "✗ Level API POST /sandbox/alerts failed (HTTP 403): This API key is read-only" in out
+    assert LEVEL_READONLY_KEY not in out
+    assert project.sandbox.ilert_alerts() == []
