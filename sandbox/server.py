@@ -64,8 +64,10 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _wake(server: BaseWSGIServer) -> None:
     """Connect to ``server`` and hang up, so its serve loop notices a pending shutdown."""
-    host, port = server.socket.getsockname()[:2]
     try:
+        # werkzeug's serve_forever closes the socket itself on its way out, which can happen
+        # between shutdown() waking it and shutdown() returning: then there is nothing to wake.
+        host, port = server.socket.getsockname()[:2]
         with socket.create_connection((host, port), timeout=0.5):
             pass
     except OSError:
