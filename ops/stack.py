@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from components.settings import INTEGRATIONS_KEY, SettingsError, StackSettings, load_settings
+from components.settings import (
+    INTEGRATIONS_KEY,
+    Integration,
+    SettingsError,
+    StackSettings,
+    load_settings,
+)
 from providers.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, resolve
 from providers.http import is_loopback
 
@@ -47,7 +53,7 @@ class Stack:
         urls = [e.base_url for e in (self.ilert, self.level) if e is not None]
         return bool(urls) and all(is_loopback(urlsplit(u).hostname or "") for u in urls)
 
-    def integrations(self, only: str | None = None) -> list[Any]:
+    def integrations(self, only: str | None = None) -> list[Integration]:
         """All integrations, or the one whose ``name`` or resource name is ``only``."""
         chosen = [
             i for i in self.settings.integrations
