@@ -32,7 +32,7 @@ PULUMI_FLAGS := --stack $(STACK) --non-interactive
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint typecheck sandbox sandbox-start sandbox-stop venv clean \
-        up preview drift outputs destroy require-pulumi stack
+        up preview drift outputs destroy require-pulumi stack doctor verify
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -61,13 +61,13 @@ sandbox: venv
 sandbox-start: venv
 	@mkdir -p $(SANDBOX_DIR)
 	@if ( $(SANDBOX_UP) ); then \
-	  echo "sandbox already answering on ports $(SANDBOX_PORTS)"; \
+	  echo "sandbox already answering on ports $(SANDBOX_PORTS)" >&2; \
 	else \
 	  nohup $(PY) -m sandbox --state $(SANDBOX_DIR)/world.json > $(SANDBOX_DIR)/sandbox.log 2>&1 & \
 	  echo $$! > $(SANDBOX_PID); \
 	  for _ in $$(seq 50); do ( $(SANDBOX_UP) ) && break; sleep 0.2; done; \
 	  ( $(SANDBOX_UP) ) || { cat $(SANDBOX_DIR)/sandbox.log; exit 1; }; \
-	  echo "sandbox started (pid $$(cat $(SANDBOX_PID)), log $(SANDBOX_DIR)/sandbox.log)"; \
+	  echo "sandbox started (pid $$(cat $(SANDBOX_PID)), log $(SANDBOX_DIR)/sandbox.log)" >&2; \
 	fi
 
 sandbox-stop:
@@ -107,6 +107,29 @@ outputs: require-pulumi stack
 ## destroy: delete the webhook(s), then the alert source(s)
 destroy: require-pulumi stack
 	pulumi destroy --yes $(PULUMI_FLAGS)
+
+# --- Operator checks beside pulumi: no Pulumi CLI needed (ops/ reads Pulumi.<stack>.yaml) -----
+# Options: INTEGRATION=<name> (default all), JSON=1 (one JSON document), PROBE_WRITE=1 (doctor:
+# one Level write that changes nothing, to tell a read-only key), YES=1 (verify against real
+# accounts: it pages the on-call person), TIMEOUT=<seconds> (verify, default 60).
+# `python -m ops` exits 0 (all passed), 1 (a check failed), 2 (could not run); make turns any
+# failure into its own exit 2, so CI that needs the difference calls `python -m ops` directly.
+ifeq ($(STACK),sandbox)
+OPS_DEPS := venv sandbox-start
+else
+OPS_DEPS := venv
+endif
+OPS_FLAGS = --stack $(STACK) $(if $(INTEGRATION),--integration '$(INTEGRATION)') \
+            $(if $(filter 1,$(JSON)),--json)
+
+## doctor: Level's troubleshooting list as checks, per integration of STACK (sends only GETs)
+doctor: $(OPS_DEPS)
+	@$(PY) -m ops doctor $(OPS_FLAGS) $(if $(filter 1,$(PROBE_WRITE)),--probe-write)
+
+## verify: Level's end-to-end test (raise, see it in ilert, resolve); YES=1 for real accounts
+verify: $(OPS_DEPS)
+	@$(PY) -m ops verify $(OPS_FLAGS) $(if $(filter 1,$(YES)),--yes) \
+	  $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 clean: sandbox-stop
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

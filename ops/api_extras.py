@@ -1,0 +1,107 @@
+"""The few calls ``doctor`` and ``verify`` need that the providers' clients do not make.
+
+Kept here rather than in ``providers/`` because the dynamic providers never need them:
+ilert's newest alerts of one source (one page, not the whole history), an alert's log
+entries, and resolving an alert (``verify``'s clean-up); Level's one-alert read (does the
+key work, in manual mode too), the sandbox's alert-raising control route, and the opt-in
+write probe that tells a read-only Level key from a read & write one. They go through the
+same HTTP layer (``providers.http.ApiClient``): same retries, timeouts and redaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.endpoints import Endpoint
+from providers.http import ApiClient, ApiError, ForbiddenError, UnauthorizedError
+from providers.ilert_api import Alert
+from providers.level_api import LevelAlert
+
+#: An id no Level alert can have (not a base64 gid): resolving it can change nothing.
+PROBE_ALERT_ID = "level-ilert-doctor-probe"
+PROBE_PATH = f"/v2/alerts/{PROBE_ALERT_ID}/resolve"
+RECENT_ALERTS = 5
+
+
+class IlertExtras:
+    """ilert GETs by page, and resolving one alert."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._api = ApiClient(
+            api="ilert",
+            base_url=endpoint.base_url,
+            authorization=f"Bearer {endpoint.credential}",
+            credential_secret=endpoint.credential,
+            credential_hint="set ilert:apiToken (pulumi config set --secret) or ILERT_API_TOKEN",
+            base_url_setting="ilert:baseUrl",
+        )
+
+    def recent_alerts(self, source_id: int, limit: int = RECENT_ALERTS) -> list[Alert]:
+        """The newest ``limit`` alerts of one source (ilert lists newest first)."""
+        page = self._api.request(
+            "GET",
+            "/api/alerts",
+            params={"sources": [int(source_id)], "start-index": 0, "max-results": limit},
+        )
+        items = page if isinstance(page, list) else []
+        return [self._api.parse(Alert, item, "GET", "/api/alerts") for item in items]
+
+    def alert_log(self, alert_id: int) -> list[dict[str, Any]]:
+        """What happened to one alert (received, appended, resolved ...), oldest first."""
+        body = self._api.request("GET", f"/api/alerts/{int(alert_id)}/log-entries")
+        return [entry for entry in body or [] if isinstance(entry, dict)]
+
+    def resolve_alert(self, alert_id: int) -> Alert:
+        """``PUT /api/alerts/{id}/resolve`` (``verify``'s clean-up only; doctor never calls it)."""
+        return self._api.call(Alert, "PUT", f"/api/alerts/{int(alert_id)}/resolve")
+
+
+class LevelExtras:
+    """Level's one-alert read, the sandbox's raise-an-alert route, and the write probe."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._api = ApiClient(
+            api="Level",
+            base_url=endpoint.base_url,
+            authorization=endpoint.credential,
+            credential_secret=endpoint.credential,
+            credential_hint=(
+                "set level:apiKey (pulumi config set --secret) or LEVEL_API_KEY to a "
+                "read & write key"
+            ),
+            base_url_setting="level:baseUrl",
+        )
+
+    def read_one_alert(self) -> None:
+        """``GET /v2/alerts?limit=1``: Level's documented API, so it works in manual mode too."""
+        self._api.request("GET", "/v2/alerts", params={"limit": 1})
+
+    def raise_sandbox_alert(self, *, device_hostname: str, name: str) -> LevelAlert:
+        """The sandbox's ``POST /sandbox/alerts`` (real Level raises alerts from monitors only)."""
+        body = {
+            "device_hostname": device_hostname,
+            "name": name,
+            "severity": "warning",
+            "description": "Test alert sent by `make verify`; it is resolved again at once.",
+        }
+        return self._api.call(LevelAlert, "POST", "/sandbox/alerts", json=body)
+
+    def key_can_write(self) -> bool:
+        """Whether the key may write, from the answer to resolving an alert that cannot exist.
+
+        ``POST /v2/alerts/<impossible id>/resolve`` changes nothing whatever the key: a read &
+        write key gets past the access check and is refused for the id (404, 400 or 422); a
+        read-only key is refused with 403 (Level's answer to a read-only key writing).
+        Raises ``UnauthorizedError`` when the key is not valid at all.
+        """
+        try:
+            self._api.request("POST", PROBE_PATH)
+        except ForbiddenError:
+            return False
+        except UnauthorizedError:
+            raise
+        except ApiError as exc:
+            if exc.status in (400, 404, 422):
+                return True
+            raise
+        return True  # an answer of 2xx to an impossible id: the key could write

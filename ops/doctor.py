@@ -1,0 +1,466 @@
+"""``python -m ops doctor``: Level's troubleshooting list, as checks against the live APIs.
+
+For each integration of the stack, one line per check, each with the fix when it fails:
+the ilert alert source (exists, is Level.io, is active, its escalation policy exists, its
+recent alerts), the Level webhook in api mode (exists, enabled, exactly the source's URL,
+both alert events, its secret, no second webhook to the same URL), and in manual mode what
+Level's API cannot show and where to look in Level's UI instead. Credentials are checked
+first. Only GETs are sent, unless ``probe_write`` asks for the one write that tells a
+read-only Level key from a read & write one (it changes nothing; see ``api_extras``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from components.settings import Integration
+from ops.api_extras import IlertExtras, LevelExtras
+from ops.ids import Ids, Outputs, ids_for
+from ops.report import Check, Status
+from ops.stack import Stack
+from ops.urls import explain_difference
+from providers.http import ApiError, ForbiddenError, NotFoundError, UnauthorizedError
+from providers.ilert_api import LEVEL_INTEGRATION_TYPE, AlertSource, IlertClient
+from providers.level_api import (
+    ALERT_ACTIVE,
+    ALERT_EVENT_TYPES,
+    MANUAL_MODE_HINT,
+    LevelClient,
+    Webhook,
+    WebhookManagementUnavailableError,
+)
+
+CREDENTIALS = "credentials"
+REQUESTS_TAB = (
+    "Level's API has no delivery log: in Level, open Settings > Webhooks > Requests to see "
+    "each delivery and ilert's answer"
+)
+
+
+@dataclass
+class Apis:
+    """The clients of one stack (None where the credential is missing) and cached listings."""
+
+    ilert: IlertClient | None
+    level: LevelClient | None
+    ilert_extras: IlertExtras | None
+    level_extras: LevelExtras | None
+    sources: list[AlertSource] | None = None
+    webhooks: list[Webhook] | None = None
+    _source_by_id: dict[int, AlertSource] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, stack: Stack) -> Apis:
+        """Clients built from the stack's endpoints."""
+        ilert = stack.ilert
+        level = stack.level
+        return cls(
+            ilert=IlertClient(ilert.base_url, ilert.credential) if ilert else None,
+            level=LevelClient(level.base_url, level.credential) if level else None,
+            ilert_extras=IlertExtras(ilert) if ilert else None,
+            level_extras=LevelExtras(level) if level else None,
+        )
+
+    def source(self, source_id: int) -> AlertSource:
+        """One alert source by id (the full object, with its integration URL), cached."""
+        if source_id not in self._source_by_id and self.ilert is not None:
+            self._source_by_id[source_id] = self.ilert.get_alert_source(source_id)
+        return self._source_by_id[source_id]
+
+
+class Doctor:
+    """Runs the checks of one stack; ``run`` returns them in the order they are printed."""
+
+    def __init__(
+        self, stack: Stack, outputs: Outputs, apis: Apis, *, probe_write: bool = False
+    ) -> None:
+        self.stack = stack
+        self.outputs = outputs
+        self.apis = apis
+        self.probe_write = probe_write
+        self.api_mode = stack.settings.webhook_management == "api"
+        self.ilert_ok = False
+        self.level_ok = False
+
+    @property
+    def up(self) -> str:
+        """The command that puts the declared state back."""
+        return f"make up STACK={self.stack.name}"
+
+    def run(self, only: str | None = None) -> list[Check]:
+        """Credentials first, then every check of each chosen integration."""
+        integrations = self.stack.integrations(only)
+        checks = [self._ilert_credentials(), *self._level_credentials()]
+        for integration in integrations:
+            checks.extend(self.integration(integration))
+        return checks
+
+    # ----------------------------------------------------------------- credentials
+
+    def _ilert_credentials(self) -> Check:
+        def fail(summary: str, fix: str) -> Check:
+            return Check(CREDENTIALS, "ilert.credentials", "fail", summary, fix)
+
+        if self.apis.ilert is None:
+            return fail("ilert API token is not set", self.stack.ilert_problem or "")
+        try:
+            self.apis.sources = list(self.apis.ilert.list_alert_sources())
+        except UnauthorizedError:
+            return fail(
+                "ilert refused the API token (401)",
+                "export ILERT_API_TOKEN=<a valid ilert API key> (ilert: Profile > API keys); "
+                "a secure ilert:apiToken in the stack file is not read without the Pulumi CLI",
+            )
+        except ForbiddenError:
+            return fail(
+                "the ilert API token may not read alert sources (403)",
+                "use the API key of an ilert user who may manage alert sources",
+            )
+        except ApiError as exc:
+            return fail(f"ilert did not answer: {exc}", _base_url_fix("ilert"))
+        self.ilert_ok = True
+        return Check(
+            CREDENTIALS, "ilert.credentials", "pass",
+            f"ilert API token works ({len(self.apis.sources)} alert sources readable)",
+        )
+
+    def _level_credentials(self) -> list[Check]:  # noqa: PLR0911 (one return per answer)
+        def check(status: Status, summary: str, fix: str = "") -> Check:
+            return Check(CREDENTIALS, "level.credentials", status, summary, fix)
+
+        if self.apis.level is None or self.apis.level_extras is None:
+            if not self.api_mode:
+                return [check(
+                    "info",
+                    "no Level API key: Level is not checked (manual mode calls no Level API)",
+                )]
+            return [check("fail", "Level API key is not set", self.stack.level_problem or "")]
+        try:
+            if self.api_mode:
+                self.apis.webhooks = list(self.apis.level.list_webhooks())
+            else:
+                self.apis.level_extras.read_one_alert()
+        except WebhookManagementUnavailableError:
+            return [check(
+                "fail",
+                "Level's API has no webhook management (404 on /v2/webhooks)",
+                MANUAL_MODE_HINT + f", then `{self.up}`",
+            )]
+        except UnauthorizedError:
+            return [check(
+                "fail",
+                "Level refused the API key (401)",
+                "export LEVEL_API_KEY=<a valid read & write Level key> (Level: Settings > API "
+                "keys); a secure level:apiKey in the stack file is not read without the CLI",
+            )]
+        except ForbiddenError:
+            return [check(
+                "fail",
+                "the Level API key may not read (403): wrong organisation or no access",
+                "create a read & write key in Level: Settings > API keys",
+            )]
+        except ApiError as exc:
+            return [check("fail", f"Level did not answer: {exc}", _base_url_fix("Level"))]
+        self.level_ok = True
+        what = f"{len(self.apis.webhooks or [])} webhooks readable" if self.api_mode else (
+            "alerts readable"
+        )
+        return [check("pass", f"Level API key works ({what})"), self._level_rights()]
+
+    def _level_rights(self) -> Check:
+        def check(status: Status, summary: str, fix: str = "") -> Check:
+            return Check(CREDENTIALS, "level.rights", status, summary, fix)
+
+        if not self.api_mode:
+            return check("info", "Level key access: manual mode writes nothing to Level")
+        if not self.probe_write or self.apis.level_extras is None:
+            return check(
+                "info",
+                "Level key access not checked: Level's API has no call that reports a key's "
+                "access, and a read-only key passes every GET. `make doctor PROBE_WRITE=1` "
+                "tells them apart with one write that changes nothing; or see Level: "
+                "Settings > API keys",
+            )
+        try:
+            writable = self.apis.level_extras.key_can_write()
+        except ApiError as exc:
+            return check("fail", f"Level key access could not be probed: {exc}")
+        if writable:
+            return check("pass", "Level API key is read & write (probed: it may write)")
+        return check(
+            "fail",
+            "Level API key is read-only (Level answered 403 to a write): `make up` cannot "
+            "create, repair or delete the webhook",
+            "create a read & write key in Level (Settings > API keys; admins only) and export "
+            "LEVEL_API_KEY=<it> or `pulumi config set --secret level:apiKey`",
+        )
+
+    # ----------------------------------------------------------------- integrations
+
+    def integration(self, integration: Integration) -> list[Check]:
+        """Every check of one integration, in the order of Level's procedure."""
+        scope = integration.name
+        if not self.ilert_ok:
+            return [Check(scope, "source.exists", "skip", "not checked: ilert credentials failed")]
+        try:
+            ids = ids_for(
+                integration,
+                self.outputs,
+                sources=lambda: self.apis.sources or [],
+                webhooks=(lambda: self.apis.webhooks or []) if self.level_ok else None,
+                url_of=lambda source_id: self.apis.source(source_id).integration_url,
+            )
+        except ApiError as exc:
+            return [Check(scope, "source.exists", "fail", f"lookup failed: {exc}")]
+        checks, source = self._source_checks(integration, ids)
+        if self.api_mode:
+            checks.extend(self._webhook_checks(integration, ids, source))
+        else:
+            checks.extend(self._manual_checks(integration))
+        if source is not None:
+            checks.append(self._recent_alerts(scope, source))
+        return checks
+
+    def _source_checks(
+        self, integration: Integration, ids: Ids
+    ) -> tuple[list[Check], AlertSource | None]:
+        scope, name = integration.name, integration.name
+        if ids.alert_source_id is None:
+            return [Check(
+                scope, "source.exists", "fail",
+                f"no ilert alert source is named {name!r} (names are exact)",
+                f"`{self.up}` creates it; if it was renamed in ilert, rename it back",
+            )], None
+        try:
+            source = self.apis.source(ids.alert_source_id)
+        except NotFoundError:
+            return [Check(
+                scope, "source.exists", "fail",
+                f"ilert alert source {ids.alert_source_id} (from {ids.origin}) no longer exists",
+                f"`{self.up}` creates it again (a new URL: the webhook follows it)",
+            )], None
+        except ApiError as exc:
+            return [Check(scope, "source.exists", "fail", f"reading the alert source: {exc}")], None
+        checks = [Check(
+            scope, "source.exists", "pass",
+            f"ilert alert source exists: id {source.id} {source.name!r} (ids from {ids.origin})",
+        )]
+        if source.integration_type == LEVEL_INTEGRATION_TYPE:
+            checks.append(Check(scope, "source.type", "pass", "it is of type Level.io (LEVELIO)"))
+        else:
+            checks.append(Check(
+                scope, "source.type", "fail",
+                f"it is of type {source.integration_type}, not Level.io (LEVELIO): ilert does "
+                f"not understand Level's deliveries",
+                f"`{self.up}` replaces it with a Level.io source (and re-points the webhook)",
+            ))
+        if source.active:
+            checks.append(Check(scope, "source.active", "pass", "it is active"))
+        else:
+            declared = " as declared (active: false)" if not integration.active else ""
+            fix = (
+                "set active: true for this integration in the stack file, then "
+                f"`{self.up}`" if not integration.active else
+                f"`{self.up}` activates it again (or in ilert: Alert sources > {name} > "
+                "enable it)"
+            )
+            checks.append(Check(
+                scope, "source.active", "fail",
+                f"it is inactive{declared}: ilert ignores every delivery from Level", fix,
+            ))
+        checks.append(self._policy_check(scope, source))
+        return checks, source
+
+    def _policy_check(self, scope: str, source: AlertSource) -> Check:
+        policy = source.escalation_policy
+        assert self.apis.ilert is not None
+        try:
+            found = self.apis.ilert.get_escalation_policy(policy.id)
+        except NotFoundError:
+            return Check(
+                scope, "source.policy", "fail",
+                f"its escalation policy {policy.id} does not exist: nobody is paged",
+                f"set escalationPolicy to an existing policy (id or exact name), then `{self.up}`",
+            )
+        except ApiError as exc:
+            return Check(scope, "source.policy", "fail", f"reading its escalation policy: {exc}")
+        return Check(
+            scope, "source.policy", "pass",
+            f"its escalation policy exists: {found.name!r} (id {found.id})",
+        )
+
+    def _webhook_checks(
+        self, integration: Integration, ids: Ids, source: AlertSource | None
+    ) -> list[Check]:
+        scope = integration.name
+        if not self.level_ok or self.apis.level is None:
+            return [Check(scope, "webhook.exists", "skip", "not checked: Level credentials failed")]
+        if source is None or not source.integration_url:
+            return [Check(
+                scope, "webhook.exists", "skip",
+                "not checked: without the alert source there is no URL to look for",
+            )]
+        url = source.integration_url
+        webhook = self._webhook(ids)
+        if webhook is None:
+            gone = f"Level webhook {ids.webhook_id} (from {ids.origin}) no longer exists" if (
+                ids.webhook_id
+            ) else "no Level webhook points at the alert source's URL"
+            return [Check(
+                scope, "webhook.exists", "fail",
+                f"{gone}: Level sends this integration's alerts nowhere",
+                f"`{self.up}` creates it",
+            ), self._duplicates(scope, url, None)]
+        how = "exact URL" if webhook.url == url else "nearest URL"
+        origin = ids.origin if ids.webhook_id and ids.origin == "pulumi stack output" else (
+            f"found by its {how}"
+        )
+        checks = [Check(
+            scope, "webhook.exists", "pass", f"Level webhook exists: {webhook.id} ({origin})"
+        )]
+        if webhook.enabled:
+            checks.append(Check(scope, "webhook.enabled", "pass", "it is enabled"))
+        else:
+            declared = not integration.webhook_enabled
+            checks.append(Check(
+                scope, "webhook.enabled", "fail",
+                "it is disabled" + (" as declared (webhookEnabled: false)" if declared else "")
+                + ": Level delivers nothing",
+                f"set webhookEnabled: true, then `{self.up}`" if declared else
+                f"`{self.up}` enables it again (or in Level: Settings > Webhooks > Enabled)",
+            ))
+        if webhook.url == url:
+            checks.append(Check(
+                scope, "webhook.url", "pass", "it points at exactly the alert source's URL"
+            ))
+        else:
+            checks.append(Check(
+                scope, "webhook.url", "fail",
+                "its URL is not the alert source's URL: ilert never receives the deliveries",
+                f"`{self.up}` puts the exact URL back (by hand: paste integrationUrl of "
+                f"`pulumi stack output {integration.pulumi_name} --show-secrets`, no spaces)",
+                tuple(explain_difference(url, webhook.url)),
+            ))
+        checks.append(self._events(scope, webhook))
+        if integration.webhook_secret or integration.name in self.stack.secure_webhook_secrets:
+            checks.append(
+                Check(scope, "webhook.secret", "pass", "it has a secret (deliveries are signed)")
+                if webhook.has_secret else Check(
+                    scope, "webhook.secret", "fail",
+                    "it has no secret although webhookSecret is set: deliveries are unsigned",
+                    f"`{self.up}` sets it again",
+                )
+            )
+        checks.append(self._duplicates(scope, url, webhook))
+        checks.append(Check(scope, "webhook.deliveries", "info", REQUESTS_TAB))
+        return checks
+
+    def _webhook(self, ids: Ids) -> Webhook | None:
+        if ids.webhook_id is None:
+            return None
+        known = {w.id: w for w in self.apis.webhooks or []}
+        if ids.webhook_id in known:
+            return known[ids.webhook_id]
+        assert self.apis.level is not None
+        try:
+            return self.apis.level.get_webhook(ids.webhook_id)
+        except NotFoundError:
+            return None
+
+    def _events(self, scope: str, webhook: Webhook) -> Check:
+        if webhook.event_types is None:
+            return Check(
+                scope, "webhook.events", "pass",
+                "it sends all event types (both alert events included)",
+            )
+        missing = [e for e in ALERT_EVENT_TYPES if e not in webhook.event_types]
+        if not missing:
+            return Check(
+                scope, "webhook.events", "pass",
+                "it is subscribed to both alert_active and alert_resolved",
+            )
+        effect = (
+            "alerts never open in ilert" if ALERT_ACTIVE in missing
+            else "ilert alerts open but never resolve"
+        )
+        labels = " and ".join(
+            {"alert_active": "Alert active", "alert_resolved": "Alert resolved"}[e]
+            for e in missing
+        )
+        return Check(
+            scope, "webhook.events", "fail",
+            f"it is not subscribed to {', '.join(missing)}: {effect} (one-way sync)",
+            f"`{self.up}` subscribes both again (or in Level: Settings > Webhooks > edit > "
+            f"tick {labels})",
+        )
+
+    def _duplicates(self, scope: str, url: str, webhook: Webhook | None) -> Check:
+        others = [
+            w for w in self.apis.webhooks or []
+            if w.url == url and (webhook is None or w.id != webhook.id)
+        ]
+        delivering = [w for w in others if w.enabled]
+        if not delivering:
+            paused = f" ({len(others)} more, disabled)" if others else ""
+            return Check(
+                scope, "webhook.duplicates", "pass",
+                f"no other webhook delivers to this URL{paused}",
+            )
+        ids = ", ".join(w.id for w in delivering)
+        keep = f"keep {webhook.id}, the stack's" if webhook is not None else "keep one"
+        return Check(
+            scope, "webhook.duplicates", "fail",
+            f"{len(delivering)} other enabled webhook(s) deliver to the same URL ({ids}): ilert "
+            f"gets every Level alert {len(delivering) + (webhook is not None)} times",
+            f"delete the extra webhook(s) in Level (Settings > Webhooks); {keep}",
+        )
+
+    def _manual_checks(self, integration: Integration) -> list[Check]:
+        scope, name = integration.name, integration.pulumi_name
+        return [Check(
+            scope, "webhook.manual", "info",
+            "manual mode: Level's API cannot show webhooks, so these are not checked here. In "
+            "Level, Settings > Webhooks, check by eye:",
+            details=(
+                f"- the URL equals integrationUrl of `pulumi stack output {name} --show-secrets`"
+                " exactly (no spaces)",
+                "- Events to send: Alert active and Alert resolved are both ticked",
+                "- Enabled is on, and no second webhook has the same URL",
+                f"- {REQUESTS_TAB}",
+            ),
+        )]
+
+    def _recent_alerts(self, scope: str, source: AlertSource) -> Check:
+        extras = self.apis.ilert_extras
+        assert extras is not None
+        try:
+            alerts = extras.recent_alerts(source.id)
+            log = extras.alert_log(alerts[0].id) if alerts else []
+        except ApiError as exc:
+            return Check(scope, "source.recent", "info", f"recent alerts not readable: {exc}")
+        if not alerts:
+            return Check(
+                scope, "source.recent", "info",
+                f"no alert has reached this source yet; `make verify STACK={self.stack.name}` "
+                "sends a test alert",
+            )
+        lines = [
+            f"#{a.id} {a.status:<8} {a.report_time or '':<24} {a.summary or ''}"[:120]
+            for a in alerts
+        ]
+        lines += [
+            f"  #{alerts[0].id} log: {entry.get('timestamp', '')} {entry.get('text', '')}"[:120]
+            for entry in log[-3:]
+        ]
+        return Check(
+            scope, "source.recent", "info",
+            f"recent deliveries as ilert saw them: the newest {len(alerts)} alert(s) of this "
+            "source",
+            details=tuple(lines),
+        )
+
+
+def _base_url_fix(api: str) -> str:
+    key = "ilert:baseUrl / ILERT_BASE_URL" if api == "ilert" else "level:baseUrl / LEVEL_BASE_URL"
+    return f"check {key} and that the API is reachable from here"
+

@@ -1,0 +1,463 @@
+"""``python -m ops verify``: Level's end-to-end test of one integration, run for you.
+
+Sandbox stack (both APIs on loopback): raise a Level alert through the sandbox's control
+route, watch the ilert alert open, resolve the Level alert (``POST /v2/alerts/{id}/resolve``)
+and watch the ilert alert resolve: every link of the wiring is exercised.
+
+Real accounts: Level's API cannot raise an alert, so the Level webhook is checked by reading
+it (the doctor's checks), and one Level-shaped ``alert_active`` and then ``alert_resolved``
+delivery (the body and ``X-Level-Signature`` a Level webhook sends) is posted to the alert
+source's URL while ilert's API is watched. That pages the on-call person of the escalation
+policy, so the caller must confirm (``--yes``).
+
+Whatever happens, also on Ctrl-C, what was opened is resolved again: the Level alert (or an
+``alert_resolved`` delivery), then any ilert alert of the test still open, through ilert's API.
+On a failure the doctor's checks of the integration name the broken link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+
+from components.settings import Integration
+from ops.doctor import Apis, Doctor
+from ops.ids import Outputs, ids_for
+from ops.report import Check
+from ops.stack import Stack
+from ops.urls import mask
+from providers.http import ApiError, is_loopback
+from providers.ilert_api import Alert, AlertSource
+
+OPEN_STATES = ("PENDING", "ACCEPTED")
+DEVICE = "level-ilert-verify"
+DELIVERY_TIMEOUT = (5.0, 30.0)
+USER_AGENT = "level-ilert verify (a Level-shaped webhook delivery)"
+MATCH_WINDOW = 50  # newest alerts of the source searched for the test alert's key
+_T = TypeVar("_T")
+
+
+class DeliveryError(RuntimeError):
+    """Posting a delivery to the alert source's URL failed (the message never holds the URL)."""
+
+
+@dataclass
+class Opened:
+    """What this run opened, so that it can always be closed again."""
+
+    level_alert_id: str | None = None  # sandbox: the raised Level alert
+    level_resolved: bool = False
+    delivered: dict[str, Any] | None = None  # real accounts: the alert_active data sent
+    resolved_sent: bool = False
+    key: str | None = None  # the ilert alert key (= Level alert id)
+
+
+@dataclass
+class Result:
+    """One integration's steps and clean-up lines."""
+
+    name: str
+    mode: str
+    steps: list[Check] = field(default_factory=list)
+    cleanup: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every step passed and the clean-up left nothing open."""
+        return (
+            not self.interrupted
+            and all(s.status in ("pass", "info") for s in self.steps)
+            and not any(line.startswith("could not") for line in self.cleanup)
+        )
+
+
+class Verify:
+    """Runs the end-to-end test; ``sleep``/``clock`` are injectable for tests."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        outputs: Outputs,
+        apis: Apis,
+        *,
+        timeout: float = 60.0,
+        poll: float = 1.0,
+        send_delivery: bool = False,
+        progress: TextIO | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stack = stack
+        self.outputs = outputs
+        self.apis = apis
+        self.timeout = timeout
+        self.poll = poll
+        self.sandbox = stack.on_loopback and not send_delivery
+        self.progress = progress
+        self.sleep = sleep
+        self.clock = clock
+
+    @property
+    def mode(self) -> str:
+        """``sandbox`` (raise a Level alert) or ``delivery`` (post to the source's URL)."""
+        return "sandbox" if self.sandbox else "delivery"
+
+    def run(self, integration: Integration) -> Result:
+        """Test one integration end to end; always resolves what it opened."""
+        result = Result(integration.name, self.mode)
+        opened = Opened()
+        try:
+            self._test(integration, result, opened)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            result.steps.append(Check(
+                integration.name, "verify.interrupted", "fail", "interrupted (Ctrl-C)"
+            ))
+        except (ApiError, DeliveryError) as exc:
+            result.steps.append(Check(integration.name, "verify.error", "fail", str(exc)))
+        finally:
+            with _ctrl_c_deferred():
+                result.cleanup = self._clean_up(integration, opened)
+        return result
+
+    # ---------------------------------------------------------------- the test
+
+    def _test(self, integration: Integration, result: Result, opened: Opened) -> None:
+        scope = integration.name
+        step = result.steps.append
+        source = self._source(integration)
+        if source is None or not source.integration_url:
+            step(Check(
+                scope, "verify.source", "fail",
+                f"no ilert alert source named {integration.name!r} to test",
+                f"`make up STACK={self.stack.name}`; `make doctor` shows what is missing",
+            ))
+            return
+        if self.sandbox:
+            if self.apis.level_extras is None:
+                step(Check(scope, "verify.raise", "fail", "no Level API key to raise an alert",
+                           self.stack.level_problem or ""))
+                return
+            alert = self.apis.level_extras.raise_sandbox_alert(
+                device_hostname=DEVICE, name=f"level-ilert verify {uuid.uuid4().hex[:8]}"
+            )
+            opened.level_alert_id = opened.key = alert.id
+            step(Check(scope, "verify.raise", "pass", f"raised Level alert {alert.id} (sandbox)"))
+        else:
+            step(self._webhook_by_reading(integration))
+            data = level_alert_data()
+            opened.delivered, opened.key = data, data["id"]
+            answer = deliver(
+                source.integration_url, "alert_active", data, self._secret(integration)
+            )
+            step(Check(
+                scope, "verify.deliver", "pass",
+                f"sent alert_active to the alert source's URL ({mask(source.integration_url)}):"
+                f" {answer}",
+            ))
+        key = opened.key
+        assert key is not None
+        ilert_alert = self._wait("the ilert alert to open", lambda: self._alert(source, key))
+        if ilert_alert is None:
+            step(Check(
+                scope, "verify.opened", "fail",
+                f"no ilert alert opened on {source.name!r} within {self.timeout:g} s",
+            ))
+            result.steps.extend(self._broken_links(integration))
+            return
+        step(Check(
+            scope, "verify.opened", "pass",
+            f"ilert alert #{ilert_alert.id} opened ({ilert_alert.status}): {ilert_alert.summary}",
+        ))
+        if self.sandbox:
+            assert self.apis.level is not None
+            assert opened.level_alert_id is not None
+            self.apis.level.resolve_alert(opened.level_alert_id)
+            opened.level_resolved = True
+            step(Check(scope, "verify.resolve", "pass", "resolved the Level alert"))
+        else:
+            assert opened.delivered is not None
+            answer = deliver(
+                source.integration_url, "alert_resolved", resolved(opened.delivered),
+                self._secret(integration),
+            )
+            opened.resolved_sent = True
+            step(Check(scope, "verify.resolve", "pass", f"sent alert_resolved: {answer}"))
+        closed = self._wait(
+            "the ilert alert to resolve", lambda: self._resolved(ilert_alert.id)
+        )
+        if closed is None:
+            step(Check(
+                scope, "verify.resolved", "fail",
+                f"ilert alert #{ilert_alert.id} did not resolve within {self.timeout:g} s",
+            ))
+            result.steps.extend(self._broken_links(integration))
+            return
+        step(Check(scope, "verify.resolved", "pass", f"ilert alert #{ilert_alert.id} resolved"))
+
+    def _source(self, integration: Integration) -> AlertSource | None:
+        assert self.apis.ilert is not None
+        ilert = self.apis.ilert
+        ids = ids_for(
+            integration, self.outputs,
+            sources=lambda: list(ilert.list_alert_sources()), webhooks=None,
+            url_of=lambda _id: None,
+        )
+        return self.apis.source(ids.alert_source_id) if ids.alert_source_id else None
+
+    def _secret(self, integration: Integration) -> str | None:
+        return integration.webhook_secret
+
+    def _webhook_by_reading(self, integration: Integration) -> Check:
+        """Real accounts: the Level side cannot be exercised, only read (doctor's checks)."""
+        scope = integration.name
+        if self.stack.settings.webhook_management != "api":
+            return Check(
+                scope, "verify.webhook", "info",
+                "manual mode: the Level webhook is not checked (Level's API cannot show it); "
+                "raise a test alert in Level to test that half",
+            )
+        failed = [
+            c for c in self._doctor_checks(integration)
+            if c.status == "fail" and c.id.startswith(("webhook.", "level."))
+        ]
+        if failed:
+            return Check(
+                scope, "verify.webhook", "fail",
+                "Level webhook (read, not exercised): " + "; ".join(c.summary for c in failed),
+                failed[0].fix,
+            )
+        return Check(
+            scope, "verify.webhook", "pass",
+            "Level webhook read and correct (not exercised: Level's API cannot raise an alert)",
+        )
+
+    def _doctor_checks(self, integration: Integration) -> list[Check]:
+        return Doctor(self.stack, self.outputs, self.apis).run(integration.name)
+
+    def _broken_links(self, integration: Integration) -> list[Check]:
+        """The doctor's failed checks of this integration: where the wiring is broken."""
+        try:
+            failed = [c for c in self._doctor_checks(integration) if c.status == "fail"]
+        except ApiError as exc:
+            return [Check(integration.name, "verify.diagnosis", "info", f"no diagnosis: {exc}")]
+        if not failed:
+            return [Check(
+                integration.name, "verify.diagnosis", "info",
+                "no doctor check explains it: look at Level's Requests tab (Settings > "
+                "Webhooks) and the alert source's log in ilert",
+            )]
+        return [
+            Check(integration.name, f"broken.{c.id}", "fail", f"broken link: {c.summary}",
+                  c.fix, c.details)
+            for c in failed
+        ]
+
+    def _alert(self, source: AlertSource, key: str) -> Alert | None:
+        assert self.apis.ilert_extras is not None
+        alerts = self.apis.ilert_extras.recent_alerts(source.id, MATCH_WINDOW)
+        return next(
+            (a for a in alerts if a.alert_key == key and a.status in OPEN_STATES), None
+        )
+
+    def _resolved(self, alert_id: int) -> Alert | None:
+        assert self.apis.ilert is not None
+        alert = self.apis.ilert.get_alert(alert_id)
+        return alert if alert.status == "RESOLVED" else None
+
+    def _wait(self, what: str, probe: Callable[[], _T | None]) -> _T | None:
+        """Poll ``probe`` until it returns something or the timeout passes (bounded)."""
+        started = self.clock()
+        for _ in range(int(self.timeout / max(self.poll, 0.01)) + 2):
+            found = probe()
+            elapsed = self.clock() - started
+            if found is not None:
+                self._progress(f"waiting for {what}: done after {elapsed:.1f} s", end=True)
+                return found
+            if elapsed >= self.timeout:
+                break
+            self._progress(f"waiting for {what}: {elapsed:.0f} s of {self.timeout:g} s")
+            self.sleep(min(self.poll, max(self.timeout - elapsed, 0.0)))
+        self._progress(f"waiting for {what}: gave up after {self.timeout:g} s", end=True)
+        return None
+
+    def _progress(self, text: str, *, end: bool = False) -> None:
+        """One line rewritten in place on a terminal; only the outcome line in a log."""
+        if self.progress is None:
+            return
+        if self.progress.isatty():
+            self.progress.write(f"\r  {text}" + ("\n" if end else ""))
+        elif end:
+            self.progress.write(f"  {text}\n")
+        self.progress.flush()
+
+    # ---------------------------------------------------------------- clean-up
+
+    def _clean_up(self, integration: Integration, opened: Opened) -> list[str]:
+        """Resolve whatever the test opened; one line per action, ``could not ...`` on failure."""
+        lines: list[str] = []
+        if opened.level_alert_id and not opened.level_resolved and self.apis.level is not None:
+            try:
+                self.apis.level.resolve_alert(opened.level_alert_id)
+                lines.append(f"resolved Level alert {opened.level_alert_id}")
+            except ApiError as exc:
+                lines.append(
+                    f"could not resolve Level alert {opened.level_alert_id} ({exc}): resolve it "
+                    "in Level"
+                )
+        source = self._quiet_source(integration) if opened.key is not None else None
+        if opened.delivered is not None and not opened.resolved_sent and source is not None:
+            assert source.integration_url
+            try:
+                deliver(
+                    source.integration_url, "alert_resolved", resolved(opened.delivered),
+                    self._secret(integration),
+                )
+                lines.append("sent alert_resolved for the test alert")
+            except DeliveryError as exc:
+                lines.append(f"could not send alert_resolved ({exc})")
+        if opened.key is None:
+            return lines
+        # Level webhooks are org-wide: a raised alert reached every integration's source.
+        sources = [source] if not self.sandbox else [
+            s for s in (self._quiet_source(i) for i in self.stack.integrations()) if s
+        ]
+        for each in sources:
+            if each is None:
+                continue
+            try:
+                still_open = self._alert(each, opened.key)
+                if still_open is not None:
+                    assert self.apis.ilert_extras is not None
+                    self.apis.ilert_extras.resolve_alert(still_open.id)
+                    lines.append(f"resolved ilert alert #{still_open.id} through ilert's API")
+            except ApiError as exc:
+                lines.append(
+                    f"could not check or resolve the test alert in ilert ({exc}): look for an "
+                    f"open alert on {each.name!r} and resolve it"
+                )
+        return lines
+
+    def _quiet_source(self, integration: Integration) -> AlertSource | None:
+        try:
+            return self._source(integration)
+        except ApiError:
+            return None
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Ignore Ctrl-C while cleaning up (main thread only), so the clean-up is not cut short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -------------------------------------------------------------------- deliveries
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def level_alert_data() -> dict[str, Any]:
+    """A Level alert object (reference/level-webhook-contract.md) for one test alert."""
+    return {
+        "id": f"level-ilert-verify-{uuid.uuid4().hex[:12]}",
+        "device_id": None,
+        "device_hostname": DEVICE,
+        "name": "level-ilert verify test alert",
+        "description": "Sent by `make verify` to test the Level to ilert wiring; it is resolved "
+        "again at once.",
+        "payload": None,
+        "severity": "warning",
+        "is_resolved": False,
+        "started_at": _now(),
+        "resolved_at": None,
+    }
+
+
+def resolved(data: dict[str, Any]) -> dict[str, Any]:
+    """The same alert, resolved now."""
+    return {**data, "is_resolved": True, "resolved_at": _now()}
+
+
+def envelope(event_type: str, data: dict[str, Any]) -> bytes:
+    """The raw body Level posts: ``{event_type, event_id, occurred_at, data}``."""
+    return json.dumps({
+        "event_type": event_type,
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": _now(),
+        "data": data,
+    }).encode()
+
+
+def signature(secret: str, body: bytes) -> str:
+    """``X-Level-Signature``: ``sha256=`` + hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver(url: str, event_type: str, data: dict[str, Any], secret: str | None) -> str:
+    """POST one Level-shaped delivery to ``url``; ilert's answer in a few words.
+
+    The URL is the integration's secret, so no message here ever contains it.
+    """
+    host = urlsplit(url).hostname or ""
+    if not url.startswith("https://") and not (url.startswith("http://") and is_loopback(host)):
+        raise DeliveryError("the alert source's URL is not https: refusing to send to it")
+    body = envelope(event_type, data)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if secret:
+        headers["X-Level-Signature"] = signature(secret, body)
+    try:
+        response = requests.post(
+            url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT, allow_redirects=False
+        )
+    except requests.RequestException as exc:
+        raise DeliveryError(
+            f"sending {event_type} failed: {type(exc).__name__} (to {mask(url)})"
+        ) from None
+    code = _response_code(response)
+    for secret_part in (url, url.rstrip("/").rsplit("/", 1)[-1]):
+        code = code.replace(secret_part, "***")  # an answer may quote the URL or its key
+    if not 200 <= response.status_code < 300:
+        raise DeliveryError(
+            f"ilert answered {event_type} with HTTP {response.status_code}{code}"
+        )
+    return f"ilert answered HTTP {response.status_code}{code}"
+
+
+def _response_code(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        text = body.get("responseCode") or body.get("message") or body.get("error")
+        if isinstance(text, str) and text:
+            return f" ({text[:80]})"
+    return ""
+
+
+def write_progress() -> TextIO:
+    """Where the progress line goes: stderr, so that ``--json`` on stdout stays one document."""
+    return sys.stderr
