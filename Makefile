@@ -32,7 +32,7 @@ PULUMI_FLAGS := --stack $(STACK) --non-interactive
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint typecheck sandbox sandbox-start sandbox-stop venv clean \
-        up preview drift outputs destroy require-pulumi stack doctor verify
+        up preview drift outputs destroy require-pulumi stack doctor verify bench
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -130,6 +130,10 @@ doctor: $(OPS_DEPS)
 verify: $(OPS_DEPS)
 	@$(PY) -m ops verify $(OPS_FLAGS) $(if $(filter 1,$(YES)),--yes) \
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+## bench: scale and pacing figures (N=10, 200, 1000 integrations; BENCH_SIZES to choose)
+bench: venv
+	$(PY) -m bench.scale $(BENCH_SIZES)
 
 clean: sandbox-stop
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -75,6 +75,7 @@ MAX_MESSAGE_CHARS = 300
 # operations at once, each with one request in flight), so no "pool is full" churn.
 POOL_SIZE = 32
 DEFAULT_OPERATION_TIMEOUT = 120.0
+PACING_MARGIN = 1.02
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,9 @@ def limiter_for(api: str, credential: str, limit: RateLimit) -> Limiter:
     with _LIMITERS_LOCK:
         limiter = _LIMITERS.get(key)
         if limiter is None:
-            window_ms = max(int(limit.window_seconds * Duration.SECOND), 1)
+            # 2 % under the limit: requests leave a little after their token is taken, and
+            # the API counts them when they arrive.
+            window_ms = max(int(limit.window_seconds * Duration.SECOND * PACING_MARGIN), 1)
             limiter = Limiter(Rate(limit.requests, window_ms), buffer_ms=5)
             _LIMITERS[key] = limiter
         return limiter
