@@ -149,6 +149,12 @@ def limiter_for(api: str, credential: str, limit: RateLimit) -> Limiter:
         return limiter
 
 
+def forget_limiters() -> None:
+    """Drop every limiter (tests: each test plays a provider process of its own)."""
+    with _LIMITERS_LOCK:
+        _LIMITERS.clear()
+
+
 class DeadlineExceeded(Exception):
     """The operation's deadline left no time for another attempt or wait."""
 

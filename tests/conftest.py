@@ -12,7 +12,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from providers import http, inventory
 from sandbox import Sandbox
+
+
+@pytest.fixture(autouse=True)
+def _own_provider_process() -> None:
+    """Each test plays a provider process of its own: no pacing budget (the sandbox's keys
+    are the same in every test) or listing carried over from another test."""
+    http.forget_limiters()
+    inventory.forget_all()
 
 
 @pytest.fixture
