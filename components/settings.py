@@ -6,25 +6,47 @@ Level webhook (routing alerts to different escalation policies takes one entry e
 outputs the URL and the UI steps). The per-field rules are the providers' own
 (``AlertSourceArgs``, ``WebhookArgs``), so config and ``pulumi preview`` agree; errors are
 reported with the config path a user edits, e.g. ``level-ilert:integrations[0].alertCreation``.
+
+Nothing a user writes in our namespaces (``level:``, ``ilert:``, ``level-ilert:``) is
+ignored: an unknown key, or a key of an integration spelled another way
+(``escalation_policy``, ``escalationpolicy``), is an error that names the key meant. The
+credentials and base URLs are checked here too (``providers.endpoints.resolve``), so a bad
+one stops ``pulumi preview`` before any resource is registered, naming the config key or
+env var it came from and never quoting it.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pulumi.runtime import config as runtime_config
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from providers.ilert_alert_source import AlertSourceArgs
+from providers.endpoints import ILERT, LEVEL, EndpointSettingError, MissingCredentialError, resolve
+from providers.ilert_alert_source import (
+    NAME_MAX_CHARS,
+    AlertSourceArgs,
+    PolicyRef,
+    TeamId,
+    has_control_character,
+)
 from providers.level_api import ALERT_EVENT_TYPES
 from providers.level_webhook import WebhookArgs
-from providers.provider_base import explain
+from providers.provider_base import explain, suggest
 
 INTEGRATIONS_KEY = "level-ilert:integrations"
 WEBHOOK_MANAGEMENT_KEY = "level:webhookManagement"
 WebhookManagement = Literal["api", "manual"]
+# The config namespaces this project owns: every key in them must be one we read.
+NAMESPACES = ("level", "ilert", "level-ilert")
+KNOWN_KEYS = frozenset(
+    {*ILERT.config_keys, *LEVEL.config_keys, WEBHOOK_MANAGEMENT_KEY, INTEGRATIONS_KEY}
+)
+RESOURCE_NAME_MAX_CHARS = NAME_MAX_CHARS  # a slug of `name` is never longer
 # A URL that passes WebhookArgs' rules, to validate the other webhook settings before ilert
 # has generated the real one.
 _URL_PLACEHOLDER = "https://ilert.invalid/api/v1/events/levelio/placeholder"
@@ -48,17 +70,46 @@ class Integration(BaseModel):
     )
 
     name: str
-    escalation_policy: int | str
+    escalation_policy: PolicyRef
     alert_creation: str | None = None
     alert_grouping_window: str | None = None
     alert_priority_rule: str | None = None
     auto_resolution_timeout: str | None = None
-    teams: list[int] | None = None
+    teams: list[TeamId] | None = None
     active: bool = True
     event_types: list[str] = Field(default_factory=lambda: list(ALERT_EVENT_TYPES))
     webhook_enabled: bool = True
     webhook_secret: str | None = Field(default=None, repr=False)
     resource_name: str | None = None
+
+    @field_validator("resource_name")
+    @classmethod
+    def _resource_name_fits_a_urn(cls, value: str | None) -> str | None:
+        """Pulumi's URN holds the name after ``::``: no ``::``, no control characters.
+
+        Pulumi itself accepts almost any text since 3.92, but tools that split URNs on
+        ``::`` (older CLIs, ``pulumi state`` commands, scripts) break, and control characters
+        break the CLI's output; a blank or padded name is always a typo.
+        """
+        if value is None:
+            return None
+        problem = None
+        if not value.strip():
+            problem = "must not be blank"
+        elif value != value.strip():
+            problem = "must not start or end with spaces"
+        elif len(value) > RESOURCE_NAME_MAX_CHARS:
+            problem = f"must be at most {RESOURCE_NAME_MAX_CHARS} characters (has {len(value)})"
+        elif "::" in value:
+            problem = "must not contain '::', which separates the parts of a Pulumi URN"
+        elif has_control_character(value):
+            problem = "must not contain line breaks, tabs or other control characters"
+        if problem:
+            raise ValueError(
+                f"resource_name {problem}. Use letters, digits, '-', '_' and '.', such as "
+                f"'level-acme', or leave it out to use a slug of name."
+            )
+        return value
 
     def webhook_inputs(self, url: str) -> dict[str, Any]:
         """The inputs of this integration's ``LevelWebhook`` for a given URL."""
@@ -102,13 +153,23 @@ def slug(text: str) -> str:
 
 
 def load_settings(
-    get_object: Callable[[str], Any], get: Callable[[str], str | None]
+    get_object: Callable[[str], Any],
+    get: Callable[[str], str | None],
+    *,
+    config_keys: Iterable[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> StackSettings:
     """Read and validate the stack settings; raises ``SettingsError`` naming key and fix.
 
     ``get_object``/``get`` look up full config keys (``namespace:key``), as ``pulumi.Config``
-    does; tests pass plain dict lookups.
+    does; tests pass plain dict lookups. ``config_keys`` are all keys set in the stack
+    (``__main__.py`` reads them from the Pulumi runtime): unknown keys in our namespaces
+    are refused; without it that check is skipped. ``environ`` (default ``os.environ``)
+    supplies the credential env fallbacks checked with the config.
     """
+    problems = unknown_keys(config_keys or ())
+    if problems:
+        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {p}" for p in problems))
     management = (get(WEBHOOK_MANAGEMENT_KEY) or "api").strip()
     if management not in ("api", "manual"):
         raise SettingsError(
@@ -116,6 +177,7 @@ def load_settings(
             f"'manual' (you create it in Level's UI); got {management!r}. Fix it with "
             f"`pulumi config set {WEBHOOK_MANAGEMENT_KEY} api`."
         )
+    _check_endpoints(get, environ, level=management == "api")
     raw = get_object(INTEGRATIONS_KEY)
     if raw is None:
         raise SettingsError(
@@ -134,11 +196,62 @@ def load_settings(
     )
 
 
+def pulumi_config_keys() -> frozenset[str]:
+    """Every config key set for the running stack (``namespace:key``).
+
+    The SDK has no public listing, so this reads what ``pulumi.Config`` itself reads
+    (``pulumi/runtime/config.py``): the map set by ``set_all_config`` (automation API, mocks)
+    and the ``PULUMI_CONFIG`` JSON the language host passes to the program. Single-key
+    ``PULUMI_CONFIG_<KEY>`` overrides cannot be mapped back to a key and are not listed.
+    """
+    return frozenset(runtime_config.CONFIG.get()) | frozenset(runtime_config.get_config_env())
+
+
+def unknown_keys(config_keys: Iterable[str]) -> list[str]:
+    """One sentence per key in our namespaces that no code reads, with the key meant."""
+    problems = []
+    for key in sorted(set(config_keys)):
+        namespace, _, _name = key.partition(":")
+        if namespace not in NAMESPACES or key in KNOWN_KEYS:
+            continue
+        guess = suggest(key, KNOWN_KEYS)
+        fix = f"did you mean {guess}? Rename it" if guess else "remove it"
+        problems.append(
+            f"{key} is not a setting of this project and would be ignored; {fix} "
+            f"(`pulumi config rm {key}`). Known keys: {', '.join(sorted(KNOWN_KEYS))}."
+        )
+    return problems
+
+
+def _check_endpoints(
+    get: Callable[[str], str | None], environ: Mapping[str, str] | None, *, level: bool
+) -> None:
+    """Refuse an unusable credential or base URL now (at preview), not at the first call.
+
+    A credential that is not set at all is left to the providers: a preview needs none.
+    """
+    env = os.environ if environ is None else environ
+    for api in (ILERT, LEVEL) if level else (ILERT,):
+        try:
+            resolve(api, get, env)
+        except MissingCredentialError:
+            continue
+        except EndpointSettingError as error:
+            raise SettingsError(f"Invalid stack config:\n- {error}") from None
+
+
 def _integration(index: int, entry: object) -> Integration:
-    """One entry, checked first for shape and types, then by the providers' own rules."""
+    """One entry, checked first for keys, shape and types, then by the providers' own rules."""
     where = f"{INTEGRATIONS_KEY}[{index}]"
     if not isinstance(entry, Mapping):
         raise SettingsError(f"{where} must be a mapping with at least name and escalationPolicy.")
+    misspelled = [
+        f"- {where}.{key}: {_unknown_integration_key(str(key))}"
+        for key in entry
+        if str(key) not in _INTEGRATION_KEYS
+    ]
+    if misspelled:
+        raise SettingsError("Invalid stack config:\n" + "\n".join(misspelled))
     try:
         integration = Integration.model_validate(entry)
     except ValidationError as error:
@@ -155,6 +268,21 @@ def _integration(index: int, entry: object) -> Integration:
     if problems:
         raise _settings_error(where, problems)
     return integration
+
+
+_INTEGRATION_KEYS = frozenset(
+    info.alias or name for name, info in Integration.model_fields.items()
+)
+
+
+def _unknown_integration_key(key: str) -> str:
+    guess = suggest(key, _INTEGRATION_KEYS)
+    if guess:
+        return f"{key} is not a known key; did you mean {guess}? Rename it."
+    return (
+        f"{key} is not a known key; remove it. Known keys: "
+        f"{', '.join(sorted(_INTEGRATION_KEYS))}."
+    )
 
 
 def _settings_error(where: str, items: Sequence[Mapping[str, Any]]) -> SettingsError:

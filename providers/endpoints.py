@@ -5,21 +5,33 @@ Config keys and env fallbacks (ARCHITECTURE.md, "Public interface"):
 ``level:apiKey``/``LEVEL_API_KEY``, ``level:baseUrl``/``LEVEL_BASE_URL``.
 Env fallbacks matter for ``pulumi destroy`` and ``refresh``, which configure the provider
 from the config saved at the last update: a rotated token then only needs the env var.
+
+Every value is checked here, before any client exists: a credential that cannot be sent in
+an HTTP header (a line break, a tab, a character outside Latin-1) or a base URL that is more
+than scheme, host and port is refused with a message naming where it came from (the config
+key or the env var), never quoting it. Without this, ``requests`` fails with a raw
+``ValueError`` that quotes the header, credential included.
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from providers import ilert_api, level_api
+from providers.http import normalise_base_url
 
 ConfigLookup = Callable[[str], object]
 
 
 class MissingCredentialError(RuntimeError):
     """A credential is set neither in the stack config nor in the environment."""
+
+
+class EndpointSettingError(ValueError):
+    """A credential or base URL is set but unusable; the message names its key, not its value."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,11 @@ class ApiSettings:
     base_url_env: str
     default_base_url: str
     credential_what: str
+
+    @property
+    def config_keys(self) -> tuple[str, ...]:
+        """Every stack config key of this API (each field named ``*_key``)."""
+        return tuple(str(getattr(self, f.name)) for f in fields(self) if f.name.endswith("_key"))
 
 
 @dataclass(frozen=True)
@@ -68,21 +85,85 @@ def resolve(
     config: ConfigLookup,
     environ: Mapping[str, str] | None = None,
 ) -> Endpoint:
-    """The endpoint from config (``config(key)``) or the environment; raises if no credential."""
+    """The endpoint from config (``config(key)``) or the environment, checked.
+
+    Raises ``MissingCredentialError`` when no credential is set and ``EndpointSettingError``
+    when a credential or base URL is unusable; both name the config key or env var.
+    """
     env = os.environ if environ is None else environ
-    credential = _first_set(config(settings.credential_key), env.get(settings.credential_env))
+    credential, credential_source = _first_set(
+        (config(settings.credential_key), _config_source(settings.credential_key)),
+        (env.get(settings.credential_env), _env_source(settings.credential_env)),
+    )
     if credential is None:
         raise MissingCredentialError(
             f"The {settings.api} credential is not set. Set it with "
             f"`pulumi config set --secret {settings.credential_key} <value>` or export "
             f"{settings.credential_env}; it is {settings.credential_what}."
         )
-    base_url = _first_set(config(settings.base_url_key), env.get(settings.base_url_env))
-    return Endpoint(base_url=base_url or settings.default_base_url, credential=credential)
+    problem = credential_problem(credential)
+    if problem:
+        raise EndpointSettingError(
+            f"{credential_source} {problem}, so it cannot be sent to the {settings.api} API. "
+            f"Copy the key again ({settings.credential_what}) and set it with "
+            f"`{_fix(settings.credential_key, settings.credential_env, credential_source)}`."
+        )
+    base_url, url_source = _first_set(
+        (config(settings.base_url_key), _config_source(settings.base_url_key)),
+        (env.get(settings.base_url_env), _env_source(settings.base_url_env)),
+    )
+    if base_url is None:
+        return Endpoint(base_url=settings.default_base_url, credential=credential)
+    try:
+        url = normalise_base_url(base_url, setting=url_source)
+    except ValueError as error:
+        raise EndpointSettingError(
+            f"{error}. Leave it unset for {settings.default_base_url}."
+        ) from None
+    return Endpoint(base_url=url, credential=credential)
 
 
-def _first_set(*values: object) -> str | None:
-    for value in values:
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+def credential_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an HTTP credential, in words that never quote it; else None.
+
+    HTTP header values are Latin-1 text without control characters; every ilert and Level
+    key is plain ASCII, so anything else is a copy-and-paste accident.
+    """
+    for char in value:
+        if unicodedata.category(char) == "Cc":
+            return f"contains a control character ({_control_name(char)})"
+    if any(ord(char) > 0xFF for char in value):
+        return (
+            "contains a character outside Latin-1 (for example a typographic quote or dash "
+            "from copy and paste)"
+        )
     return None
+
+
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\0": "NUL"}
+
+
+def _control_name(char: str) -> str:
+    return _CONTROL_NAMES.get(char, f"U+{ord(char):04X}")
+
+
+def _config_source(key: str) -> str:
+    return f"{key} (stack config)"
+
+
+def _env_source(name: str) -> str:
+    return f"{name} (environment variable)"
+
+
+def _fix(key: str, env: str, source: str) -> str:
+    if source.startswith(env):
+        return f"export {env}=<value>"
+    return f"pulumi config set --secret {key} <value>"
+
+
+def _first_set(*candidates: tuple[object, str]) -> tuple[str | None, str]:
+    """The first non-blank value and where it came from."""
+    for value, source in candidates:
+        if isinstance(value, str) and value.strip():
+            return value.strip(), source
+    return None, ""

@@ -13,13 +13,22 @@ it in ilert and letting ``pulumi up`` create it, or keep it out of the stack.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 from pulumi import dynamic
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from providers.endpoints import ILERT
 from providers.http import NotFoundError
@@ -40,7 +49,18 @@ from providers.provider_base import ConfiguredProvider, is_unknown, validate
 
 POLICY_NAMES_SHOWN = 10
 WINDOW = "alert_grouping_window"
-POLICY_HINT = "escalation_policy must be a positive policy id or an exact policy name."
+# ilert's ids are int64 (reference/ilert-openapi.yml: `type: integer, format: int64`), >= 1.
+ILERT_ID_MAX = 2**63 - 1
+ID_RANGE = f"a whole number from 1 to {ILERT_ID_MAX}"
+POLICY_HINT = (
+    f"escalation_policy must be a positive policy id (a whole number up to {ILERT_ID_MAX}) "
+    f"or an exact policy name from ilert"
+)
+TEAMS_HINT = (
+    f"teams must be a list of ilert team ids, each a valid integer from 1 to {ILERT_ID_MAX}"
+)
+NAME_MAX_CHARS = 255
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
 # Inputs compared one to one with the outputs of the same name.
 PLAIN_FIELDS = (
     "name",
@@ -60,33 +80,98 @@ def _one_of(value: str, allowed: tuple[str, ...], prop: str) -> str:
     return value
 
 
+def has_control_character(text: str) -> bool:
+    """True if ``text`` holds a line break, tab, NUL or another control character."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it in YAML (``true``, not ``True``), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else repr(value)
+
+
+def ilert_id(value: object, prop: str) -> int:
+    """``value`` as an ilert id: a whole number in int64 range, never a boolean.
+
+    pydantic's lax mode would turn ``true`` into 1 (policy 1, team 1: silently someone
+    else's). Numbers reach a provider as floats (the engine's wire format), so whole floats
+    are accepted; digit strings too (a YAML id quoted by mistake).
+    """
+    number: object = value
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ValueError(f"{prop} must be an ilert id, {ID_RANGE}; got {_shown(value)}.")
+    if not 1 <= number <= ILERT_ID_MAX:
+        raise ValueError(
+            f"{prop} must be an ilert id, {ID_RANGE}; got {number}, which is out of range."
+        )
+    return number
+
+
+def _declared_policy(value: object) -> int | str:
+    """An escalation policy as declared: an ilert id, or a policy name (stripped)."""
+    if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value.strip()):
+        name = value.strip()
+        if not name:
+            raise ValueError(f"{POLICY_HINT}; it is blank.")
+        if has_control_character(name):
+            raise ValueError(f"{POLICY_HINT}; names have no line breaks or control characters.")
+        return name
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{POLICY_HINT}; got {_shown(value)}.")
+    try:
+        return ilert_id(value, "escalation_policy")
+    except ValueError:
+        raise ValueError(f"{POLICY_HINT}; got {_shown(value)}.") from None
+
+
+def _team_id(value: object) -> int:
+    try:
+        return ilert_id(value, "teams")
+    except ValueError:
+        raise ValueError(f"{TEAMS_HINT}; got {_shown(value)}.") from None
+
+
+# Field types shared with the stack settings (components/settings.py), so both say the same.
+PolicyRef = Annotated[int | str, BeforeValidator(_declared_policy)]
+TeamId = Annotated[int, BeforeValidator(_team_id)]
+
+
 class AlertSourceArgs(BaseModel):
     """The inputs of an alert source, validated as ilert validates them (or stricter)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255)
-    escalation_policy: int | str
+    name: str = Field(min_length=1, max_length=NAME_MAX_CHARS)
+    escalation_policy: PolicyRef
     integration_type: str = LEVEL_INTEGRATION_TYPE
     alert_creation: str = DEFAULT_ALERT_CREATION
     # Validated even when left out: the grouped modes require it.
     alert_grouping_window: str | None = Field(default=None, validate_default=True)
     alert_priority_rule: str = DEFAULT_ALERT_PRIORITY_RULE
     auto_resolution_timeout: str | None = None
-    teams: list[int] | None = None
+    teams: list[TeamId] | None = None
     active: bool = True
 
-    @field_validator("escalation_policy")
+    @field_validator("name")
     @classmethod
-    def _policy_is_id_or_name(cls, value: int | str) -> int | str:
-        if isinstance(value, int):
-            if value < 1:
-                raise ValueError(POLICY_HINT)
-            return value
-        value = value.strip()
-        if not value:
-            raise ValueError(POLICY_HINT)
-        return int(value) if value.isdigit() else value
+    def _name_is_one_line(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(
+                "name must not be blank: it is the alert source's name in ilert; set a name "
+                "such as 'Level - Acme'."
+            )
+        if has_control_character(value):
+            raise ValueError(
+                "name must be one line of text: remove line breaks, tabs and other control "
+                "characters."
+            )
+        return value
 
     @field_validator("integration_type")
     @classmethod
@@ -139,11 +224,7 @@ class AlertSourceArgs(BaseModel):
     @field_validator("teams")
     @classmethod
     def _teams_are_ids(cls, value: list[int] | None) -> list[int] | None:
-        if value is None:
-            return None
-        if any(team < 1 for team in value):
-            raise ValueError("teams must be a list of ilert team ids (positive numbers).")
-        return sorted(set(value))
+        return None if value is None else sorted(set(value))
 
     def request(self, policy_id: int, *, setup_status: str | None = None) -> AlertSourceRequest:
         """The ilert request body for these inputs and a resolved escalation policy id."""
@@ -175,7 +256,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate inputs without touching the network; Unknowns (preview) pass."""
         inputs, failures = validate(AlertSourceArgs, news)
-        return dynamic.CheckResult(inputs, failures)
+        return dynamic.CheckResult(inputs, failures + self.endpoint_failures(ILERT))
 
     def diff(
         self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]

@@ -10,8 +10,9 @@ from components.settings import INTEGRATIONS_KEY, SettingsError, load_settings, 
 
 
 def load(integrations: Any, management: str | None = None) -> Any:
-    config = {INTEGRATIONS_KEY: integrations}
-    return load_settings(config.get, lambda key: management)
+    objects = {INTEGRATIONS_KEY: integrations}
+    strings = {"level:webhookManagement": management}
+    return load_settings(objects.get, strings.get, environ={})
 
 
 def error_of(integrations: Any, management: str | None = None) -> str:
@@ -82,9 +83,26 @@ def test_every_documented_key_is_accepted() -> None:
         ),
         (
             {"name": "x", "escalationPolicy": 1, "escalation_policy": 2},
-            f"{INTEGRATIONS_KEY}[0].escalationPolicy",
+            f"{INTEGRATIONS_KEY}[0].escalation_policy: escalation_policy is not a known key; "
+            "did you mean escalationPolicy?",
         ),
-        ({"name": "x", "escalationPolicy": 1, "colour": "red"}, "colour is not a known property"),
+        (
+            {"name": "x", "escalation_policy": 2},
+            f"{INTEGRATIONS_KEY}[0].escalation_policy: escalation_policy is not a known key; "
+            "did you mean escalationPolicy?",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "webhook_secret": "s"},
+            "did you mean webhookSecret?",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "alertGroupingWindows": "PT5M"},
+            "alertGroupingWindows is not a known key; did you mean alertGroupingWindow?",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "colour": "red"},
+            "colour is not a known key; remove it. Known keys: active, alertCreation,",
+        ),
     ],
 )
 def test_each_bad_entry_names_the_config_path_and_the_fix(entry: dict[str, Any], says: str) -> None:
