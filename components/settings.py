@@ -17,7 +17,6 @@ env var it came from and never quoting it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -26,7 +25,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from providers.endpoints import ILERT, LEVEL, EndpointSettingError, MissingCredentialError, resolve
+from providers.endpoints import ILERT, LEVEL, problems
 from providers.ilert_alert_source import (
     NAME_MAX_CHARS,
     AlertSourceArgs,
@@ -46,6 +45,7 @@ NAMESPACES = ("level", "ilert", "level-ilert")
 KNOWN_KEYS = frozenset(
     {*ILERT.config_keys, *LEVEL.config_keys, WEBHOOK_MANAGEMENT_KEY, INTEGRATIONS_KEY}
 )
+_KNOWN_KEY_LIST = ", ".join(sorted(KNOWN_KEYS))
 RESOURCE_NAME_MAX_CHARS = NAME_MAX_CHARS  # a slug of `name` is never longer
 # A URL that passes WebhookArgs' rules, to validate the other webhook settings before ilert
 # has generated the real one.
@@ -167,9 +167,9 @@ def load_settings(
     are refused; without it that check is skipped. ``environ`` (default ``os.environ``)
     supplies the credential env fallbacks checked with the config.
     """
-    problems = unknown_keys(config_keys or ())
-    if problems:
-        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {p}" for p in problems))
+    unknown = unknown_keys(config_keys or ())
+    if unknown:
+        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {p}" for p in unknown))
     management = (get(WEBHOOK_MANAGEMENT_KEY) or "api").strip()
     if management not in ("api", "manual"):
         raise SettingsError(
@@ -209,18 +209,19 @@ def pulumi_config_keys() -> frozenset[str]:
 
 def unknown_keys(config_keys: Iterable[str]) -> list[str]:
     """One sentence per key in our namespaces that no code reads, with the key meant."""
-    problems = []
+    found = []
     for key in sorted(set(config_keys)):
         namespace, _, _name = key.partition(":")
         if namespace not in NAMESPACES or key in KNOWN_KEYS:
             continue
         guess = suggest(key, KNOWN_KEYS)
-        fix = f"did you mean {guess}? Rename it" if guess else "remove it"
-        problems.append(
-            f"{key} is not a setting of this project and would be ignored; {fix} "
-            f"(`pulumi config rm {key}`). Known keys: {', '.join(sorted(KNOWN_KEYS))}."
+        fix = (
+            f"did you mean {guess}? Rename it (`pulumi config rm {key}`, then set {guess})"
+            if guess
+            else f"remove it (`pulumi config rm {key}`); known keys: {_KNOWN_KEY_LIST}"
         )
-    return problems
+        found.append(f"{key} is not a setting of this project and would be ignored; {fix}.")
+    return found
 
 
 def _check_endpoints(
@@ -230,14 +231,13 @@ def _check_endpoints(
 
     A credential that is not set at all is left to the providers: a preview needs none.
     """
-    env = os.environ if environ is None else environ
-    for api in (ILERT, LEVEL) if level else (ILERT,):
-        try:
-            resolve(api, get, env)
-        except MissingCredentialError:
-            continue
-        except EndpointSettingError as error:
-            raise SettingsError(f"Invalid stack config:\n- {error}") from None
+    found = [
+        problem
+        for api in ((ILERT, LEVEL) if level else (ILERT,))
+        for problem in problems(api, get, environ)
+    ]
+    if found:
+        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {p}" for p in found))
 
 
 def _integration(index: int, entry: object) -> Integration:
@@ -301,7 +301,11 @@ def _problem(where: str, item: Mapping[str, Any]) -> str:
     return f"- {message}" if message.startswith(path) else f"- {path}: {message}"
 
 
-_PROPERTY_NAMES = frozenset(AlertSourceArgs.model_fields) | frozenset(WebhookArgs.model_fields)
+_PROPERTY_NAMES = (
+    frozenset(AlertSourceArgs.model_fields)
+    | frozenset(WebhookArgs.model_fields)
+    | frozenset(Integration.model_fields)
+)
 _CONFIG_RENAMES = {"secret": "webhookSecret", "enabled": "webhookEnabled"}
 
 

@@ -90,37 +90,81 @@ def resolve(
     Raises ``MissingCredentialError`` when no credential is set and ``EndpointSettingError``
     when a credential or base URL is unusable; both name the config key or env var.
     """
-    env = os.environ if environ is None else environ
-    credential, credential_source = _first_set(
-        (config(settings.credential_key), _config_source(settings.credential_key)),
-        (env.get(settings.credential_env), _env_source(settings.credential_env)),
-    )
-    if credential is None:
+    found = _Found.of(settings, config, environ)
+    problems = found.problems()
+    if problems:
+        raise EndpointSettingError(" ".join(problems))
+    if found.credential is None:
         raise MissingCredentialError(
             f"The {settings.api} credential is not set. Set it with "
             f"`pulumi config set --secret {settings.credential_key} <value>` or export "
             f"{settings.credential_env}; it is {settings.credential_what}."
         )
-    problem = credential_problem(credential)
-    if problem:
-        raise EndpointSettingError(
-            f"{credential_source} {problem}, so it cannot be sent to the {settings.api} API. "
-            f"Copy the key again ({settings.credential_what}) and set it with "
-            f"`{_fix(settings.credential_key, settings.credential_env, credential_source)}`."
+    return Endpoint(base_url=found.base_url, credential=found.credential)
+
+
+def problems(
+    settings: ApiSettings, config: ConfigLookup, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """What is wrong with the credential and base URL that are set (none set: no problem).
+
+    For ``check`` and the stack settings: it needs no network and does not require the
+    credential to be set, since a preview does not use it.
+    """
+    return _Found.of(settings, config, environ).problems()
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The values set for one API and where each came from."""
+
+    settings: ApiSettings
+    credential: str | None = field(repr=False)
+    credential_source: str
+    raw_base_url: str | None
+    base_url_source: str
+
+    @classmethod
+    def of(
+        cls, settings: ApiSettings, config: ConfigLookup, environ: Mapping[str, str] | None
+    ) -> _Found:
+        env = os.environ if environ is None else environ
+        credential, credential_source = _first_set(
+            (config(settings.credential_key), _config_source(settings.credential_key)),
+            (env.get(settings.credential_env), _env_source(settings.credential_env)),
         )
-    base_url, url_source = _first_set(
-        (config(settings.base_url_key), _config_source(settings.base_url_key)),
-        (env.get(settings.base_url_env), _env_source(settings.base_url_env)),
-    )
-    if base_url is None:
-        return Endpoint(base_url=settings.default_base_url, credential=credential)
-    try:
-        url = normalise_base_url(base_url, setting=url_source)
-    except ValueError as error:
-        raise EndpointSettingError(
-            f"{error}. Leave it unset for {settings.default_base_url}."
-        ) from None
-    return Endpoint(base_url=url, credential=credential)
+        base_url, base_url_source = _first_set(
+            (config(settings.base_url_key), _config_source(settings.base_url_key)),
+            (env.get(settings.base_url_env), _env_source(settings.base_url_env)),
+        )
+        return cls(settings, credential, credential_source, base_url, base_url_source)
+
+    @property
+    def base_url(self) -> str:
+        if self.raw_base_url is None:
+            return self.settings.default_base_url
+        return normalise_base_url(self.raw_base_url, setting=self.base_url_source)
+
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        problem = credential_problem(self.credential) if self.credential is not None else None
+        if problem:
+            settings = self.settings
+            fix = (
+                f"export {settings.credential_env}=<value>"
+                if self.credential_source.startswith(settings.credential_env)
+                else f"pulumi config set --secret {settings.credential_key} <value>"
+            )
+            found.append(
+                f"{self.credential_source} {problem}, so it cannot be sent to the "
+                f"{settings.api} API. Copy it again, it is {settings.credential_what}; set "
+                f"it with `{fix}`."
+            )
+        try:
+            self.base_url  # noqa: B018 (validates)
+        except ValueError as error:
+            found.append(f"{error}. Leave it unset for {self.settings.default_base_url}.")
+        return found
 
 
 def credential_problem(value: str) -> str | None:
@@ -153,12 +197,6 @@ def _config_source(key: str) -> str:
 
 def _env_source(name: str) -> str:
     return f"{name} (environment variable)"
-
-
-def _fix(key: str, env: str, source: str) -> str:
-    if source.startswith(env):
-        return f"export {env}=<value>"
-    return f"pulumi config set --secret {key} <value>"
 
 
 def _first_set(*candidates: tuple[object, str]) -> tuple[str | None, str]:

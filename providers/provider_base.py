@@ -18,13 +18,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
-from providers.endpoints import (
-    ApiSettings,
-    Endpoint,
-    EndpointSettingError,
-    MissingCredentialError,
-    resolve,
-)
+from providers.endpoints import ApiSettings, Endpoint, problems, resolve
 
 PROVIDER_KEY = "__provider"
 CONFIG_KEYS = ("ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl")
@@ -84,13 +78,7 @@ class ConfiguredProvider(ResourceProvider):
         A credential that is not set at all is left to the first API call: a preview needs
         none, and its message there names the config key and the env var.
         """
-        try:
-            resolve(settings, self._config.get)
-        except EndpointSettingError as error:
-            return [CheckFailure("", str(error))]
-        except MissingCredentialError:
-            return []
-        return []
+        return [CheckFailure("", problem) for problem in problems(settings, self._config.get)]
 
     def __repr__(self) -> str:
         keys = ", ".join(sorted(self._config)) or "none"
