@@ -147,7 +147,7 @@ class AlertSourceArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=NAME_MAX_CHARS)
+    name: str
     escalation_policy: PolicyRef
     integration_type: str = LEVEL_INTEGRATION_TYPE
     alert_creation: str = DEFAULT_ALERT_CREATION
@@ -163,8 +163,13 @@ class AlertSourceArgs(BaseModel):
     def _name_is_one_line(cls, value: str) -> str:
         if not value.strip():
             raise ValueError(
-                "name must not be blank: it is the alert source's name in ilert; set a name "
-                "such as 'Level - Acme'."
+                "name must not be blank (at least 1 character other than spaces): it is the "
+                "alert source's name in ilert; set a name such as 'Level - Acme'."
+            )
+        if len(value) > NAME_MAX_CHARS:
+            raise ValueError(
+                f"name must be at most {NAME_MAX_CHARS} characters (ilert's limit); it has "
+                f"{len(value)}. Shorten it."
             )
         if has_control_character(value):
             raise ValueError(
