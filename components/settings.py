@@ -291,9 +291,10 @@ def _settings_error(where: str, items: Sequence[Mapping[str, Any]]) -> SettingsE
 
 def _problem(where: str, item: Mapping[str, Any]) -> str:
     """One error line with the config path; provider rules speak snake_case, config camelCase."""
-    loc = [
-        _config_word(part) if isinstance(part, str) else f"[{part}]" for part in item["loc"]
-    ]
+    # The first part is the key; later ones are list indices or pydantic's union-branch
+    # labels (``int``, ``function-after[...]``), which mean nothing to a user.
+    first, *rest = item["loc"] or ("",)
+    loc = [_config_word(str(first)), *(f"[{part}]" for part in rest if isinstance(part, int))]
     path = where + "".join(p if p.startswith("[") else f".{p}" for p in loc)
     message = explain(item, name=path, secret=path.endswith("webhookSecret"))
     for word in sorted(_PROPERTY_NAMES, key=len, reverse=True):
