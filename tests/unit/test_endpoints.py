@@ -66,9 +66,10 @@ def test_both_problems_are_reported_at_once_and_a_missing_credential_is_none() -
     found = problems(ILERT, config.get, {})
 
     assert [p.split(" ")[0] for p in found] == ["ilert:apiToken", "ilert:baseUrl"]
-    assert problems(ILERT, {}.get, {}) == []
+    nothing: dict[str, str] = {}
+    assert problems(ILERT, nothing.get, {}) == []
     with pytest.raises(MissingCredentialError, match=r"ilert:apiToken.*ILERT_API_TOKEN"):
-        resolve(ILERT, {}.get, {})
+        resolve(ILERT, nothing.get, {})
 
 
 @pytest.mark.parametrize(
