@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.settings import INTEGRATIONS_KEY, SettingsError, load_settings, slug
 
@@ -151,3 +155,39 @@ def test_two_integrations_may_not_share_a_name_or_resource_name() -> None:
 )
 def test_slug(name: str, expected: str) -> None:
     assert slug(name) == expected
+
+
+@pytest.mark.parametrize("stack_file", ["Pulumi.sandbox.yaml", "Pulumi.dev.yaml"])
+def test_the_shipped_stack_files_pass_every_check(stack_file: str) -> None:
+    """Every key they set is known, and their endpoints are usable (none is quoted)."""
+    text = (Path(__file__).resolve().parents[2] / stack_file).read_text()
+    config = yaml.safe_load(text)["config"]
+    # Values as the language host passes them: objects as JSON text, the rest as strings.
+    strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+    settings = load_settings(
+        lambda key: json.loads(strings[key]) if key in strings else None,
+        strings.get,
+        config_keys=strings,
+        environ={},
+    )
+
+    assert len(settings.integrations) == len(config[INTEGRATIONS_KEY])
+
+
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        (["ilert:apitoken"], "ilert:apitoken is not a setting of this project"),
+        (["level-ilert:integration"], "did you mean level-ilert:integrations?"),
+    ],
+)
+def test_unknown_keys_in_our_namespaces_are_refused_and_others_ignored(
+    keys: list[str], says: str
+) -> None:
+    config = {INTEGRATIONS_KEY: [{"name": "x", "escalationPolicy": 1}]}
+    other = ["aws:region", "pulumi:tags", "level-ilert:integrations"]
+
+    assert load_settings(config.get, lambda key: None, config_keys=other, environ={})
+    with pytest.raises(SettingsError, match=re.escape(says)):
+        load_settings(config.get, lambda key: None, config_keys=[*other, *keys], environ={})
