@@ -45,7 +45,7 @@ from providers.ilert_api import (
     AlertSourceRequest,
     IlertClient,
 )
-from providers.provider_base import ConfiguredProvider, is_unknown, validate
+from providers.provider_base import ConfiguredProvider, is_unknown, quote, validate
 
 POLICY_NAMES_SHOWN = 10
 WINDOW = "alert_grouping_window"
@@ -85,13 +85,6 @@ def has_control_character(text: str) -> bool:
     return any(unicodedata.category(char) == "Cc" for char in text)
 
 
-def _shown(value: object) -> str:
-    """A value as the user wrote it in YAML (``true``, not ``True``), for messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else repr(value)
-
-
 def ilert_id(value: object, prop: str) -> int:
     """``value`` as an ilert id: a whole number in int64 range, never a boolean.
 
@@ -105,7 +98,7 @@ def ilert_id(value: object, prop: str) -> int:
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     if isinstance(number, bool) or not isinstance(number, int):
-        raise ValueError(f"{prop} must be an ilert id, {ID_RANGE}; got {_shown(value)}.")
+        raise ValueError(f"{prop} must be an ilert id, {ID_RANGE}; got {quote(value)}.")
     if not 1 <= number <= ILERT_ID_MAX:
         raise ValueError(
             f"{prop} must be an ilert id, {ID_RANGE}; got {number}, which is out of range."
@@ -123,18 +116,18 @@ def _declared_policy(value: object) -> int | str:
             raise ValueError(f"{POLICY_HINT}; names have no line breaks or control characters.")
         return name
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{POLICY_HINT}; got {_shown(value)}.")
+        raise ValueError(f"{POLICY_HINT}; got {quote(value)}.")
     try:
         return ilert_id(value, "escalation_policy")
     except ValueError:
-        raise ValueError(f"{POLICY_HINT}; got {_shown(value)}.") from None
+        raise ValueError(f"{POLICY_HINT}; got {quote(value)}.") from None
 
 
 def _team_id(value: object) -> int:
     try:
         return ilert_id(value, "teams")
     except ValueError:
-        raise ValueError(f"{TEAMS_HINT}; got {_shown(value)}.") from None
+        raise ValueError(f"{TEAMS_HINT}; got {quote(value)}.") from None
 
 
 # Field types shared with the stack settings (components/settings.py), so both say the same.

@@ -76,8 +76,9 @@ class WebhookArgs(BaseModel):
             )
         if "@" in parts.netloc:
             raise ValueError(
-                "url must not contain a user name or password (user:password@); Level would "
-                "send them to every receiver of the URL. Use the integration_url as it is."
+                "url must not contain a user name or password (user:password@): they would "
+                "show in Level's webhook settings and delivery log. Use the alert source's "
+                "integration_url exactly as ilert generated it."
             )
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
