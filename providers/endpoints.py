@@ -91,9 +91,9 @@ def resolve(
     when a credential or base URL is unusable; both name the config key or env var.
     """
     found = _Found.of(settings, config, environ)
-    problems = found.problems()
-    if problems:
-        raise EndpointSettingError(" ".join(problems))
+    unusable = found.problems()
+    if unusable:
+        raise EndpointSettingError(" ".join(unusable))
     if found.credential is None:
         raise MissingCredentialError(
             f"The {settings.api} credential is not set. Set it with "
