@@ -50,14 +50,17 @@ from providers.provider_base import ConfiguredProvider, is_unknown, quote, valid
 POLICY_NAMES_SHOWN = 10
 WINDOW = "alert_grouping_window"
 # ilert's ids are int64 (reference/ilert-openapi.yml: `type: integer, format: int64`), >= 1.
+# Pulumi carries numbers to a provider as 64-bit floats, exact only up to 2**53 - 1: a larger
+# id would arrive as a neighbouring number, so that is the largest id we accept.
 ILERT_ID_MAX = 2**63 - 1
-ID_RANGE = f"a whole number from 1 to {ILERT_ID_MAX}"
+EXACT_ID_MAX = 2**53 - 1
+ID_RANGE = f"a whole number from 1 to {EXACT_ID_MAX}"
 POLICY_HINT = (
-    f"escalation_policy must be a positive policy id (a whole number up to {ILERT_ID_MAX}) "
+    f"escalation_policy must be a positive policy id (a whole number up to {EXACT_ID_MAX}) "
     f"or an exact policy name from ilert"
 )
 TEAMS_HINT = (
-    f"teams must be a list of ilert team ids, each a valid integer from 1 to {ILERT_ID_MAX}"
+    f"teams must be a list of ilert team ids, each a valid integer from 1 to {EXACT_ID_MAX}"
 )
 NAME_MAX_CHARS = 255
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
@@ -86,24 +89,35 @@ def has_control_character(text: str) -> bool:
 
 
 def ilert_id(value: object, prop: str) -> int:
-    """``value`` as an ilert id: a whole number in int64 range, never a boolean.
+    """``value`` as an ilert id: a whole number from 1 to ``EXACT_ID_MAX``, never a boolean.
 
     pydantic's lax mode would turn ``true`` into 1 (policy 1, team 1: silently someone
     else's). Numbers reach a provider as floats (the engine's wire format), so whole floats
     are accepted; digit strings too (a YAML id quoted by mistake).
     """
+    number, problem = _as_id(value)
+    if problem:
+        raise ValueError(f"{prop} must be an ilert id, {ID_RANGE}; {problem}.")
+    return number
+
+
+def _as_id(value: object) -> tuple[int, str]:
+    """(the id, "") or (0, why it is not one: "got true", "got 1.5", ...)."""
     number: object = value
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         number = int(value.strip())
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     if isinstance(number, bool) or not isinstance(number, int):
-        raise ValueError(f"{prop} must be an ilert id, {ID_RANGE}; got {quote(value)}.")
-    if not 1 <= number <= ILERT_ID_MAX:
-        raise ValueError(
-            f"{prop} must be an ilert id, {ID_RANGE}; got {number}, which is out of range."
+        return 0, f"got {quote(value)}"
+    if number < 1 or number > ILERT_ID_MAX:
+        return 0, f"got {number}, which is not an ilert id (ids are positive 64-bit integers)"
+    if number > EXACT_ID_MAX:
+        return 0, (
+            f"got {number}, larger than Pulumi passes to a provider exactly (numbers travel "
+            f"as 64-bit floats), so another id would arrive"
         )
-    return number
+    return number, ""
 
 
 def _declared_policy(value: object) -> int | str:
@@ -115,19 +129,19 @@ def _declared_policy(value: object) -> int | str:
         if has_control_character(name):
             raise ValueError(f"{POLICY_HINT}; names have no line breaks or control characters.")
         return name
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if not isinstance(value, int | float | str):
         raise ValueError(f"{POLICY_HINT}; got {quote(value)}.")
-    try:
-        return ilert_id(value, "escalation_policy")
-    except ValueError:
-        raise ValueError(f"{POLICY_HINT}; got {quote(value)}.") from None
+    number, problem = _as_id(value)
+    if problem:
+        raise ValueError(f"{POLICY_HINT}; {problem}.")
+    return number
 
 
 def _team_id(value: object) -> int:
-    try:
-        return ilert_id(value, "teams")
-    except ValueError:
-        raise ValueError(f"{TEAMS_HINT}; got {quote(value)}.") from None
+    number, problem = _as_id(value)
+    if problem:
+        raise ValueError(f"{TEAMS_HINT}; {problem}.")
+    return number
 
 
 # Field types shared with the stack settings (components/settings.py), so both say the same.

@@ -37,7 +37,8 @@ from tests.providers.conftest import stack_config
 BLOB = "not-inspected-by-the-provider"
 URL = "https://api.ilert.com/api/v1/events/levelio/il1lev0123"
 WEBHOOK_SECRET = "whsec-Do-Not-Print-7731"
-MAX_ID = 2**63 - 1
+MAX_ID = 2**63 - 1  # ilert's ids are int64
+EXACT = 2**53 - 1  # the largest integer a float64 (Pulumi's wire format) carries exactly
 OK = {"name": "Level - Acme", "escalationPolicy": 1}
 WHERE0 = re.escape(f"{INTEGRATIONS_KEY}[0]")
 WHERE = WHERE0 + r"\."
@@ -94,6 +95,10 @@ def _entry_rows() -> Iterator[Row]:
         ("policy-negative", {"escalationPolicy": -3}, "escalationPolicy", f"{policy}; got -3"),
         ("policy-fraction", {"escalationPolicy": 1.5}, "escalationPolicy", f"{policy}; got 1.5"),
         ("policy-int64-overflow", {"escalationPolicy": MAX_ID + 1}, "escalationPolicy", policy),
+        (
+            "policy-past-float-precision", {"escalationPolicy": EXACT + 2}, "escalationPolicy",
+            f"{policy}; got {EXACT + 2}, larger than Pulumi passes to a provider exactly",
+        ),
         ("policy-huge-text", {"escalationPolicy": "9" * 25}, "escalationPolicy", policy),
         ("policy-negative-text", {"escalationPolicy": "-5"}, "escalationPolicy", policy),
         ("policy-empty", {"escalationPolicy": ""}, "escalationPolicy", f"{policy}; it is blank"),
@@ -108,7 +113,8 @@ def _entry_rows() -> Iterator[Row]:
         ("teams-negative", {"teams": [-1]}, r"teams\[0\]", team),
         ("teams-fraction", {"teams": [1.5]}, r"teams\[0\]", f"{team}.*; got 1.5"),
         ("teams-name", {"teams": ["ops"]}, r"teams\[0\]", f"{team}.*; got 'ops'"),
-        ("teams-overflow", {"teams": [MAX_ID + 1]}, r"teams\[0\]", team),
+        ("teams-overflow", {"teams": [MAX_ID + 1]}, r"teams\[0\]", f"{team}.*not an ilert id"),
+        ("teams-past-float-precision", {"teams": [EXACT + 1]}, r"teams\[0\]", "64-bit floats"),
         ("teams-null-item", {"teams": [None]}, r"teams\[0\]", f"{team}.*; got null"),
         ("teams-nested", {"teams": [[1]]}, r"teams\[0\]", team),
         ("teams-text", {"teams": "1,2"}, "teams", "must be a valid list"),
@@ -302,8 +308,8 @@ ALERT_SOURCE_INPUTS = [
     source("name", None, "name: must be a valid string .*got null", "name-null"),
     source("escalation_policy", True, f"{POLICY}.*; got true", "policy-true"),
     source("escalation_policy", False, f"{POLICY}.*; got false", "policy-false"),
-    source("escalation_policy", 0.0, f"{POLICY}.*; got 0.0", "policy-zero"),
-    source("escalation_policy", -1.0, f"{POLICY}.*; got -1.0", "policy-negative"),
+    source("escalation_policy", 0.0, f"{POLICY}.*; got 0, which is not an ilert id", "policy-zero"),
+    source("escalation_policy", -1.0, f"{POLICY}.*; got -1, which is not", "policy-negative"),
     source("escalation_policy", 2.5, f"{POLICY}.*; got 2.5", "policy-fraction"),
     source("escalation_policy", 2.0**64, POLICY, "policy-overflow"),
     source("escalation_policy", float("nan"), POLICY, "policy-nan"),
@@ -311,7 +317,7 @@ ALERT_SOURCE_INPUTS = [
     source("escalation_policy", [1.0], POLICY, "policy-list"),
     source("escalation_policy", None, f"{POLICY}.*got null", "policy-null"),
     source("teams", [True], rf"teams\[0\]: {TEAM}.*got true", "teams-true"),
-    source("teams", [1.0, 0.0], rf"teams\[1\]: {TEAM}.*got 0.0", "teams-zero"),
+    source("teams", [1.0, 0.0], rf"teams\[1\]: {TEAM}.*got 0, which is not", "teams-zero"),
     source("teams", [1.5], rf"teams\[0\]: {TEAM}.*got 1.5", "teams-fraction"),
     source("teams", [2.0**63], rf"teams\[0\]: {TEAM}", "teams-overflow"),
     source("teams", ["ops"], rf"teams\[0\]: {TEAM}.*got 'ops'", "teams-name"),
