@@ -18,7 +18,7 @@ env var it came from and never quoting it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from pulumi.runtime import config as runtime_config
@@ -30,6 +30,7 @@ from providers.ilert_alert_source import (
     NAME_MAX_CHARS,
     AlertSourceArgs,
     PolicyRef,
+    SourceName,
     TeamId,
     has_control_character,
 )
@@ -69,7 +70,7 @@ class Integration(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
 
-    name: str
+    name: SourceName
     escalation_policy: PolicyRef
     alert_creation: str | None = None
     alert_grouping_window: str | None = None
@@ -165,30 +166,38 @@ def load_settings(
     does; tests pass plain dict lookups. ``config_keys`` are all keys set in the stack
     (``__main__.py`` reads them from the Pulumi runtime): unknown keys in our namespaces
     are refused; without it that check is skipped. ``environ`` (default ``os.environ``)
-    supplies the credential env fallbacks checked with the config.
+    supplies the credential env fallbacks checked with the config. Every problem found is
+    reported in one ``SettingsError``, one line each.
     """
-    unknown = unknown_keys(config_keys or ())
-    if unknown:
-        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {p}" for p in unknown))
+    lines = unknown_keys(config_keys or ())
     management = (get(WEBHOOK_MANAGEMENT_KEY) or "api").strip()
     if management not in ("api", "manual"):
-        raise SettingsError(
+        lines.append(
             f"{WEBHOOK_MANAGEMENT_KEY} must be 'api' (the stack manages the Level webhook) or "
             f"'manual' (you create it in Level's UI); got {management!r}. Fix it with "
             f"`pulumi config set {WEBHOOK_MANAGEMENT_KEY} api`."
         )
-    _check_endpoints(get, environ, level=management == "api")
+    for api in (ILERT,) if management == "manual" else (ILERT, LEVEL):
+        lines.extend(problems(api, get, environ))
     raw = get_object(INTEGRATIONS_KEY)
+    integrations: list[Integration] = []
     if raw is None:
-        raise SettingsError(
+        lines.append(
             f"{INTEGRATIONS_KEY} is not set. Add at least one integration to "
             f"Pulumi.<stack>.yaml under config:\n{EXAMPLE}"
         )
-    if not isinstance(raw, list) or not raw:
-        raise SettingsError(
+    elif not isinstance(raw, list) or not raw:
+        lines.append(
             f"{INTEGRATIONS_KEY} must be a non-empty list of integrations, like:\n{EXAMPLE}"
         )
-    integrations = [_integration(index, entry) for index, entry in enumerate(raw)]
+    else:
+        for index, entry in enumerate(raw):
+            integration, wrong = _integration(index, entry)
+            lines.extend(wrong)
+            if integration is not None:
+                integrations.append(integration)
+    if lines:  # every problem at once: one edit of the stack file, not one per run
+        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {line}" for line in lines))
     _unique(integrations, lambda i: i.pulumi_name, "resourceName (or a name that slugs to it)")
     _unique(integrations, lambda i: i.name, "name")
     return StackSettings.model_validate(
@@ -224,39 +233,26 @@ def unknown_keys(config_keys: Iterable[str]) -> list[str]:
     return found
 
 
-def _check_endpoints(
-    get: Callable[[str], str | None], environ: Mapping[str, str] | None, *, level: bool
-) -> None:
-    """Refuse an unusable credential or base URL now (at preview), not at the first call.
+def _integration(index: int, entry: object) -> tuple[Integration | None, list[str]]:
+    """One entry, checked first for keys, shape and types, then by the providers' own rules.
 
-    A credential that is not set at all is left to the providers: a preview needs none.
+    Returns the integration, or None and one line per problem.
     """
-    found = [
-        problem
-        for api in ((ILERT, LEVEL) if level else (ILERT,))
-        for problem in problems(api, get, environ)
-    ]
-    if found:
-        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {p}" for p in found))
-
-
-def _integration(index: int, entry: object) -> Integration:
-    """One entry, checked first for keys, shape and types, then by the providers' own rules."""
     where = f"{INTEGRATIONS_KEY}[{index}]"
     if not isinstance(entry, Mapping):
-        raise SettingsError(f"{where} must be a mapping with at least name and escalationPolicy.")
+        return None, [f"{where} must be a mapping with at least name and escalationPolicy."]
     misspelled = [
-        f"- {where}.{key}: {_unknown_integration_key(str(key))}"
+        f"{where}.{key}: {_unknown_integration_key(str(key))}"
         for key in entry
         if str(key) not in _INTEGRATION_KEYS
     ]
     if misspelled:
-        raise SettingsError("Invalid stack config:\n" + "\n".join(misspelled))
+        return None, misspelled
     try:
         integration = Integration.model_validate(entry)
     except ValidationError as error:
-        raise _settings_error(where, error.errors(include_url=False)) from None
-    problems: list[Any] = []
+        return None, [_problem(where, item) for item in error.errors(include_url=False)]
+    items: list[Any] = []
     for model, inputs in (
         (AlertSourceArgs, integration.alert_source_inputs()),
         (WebhookArgs, integration.webhook_inputs(_URL_PLACEHOLDER)),
@@ -264,10 +260,10 @@ def _integration(index: int, entry: object) -> Integration:
         try:
             model.model_validate(inputs)
         except ValidationError as error:
-            problems.extend(error.errors(include_url=False))
-    if problems:
-        raise _settings_error(where, problems)
-    return integration
+            items.extend(error.errors(include_url=False))
+    if items:
+        return None, [_problem(where, item) for item in items]
+    return integration, []
 
 
 _INTEGRATION_KEYS = frozenset(
@@ -285,10 +281,6 @@ def _unknown_integration_key(key: str) -> str:
     )
 
 
-def _settings_error(where: str, items: Sequence[Mapping[str, Any]]) -> SettingsError:
-    return SettingsError("Invalid stack config:\n" + "\n".join(_problem(where, i) for i in items))
-
-
 def _problem(where: str, item: Mapping[str, Any]) -> str:
     """One error line with the config path; provider rules speak snake_case, config camelCase."""
     # The first part is the key; later ones are list indices or pydantic's union-branch
@@ -299,7 +291,7 @@ def _problem(where: str, item: Mapping[str, Any]) -> str:
     message = explain(item, name=path, secret=path.endswith("webhookSecret"))
     for word in sorted(_PROPERTY_NAMES, key=len, reverse=True):
         message = re.sub(rf"\b{word}\b", _config_word(word), message)
-    return f"- {message}" if message.startswith(path) else f"- {path}: {message}"
+    return message if message.startswith(path) else f"{path}: {message}"
 
 
 _PROPERTY_NAMES = (

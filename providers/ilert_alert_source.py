@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import pulumi
 from pulumi import dynamic
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -144,7 +145,28 @@ def _team_id(value: object) -> int:
     return number
 
 
+def _source_name(value: str) -> str:
+    """The alert source's name: not blank, one line, at most ilert's 255 characters."""
+    if not value.strip():
+        raise ValueError(
+            "name must not be blank (at least 1 character other than spaces): it is the "
+            "alert source's name in ilert; set a name such as 'Level - Acme'."
+        )
+    if len(value) > NAME_MAX_CHARS:
+        raise ValueError(
+            f"name must be at most {NAME_MAX_CHARS} characters (ilert's limit); it has "
+            f"{len(value)}. Shorten it."
+        )
+    if has_control_character(value):
+        raise ValueError(
+            "name must be one line of text: remove line breaks, tabs and other control "
+            "characters."
+        )
+    return value
+
+
 # Field types shared with the stack settings (components/settings.py), so both say the same.
+SourceName = Annotated[str, AfterValidator(_source_name)]
 PolicyRef = Annotated[int | str, BeforeValidator(_declared_policy)]
 TeamId = Annotated[int, BeforeValidator(_team_id)]
 
@@ -154,7 +176,7 @@ class AlertSourceArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: SourceName
     escalation_policy: PolicyRef
     integration_type: str = LEVEL_INTEGRATION_TYPE
     alert_creation: str = DEFAULT_ALERT_CREATION
@@ -164,26 +186,6 @@ class AlertSourceArgs(BaseModel):
     auto_resolution_timeout: str | None = None
     teams: list[TeamId] | None = None
     active: bool = True
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_one_line(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError(
-                "name must not be blank (at least 1 character other than spaces): it is the "
-                "alert source's name in ilert; set a name such as 'Level - Acme'."
-            )
-        if len(value) > NAME_MAX_CHARS:
-            raise ValueError(
-                f"name must be at most {NAME_MAX_CHARS} characters (ilert's limit); it has "
-                f"{len(value)}. Shorten it."
-            )
-        if has_control_character(value):
-            raise ValueError(
-                "name must be one line of text: remove line breaks, tabs and other control "
-                "characters."
-            )
-        return value
 
     @field_validator("integration_type")
     @classmethod

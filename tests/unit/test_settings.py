@@ -191,3 +191,29 @@ def test_unknown_keys_in_our_namespaces_are_refused_and_others_ignored(
     assert load_settings(config.get, lambda key: None, config_keys=other, environ={})
     with pytest.raises(SettingsError, match=re.escape(says)):
         load_settings(config.get, lambda key: None, config_keys=[*other, *keys], environ={})
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """One run lists all of them, so one edit of the stack file fixes the config."""
+    objects = {
+        INTEGRATIONS_KEY: [
+            {"name": " ", "escalationPolicy": True},
+            {"name": "ok", "escalationPolicy": 1},
+            {"name": "y", "escalation_policy": 1},
+        ]
+    }
+    strings = {"level:webhookManagement": "auto", "ilert:baseUrl": "https://api.ilert.com/api"}
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(objects.get, strings.get, config_keys=["ilert:token"], environ={})
+
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "Invalid stack config:"
+    assert [line.split(" ")[1].rstrip(":") for line in lines[1:]] == [
+        "ilert:token",
+        "level:webhookManagement",
+        "ilert:baseUrl",
+        f"{INTEGRATIONS_KEY}[0].name",
+        f"{INTEGRATIONS_KEY}[0].escalationPolicy",
+        f"{INTEGRATIONS_KEY}[2].escalation_policy",
+    ]
