@@ -66,8 +66,14 @@ class SettingsError(ValueError):
 class Integration(BaseModel):
     """One Level-to-ilert wiring: an alert source and the webhook that feeds it."""
 
+    # hide_input_in_errors: webhookSecret never shows in a ValidationError's own text (our
+    # messages are built from its items, quoting values only where they are not secret).
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     name: SourceName

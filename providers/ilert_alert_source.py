@@ -174,7 +174,7 @@ TeamId = Annotated[int, BeforeValidator(_team_id)]
 class AlertSourceArgs(BaseModel):
     """The inputs of an alert source, validated as ilert validates them (or stricter)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: SourceName
     escalation_policy: PolicyRef

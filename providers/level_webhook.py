@@ -44,7 +44,9 @@ ONE_WAY_SYNC = (
 class WebhookArgs(BaseModel):
     """The inputs of a Level webhook, validated as our contract requires."""
 
-    model_config = ConfigDict(extra="forbid")
+    # hide_input_in_errors: a ValidationError raised outside check (create, update) shows no
+    # value in its text, so neither the URL nor the secret can reach a traceback.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
     # Never quoted in a failure: the URL carries ilert's integration key.
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("url", "secret")
 

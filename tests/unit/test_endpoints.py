@@ -12,7 +12,9 @@ import re
 
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
+from pydantic import ValidationError
 
+from components.settings import Integration
 from providers.endpoints import (
     ILERT,
     LEVEL,
@@ -26,7 +28,7 @@ from providers.http import ApiError, ApiUnreachableError, RetryPolicy
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.ilert_api import IlertClient
 from providers.level_api import LevelClient
-from providers.level_webhook import LevelWebhookProvider
+from providers.level_webhook import LevelWebhookProvider, WebhookArgs
 
 TOKEN = "il-live-7f3a9c2e5b-token"  # looks real on purpose: a leak would be visible
 KEY = "lv-live-0c1d2e3f4a-key"
@@ -129,3 +131,15 @@ def test_a_base_url_password_never_reaches_the_message() -> None:
         text = str(caught.value)
         assert re.match(rf"{re.escape(setting.base_url_key)} \(stack config\) must not", text)
         assert "S3cr3t-pw" not in text and "admin" not in text
+
+
+def test_a_validation_error_raised_outside_check_never_shows_a_value() -> None:
+    """create/update validate again; if that ever fails, its traceback quotes no secret."""
+    secret_url = "https://api.ilert.com/api/v1/events/levelio/il1-secret-key 1"
+    with pytest.raises(ValidationError) as caught:
+        WebhookArgs.model_validate({"url": secret_url, "secret": ["whsec-77"], "enabled": "x"})
+    with pytest.raises(ValidationError) as again:
+        Integration.model_validate({"name": "x", "escalationPolicy": 1, "webhookSecret": 7731})
+
+    for text in (str(caught.value), repr(caught.value), str(again.value)):
+        assert "il1-secret-key" not in text and "whsec-77" not in text and "7731" not in text
