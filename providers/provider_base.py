@@ -170,6 +170,8 @@ def unknown_key_message(prop: str, word: str, known: Iterable[str]) -> str:
     guess = suggest(word, names)
     if guess:
         return f"{prop} is not a known property; did you mean {guess}? Rename it."
+    if not names:
+        return f"{prop} is not a known property; remove it or check its spelling."
     return f"{prop} is not a known property; remove it. Known ones: {', '.join(names)}."
 
 
