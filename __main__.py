@@ -8,7 +8,7 @@ A config error stops the program, naming the key, before any resource is registe
 import pulumi
 
 from components.level_ilert_integration import LevelIlertIntegration
-from components.settings import SettingsError, load_settings
+from components.settings import SettingsError, load_settings, pulumi_config_keys
 
 
 def _get(full_key: str) -> str | None:
@@ -17,12 +17,16 @@ def _get(full_key: str) -> str | None:
 
 
 def _get_object(full_key: str) -> object:
+    """The value as JSON, or the plain text when it is not JSON (settings then explain)."""
     namespace, _, key = full_key.partition(":")
-    return pulumi.Config(namespace).get_object(key)
+    try:
+        return pulumi.Config(namespace).get_object(key)
+    except pulumi.ConfigTypeError:
+        return _get(full_key)
 
 
 try:
-    settings = load_settings(_get_object, _get)
+    settings = load_settings(_get_object, _get, config_keys=pulumi_config_keys())
 except SettingsError as error:
     raise pulumi.RunError(str(error)) from None
 

@@ -6,25 +6,53 @@ Level webhook (routing alerts to different escalation policies takes one entry e
 outputs the URL and the UI steps). The per-field rules are the providers' own
 (``AlertSourceArgs``, ``WebhookArgs``), so config and ``pulumi preview`` agree; errors are
 reported with the config path a user edits, e.g. ``level-ilert:integrations[0].alertCreation``.
+
+Nothing a user writes in our namespaces (``level:``, ``ilert:``, ``level-ilert:``) is
+ignored: an unknown key, or a key of an integration spelled another way
+(``escalation_policy``, ``escalationpolicy``), is an error that names the key meant. The
+credentials and base URLs are checked here too (``providers.endpoints.resolve``), so a bad
+one stops ``pulumi preview`` before any resource is registered, naming the config key or
+env var it came from and never quoting it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pulumi.runtime import config as runtime_config
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from providers.ilert_alert_source import AlertSourceArgs
+from providers.endpoints import ILERT, LEVEL, problems
+from providers.ilert_alert_source import (
+    NAME_MAX_CHARS,
+    AlertSourceArgs,
+    PolicyRef,
+    SourceName,
+    TeamId,
+    has_control_character,
+)
 from providers.level_api import ALERT_EVENT_TYPES
 from providers.level_webhook import WebhookArgs
-from providers.provider_base import explain
+from providers.provider_base import explain, suggest
+from providers.tuning import KEYS as TUNING_KEYS
+from providers.tuning import TuningError, tuning_for
 
 INTEGRATIONS_KEY = "level-ilert:integrations"
 WEBHOOK_MANAGEMENT_KEY = "level:webhookManagement"
 WebhookManagement = Literal["api", "manual"]
+# The config namespaces this project owns: every key in them must be one we read.
+NAMESPACES = ("level", "ilert", "level-ilert")
+KNOWN_KEYS = frozenset(
+    {
+        *ILERT.config_keys, *LEVEL.config_keys, *TUNING_KEYS,
+        WEBHOOK_MANAGEMENT_KEY, INTEGRATIONS_KEY,
+    }
+)
+_KNOWN_KEY_LIST = ", ".join(sorted(KNOWN_KEYS))
+RESOURCE_NAME_MAX_CHARS = NAME_MAX_CHARS  # a slug of `name` is never longer
 # A URL that passes WebhookArgs' rules, to validate the other webhook settings before ilert
 # has generated the real one.
 _URL_PLACEHOLDER = "https://ilert.invalid/api/v1/events/levelio/placeholder"
@@ -43,23 +71,58 @@ class SettingsError(ValueError):
 class Integration(BaseModel):
     """One Level-to-ilert wiring: an alert source and the webhook that feeds it."""
 
+    # hide_input_in_errors: webhookSecret never shows in a ValidationError's own text (our
+    # messages are built from its items, quoting values only where they are not secret).
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
-    name: str
-    escalation_policy: int | str
+    name: SourceName
+    escalation_policy: PolicyRef
     alert_creation: str | None = None
     alert_grouping_window: str | None = None
     alert_priority_rule: str | None = None
     auto_resolution_timeout: str | None = None
-    teams: list[int] | None = None
+    teams: list[TeamId] | None = None
     active: bool = True
     event_types: list[str] = Field(default_factory=lambda: list(ALERT_EVENT_TYPES))
     webhook_enabled: bool = True
     webhook_secret: str | None = Field(default=None, repr=False)
     resource_name: str | None = None
     adopt: bool = False
+
+    @field_validator("resource_name")
+    @classmethod
+    def _resource_name_fits_a_urn(cls, value: str | None) -> str | None:
+        """Pulumi's URN holds the name after ``::``: no ``::``, no control characters.
+
+        Pulumi itself accepts almost any text since 3.92, but tools that split URNs on
+        ``::`` (older CLIs, ``pulumi state`` commands, scripts) break, and control characters
+        break the CLI's output; a blank or padded name is always a typo.
+        """
+        if value is None:
+            return None
+        problem = None
+        if not value.strip():
+            problem = "must not be blank"
+        elif value != value.strip():
+            problem = "must not start or end with spaces"
+        elif len(value) > RESOURCE_NAME_MAX_CHARS:
+            problem = f"must be at most {RESOURCE_NAME_MAX_CHARS} characters (has {len(value)})"
+        elif "::" in value:
+            problem = "must not contain '::', which separates the parts of a Pulumi URN"
+        elif has_control_character(value):
+            problem = "must not contain line breaks, tabs or other control characters"
+        if problem:
+            raise ValueError(
+                f"resource_name {problem}. Use letters, digits, '-', '_' and '.', such as "
+                f"'level-acme', or leave it out to use a slug of name."
+            )
+        return value
 
     def webhook_inputs(self, url: str) -> dict[str, Any]:
         """The inputs of this integration's ``LevelWebhook`` for a given URL."""
@@ -104,31 +167,55 @@ def slug(text: str) -> str:
 
 
 def load_settings(
-    get_object: Callable[[str], Any], get: Callable[[str], str | None]
+    get_object: Callable[[str], Any],
+    get: Callable[[str], str | None],
+    *,
+    config_keys: Iterable[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> StackSettings:
     """Read and validate the stack settings; raises ``SettingsError`` naming key and fix.
 
     ``get_object``/``get`` look up full config keys (``namespace:key``), as ``pulumi.Config``
-    does; tests pass plain dict lookups.
+    does; tests pass plain dict lookups. ``config_keys`` are all keys set in the stack
+    (``__main__.py`` reads them from the Pulumi runtime): unknown keys in our namespaces
+    are refused; without it that check is skipped. ``environ`` (default ``os.environ``)
+    supplies the credential env fallbacks checked with the config. Every problem found is
+    reported in one ``SettingsError``, one line each.
     """
+    lines = unknown_keys(config_keys or ())
     management = (get(WEBHOOK_MANAGEMENT_KEY) or "api").strip()
     if management not in ("api", "manual"):
-        raise SettingsError(
+        lines.append(
             f"{WEBHOOK_MANAGEMENT_KEY} must be 'api' (the stack manages the Level webhook) or "
             f"'manual' (you create it in Level's UI); got {management!r}. Fix it with "
             f"`pulumi config set {WEBHOOK_MANAGEMENT_KEY} api`."
         )
+    for api in (ILERT,) if management == "manual" else (ILERT, LEVEL):
+        lines.extend(problems(api, get, environ))
+    for namespace in ("ilert", "level"):
+        try:
+            tuning_for(namespace, get)
+        except TuningError as error:
+            lines.append(str(error))
     raw = get_object(INTEGRATIONS_KEY)
+    integrations: list[Integration] = []
     if raw is None:
-        raise SettingsError(
+        lines.append(
             f"{INTEGRATIONS_KEY} is not set. Add at least one integration to "
             f"Pulumi.<stack>.yaml under config:\n{EXAMPLE}"
         )
-    if not isinstance(raw, list) or not raw:
-        raise SettingsError(
+    elif not isinstance(raw, list) or not raw:
+        lines.append(
             f"{INTEGRATIONS_KEY} must be a non-empty list of integrations, like:\n{EXAMPLE}"
         )
-    integrations = [_integration(index, entry) for index, entry in enumerate(raw)]
+    else:
+        for index, entry in enumerate(raw):
+            integration, wrong = _integration(index, entry)
+            lines.extend(wrong)
+            if integration is not None:
+                integrations.append(integration)
+    if lines:  # every problem at once: one edit of the stack file, not one per run
+        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {line}" for line in lines))
     _unique(integrations, lambda i: i.pulumi_name, "resourceName (or a name that slugs to it)")
     _unique(integrations, lambda i: i.name, "name")
     return StackSettings.model_validate(
@@ -136,16 +223,54 @@ def load_settings(
     )
 
 
-def _integration(index: int, entry: object) -> Integration:
-    """One entry, checked first for shape and types, then by the providers' own rules."""
+def pulumi_config_keys() -> frozenset[str]:
+    """Every config key set for the running stack (``namespace:key``).
+
+    The SDK has no public listing, so this reads what ``pulumi.Config`` itself reads
+    (``pulumi/runtime/config.py``): the map set by ``set_all_config`` (automation API, mocks)
+    and the ``PULUMI_CONFIG`` JSON the language host passes to the program. Single-key
+    ``PULUMI_CONFIG_<KEY>`` overrides cannot be mapped back to a key and are not listed.
+    """
+    return frozenset(runtime_config.CONFIG.get()) | frozenset(runtime_config.get_config_env())
+
+
+def unknown_keys(config_keys: Iterable[str]) -> list[str]:
+    """One sentence per key in our namespaces that no code reads, with the key meant."""
+    found = []
+    for key in sorted(set(config_keys)):
+        namespace, _, _name = key.partition(":")
+        if namespace not in NAMESPACES or key in KNOWN_KEYS:
+            continue
+        guess = suggest(key, KNOWN_KEYS)
+        fix = (
+            f"did you mean {guess}? Rename it (`pulumi config rm {key}`, then set {guess})"
+            if guess
+            else f"remove it (`pulumi config rm {key}`); known keys: {_KNOWN_KEY_LIST}"
+        )
+        found.append(f"{key} is not a setting of this project and would be ignored; {fix}.")
+    return found
+
+
+def _integration(index: int, entry: object) -> tuple[Integration | None, list[str]]:
+    """One entry, checked first for keys, shape and types, then by the providers' own rules.
+
+    Returns the integration, or None and one line per problem.
+    """
     where = f"{INTEGRATIONS_KEY}[{index}]"
     if not isinstance(entry, Mapping):
-        raise SettingsError(f"{where} must be a mapping with at least name and escalationPolicy.")
+        return None, [f"{where} must be a mapping with at least name and escalationPolicy."]
+    misspelled = [
+        f"{where}.{key}: {_unknown_integration_key(str(key))}"
+        for key in entry
+        if str(key) not in _INTEGRATION_KEYS
+    ]
+    if misspelled:
+        return None, misspelled
     try:
         integration = Integration.model_validate(entry)
     except ValidationError as error:
-        raise _settings_error(where, error.errors(include_url=False)) from None
-    problems: list[Any] = []
+        return None, [_problem(where, item) for item in error.errors(include_url=False)]
+    items: list[Any] = []
     for model, inputs in (
         (AlertSourceArgs, integration.alert_source_inputs()),
         (WebhookArgs, integration.webhook_inputs(_URL_PLACEHOLDER)),
@@ -153,29 +278,45 @@ def _integration(index: int, entry: object) -> Integration:
         try:
             model.model_validate(inputs)
         except ValidationError as error:
-            problems.extend(error.errors(include_url=False))
-    if problems:
-        raise _settings_error(where, problems)
-    return integration
+            items.extend(error.errors(include_url=False))
+    if items:
+        return None, [_problem(where, item) for item in items]
+    return integration, []
 
 
-def _settings_error(where: str, items: Sequence[Mapping[str, Any]]) -> SettingsError:
-    return SettingsError("Invalid stack config:\n" + "\n".join(_problem(where, i) for i in items))
+_INTEGRATION_KEYS = frozenset(
+    info.alias or name for name, info in Integration.model_fields.items()
+)
+
+
+def _unknown_integration_key(key: str) -> str:
+    guess = suggest(key, _INTEGRATION_KEYS)
+    if guess:
+        return f"{key} is not a known key; did you mean {guess}? Rename it."
+    return (
+        f"{key} is not a known key; remove it. Known keys: "
+        f"{', '.join(sorted(_INTEGRATION_KEYS))}."
+    )
 
 
 def _problem(where: str, item: Mapping[str, Any]) -> str:
     """One error line with the config path; provider rules speak snake_case, config camelCase."""
-    loc = [
-        _config_word(part) if isinstance(part, str) else f"[{part}]" for part in item["loc"]
-    ]
+    # The first part is the key; later ones are list indices or pydantic's union-branch
+    # labels (``int``, ``function-after[...]``), which mean nothing to a user.
+    first, *rest = item["loc"] or ("",)
+    loc = [_config_word(str(first)), *(f"[{part}]" for part in rest if isinstance(part, int))]
     path = where + "".join(p if p.startswith("[") else f".{p}" for p in loc)
     message = explain(item, name=path, secret=path.endswith("webhookSecret"))
     for word in sorted(_PROPERTY_NAMES, key=len, reverse=True):
         message = re.sub(rf"\b{word}\b", _config_word(word), message)
-    return f"- {message}" if message.startswith(path) else f"- {path}: {message}"
+    return message if message.startswith(path) else f"{path}: {message}"
 
 
-_PROPERTY_NAMES = frozenset(AlertSourceArgs.model_fields) | frozenset(WebhookArgs.model_fields)
+_PROPERTY_NAMES = (
+    frozenset(AlertSourceArgs.model_fields)
+    | frozenset(WebhookArgs.model_fields)
+    | frozenset(Integration.model_fields)
+)
 _CONFIG_RENAMES = {"secret": "webhookSecret", "enabled": "webhookEnabled"}
 
 

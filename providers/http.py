@@ -419,12 +419,38 @@ def is_loopback(host: str) -> bool:
 def normalise_base_url(base_url: str, *, setting: str) -> str:
     """``base_url`` without a trailing slash; https, or http for loopback (the sandbox) only.
 
-    Plain http to any other host would send the API credential in clear text.
+    Plain http to any other host would send the API credential in clear text. Only scheme,
+    host and port are allowed: the clients add the API's own path, a ``user:password@`` part
+    would be a second credential outside the secret config, and a query or fragment would be
+    dropped or mangled. Messages name ``setting`` (the config key or env var) and never quote
+    the URL, which may hold a password.
     """
     url = base_url.strip().rstrip("/")
+    example = "an https URL of scheme and host only, such as https://api.example.com"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise ValueError(f"{setting} must be {example}; it contains spaces or control characters")
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        raise ValueError(f"{setting} must be {example}; its port is not a number") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"{setting} must be an https URL such as https://api.example.com")
+        raise ValueError(f"{setting} must be {example}")
+    if "@" in parts.netloc:
+        raise ValueError(
+            f"{setting} must not contain a user name or password (user:password@); remove "
+            f"it, the API credential has its own setting"
+        )
+    if parts.path:
+        raise ValueError(
+            f"{setting} must be scheme and host only, such as https://api.example.com; "
+            f"remove the path, the client adds the API's own path (/api, /v2)"
+        )
+    if "?" in url or "#" in url:
+        raise ValueError(
+            f"{setting} must be scheme and host only, such as https://api.example.com; "
+            f"remove the query (?...) or fragment (#...)"
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(
             f"{setting} must use https:// (plain http would send the credential in clear "

@@ -15,13 +15,23 @@ URL stay). Without it, finding such a source fails the create: never a duplicate
 from __future__ import annotations
 
 import contextlib
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 from pulumi import dynamic
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from providers import inventory
 from providers.endpoints import ILERT
@@ -41,11 +51,25 @@ from providers.ilert_api import (
     IlertClient,
 )
 from providers.pickling import sdk_pickler_restored
-from providers.provider_base import ConfiguredProvider, is_unknown, validate
+from providers.provider_base import ConfiguredProvider, is_unknown, quote, validate
 
 POLICY_NAMES_SHOWN = 10
 WINDOW = "alert_grouping_window"
-POLICY_HINT = "escalation_policy must be a positive policy id or an exact policy name."
+# ilert's ids are int64 (reference/ilert-openapi.yml: `type: integer, format: int64`), >= 1.
+# Pulumi carries numbers to a provider as 64-bit floats, exact only up to 2**53 - 1: a larger
+# id would arrive as a neighbouring number, so that is the largest id we accept.
+ILERT_ID_MAX = 2**63 - 1
+EXACT_ID_MAX = 2**53 - 1
+ID_RANGE = f"a whole number from 1 to {EXACT_ID_MAX}"
+POLICY_HINT = (
+    f"escalation_policy must be a positive policy id (a whole number up to {EXACT_ID_MAX}) "
+    f"or an exact policy name from ilert"
+)
+TEAMS_HINT = (
+    f"teams must be a list of ilert team ids, each a valid integer from 1 to {EXACT_ID_MAX}"
+)
+NAME_MAX_CHARS = 255
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
 # Inputs compared one to one with the outputs of the same name.
 PLAIN_FIELDS = (
     "name",
@@ -65,35 +89,110 @@ def _one_of(value: str, allowed: tuple[str, ...], prop: str) -> str:
     return value
 
 
+def has_control_character(text: str) -> bool:
+    """True if ``text`` holds a line break, tab, NUL or another control character."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
+def ilert_id(value: object, prop: str) -> int:
+    """``value`` as an ilert id: a whole number from 1 to ``EXACT_ID_MAX``, never a boolean.
+
+    pydantic's lax mode would turn ``true`` into 1 (policy 1, team 1: silently someone
+    else's). Numbers reach a provider as floats (the engine's wire format), so whole floats
+    are accepted; digit strings too (a YAML id quoted by mistake).
+    """
+    number, problem = _as_id(value)
+    if problem:
+        raise ValueError(f"{prop} must be an ilert id, {ID_RANGE}; {problem}.")
+    return number
+
+
+def _as_id(value: object) -> tuple[int, str]:
+    """(the id, "") or (0, why it is not one: "got true", "got 1.5", ...)."""
+    number: object = value
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int):
+        return 0, f"got {quote(value)}"
+    if number < 1 or number > ILERT_ID_MAX:
+        return 0, f"got {number}, which is not an ilert id (ids are positive 64-bit integers)"
+    if number > EXACT_ID_MAX:
+        return 0, (
+            f"got {number}, larger than Pulumi passes to a provider exactly (numbers travel "
+            f"as 64-bit floats), so another id would arrive"
+        )
+    return number, ""
+
+
+def _declared_policy(value: object) -> int | str:
+    """An escalation policy as declared: an ilert id, or a policy name (stripped)."""
+    if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value.strip()):
+        name = value.strip()
+        if not name:
+            raise ValueError(f"{POLICY_HINT}; it is blank.")
+        if has_control_character(name):
+            raise ValueError(f"{POLICY_HINT}; names have no line breaks or control characters.")
+        return name
+    if not isinstance(value, int | float | str):
+        raise ValueError(f"{POLICY_HINT}; got {quote(value)}.")
+    number, problem = _as_id(value)
+    if problem:
+        raise ValueError(f"{POLICY_HINT}; {problem}.")
+    return number
+
+
+def _team_id(value: object) -> int:
+    number, problem = _as_id(value)
+    if problem:
+        raise ValueError(f"{TEAMS_HINT}; {problem}.")
+    return number
+
+
+def _source_name(value: str) -> str:
+    """The alert source's name: not blank, one line, at most ilert's 255 characters."""
+    if not value.strip():
+        raise ValueError(
+            "name must not be blank (at least 1 character other than spaces): it is the "
+            "alert source's name in ilert; set a name such as 'Level - Acme'."
+        )
+    if len(value) > NAME_MAX_CHARS:
+        raise ValueError(
+            f"name must be at most {NAME_MAX_CHARS} characters (ilert's limit); it has "
+            f"{len(value)}. Shorten it."
+        )
+    if has_control_character(value):
+        raise ValueError(
+            "name must be one line of text: remove line breaks, tabs and other control "
+            "characters."
+        )
+    return value
+
+
+# Field types shared with the stack settings (components/settings.py), so both say the same.
+SourceName = Annotated[str, AfterValidator(_source_name)]
+PolicyRef = Annotated[int | str, BeforeValidator(_declared_policy)]
+TeamId = Annotated[int, BeforeValidator(_team_id)]
+
+
 class AlertSourceArgs(BaseModel):
     """The inputs of an alert source, validated as ilert validates them (or stricter)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    name: str = Field(min_length=1, max_length=255)
-    escalation_policy: int | str
+    name: SourceName
+    escalation_policy: PolicyRef
     integration_type: str = LEVEL_INTEGRATION_TYPE
     alert_creation: str = DEFAULT_ALERT_CREATION
     # Validated even when left out: the grouped modes require it.
     alert_grouping_window: str | None = Field(default=None, validate_default=True)
     alert_priority_rule: str = DEFAULT_ALERT_PRIORITY_RULE
     auto_resolution_timeout: str | None = None
-    teams: list[int] | None = None
+    teams: list[TeamId] | None = None
     active: bool = True
     # Take over an existing source of this name and type instead of creating one.
     adopt: bool = False
-
-    @field_validator("escalation_policy")
-    @classmethod
-    def _policy_is_id_or_name(cls, value: int | str) -> int | str:
-        if isinstance(value, int):
-            if value < 1:
-                raise ValueError(POLICY_HINT)
-            return value
-        value = value.strip()
-        if not value:
-            raise ValueError(POLICY_HINT)
-        return int(value) if value.isdigit() else value
 
     @field_validator("integration_type")
     @classmethod
@@ -146,11 +245,7 @@ class AlertSourceArgs(BaseModel):
     @field_validator("teams")
     @classmethod
     def _teams_are_ids(cls, value: list[int] | None) -> list[int] | None:
-        if value is None:
-            return None
-        if any(team < 1 for team in value):
-            raise ValueError("teams must be a list of ilert team ids (positive numbers).")
-        return sorted(set(value))
+        return None if value is None else sorted(set(value))
 
     def same_source(self, source: AlertSource) -> bool:
         """Whether ``source`` is the one this create would make (exact name and type)."""
@@ -213,7 +308,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate inputs without touching the network; Unknowns (preview) pass."""
         inputs, failures = validate(AlertSourceArgs, news)
-        return dynamic.CheckResult(inputs, failures)
+        return dynamic.CheckResult(inputs, failures + self.endpoint_failures(ILERT))
 
     def diff(
         self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]

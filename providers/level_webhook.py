@@ -13,7 +13,8 @@ in state as a secret so a rotation shows as a change, and ``has_secret`` reports
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import unicodedata
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pulumi
@@ -46,7 +47,11 @@ ONE_WAY_SYNC = (
 class WebhookArgs(BaseModel):
     """The inputs of a Level webhook, validated as our contract requires."""
 
-    model_config = ConfigDict(extra="forbid")
+    # hide_input_in_errors: a ValidationError raised outside check (create, update) shows no
+    # value in its text, so neither the URL nor the secret can reach a traceback.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    # Never quoted in a failure: the URL carries ilert's integration key.
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("url", "secret")
 
     url: str
     event_types: list[str] = list(ALERT_EVENT_TYPES)
@@ -62,11 +67,29 @@ class WebhookArgs(BaseModel):
     @field_validator("url")
     @classmethod
     def _https_or_loopback(cls, value: str) -> str:
+        """An absolute https URL (http for loopback) as ilert generates it; never quoted."""
         value = value.strip()
+        if any(char.isspace() or unicodedata.category(char) == "Cc" for char in value):
+            raise ValueError(
+                "url must not contain spaces or control characters; use the alert source's "
+                "integration_url exactly as ilert generated it."
+            )
         parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 (raises ValueError on a malformed port)
+        except ValueError:
+            raise ValueError(
+                "url has a port that is not a number; use the alert source's integration_url."
+            ) from None
         if not parts.hostname or parts.scheme not in ("https", "http"):
             raise ValueError(
                 "url must be an absolute https:// URL: the ilert alert source's integration_url."
+            )
+        if "@" in parts.netloc:
+            raise ValueError(
+                "url must not contain a user name or password (user:password@): they would "
+                "show in Level's webhook settings and delivery log. Use the alert source's "
+                "integration_url exactly as ilert generated it."
             )
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
@@ -126,7 +149,7 @@ class LevelWebhookProvider(ConfiguredProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate inputs without touching the network; Unknowns (preview) pass."""
         inputs, failures = validate(WebhookArgs, news, secret_fields=("secret",))
-        return dynamic.CheckResult(inputs, failures)
+        return dynamic.CheckResult(inputs, failures + self.endpoint_failures(LEVEL))
 
     def diff(
         self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]

@@ -9,6 +9,7 @@ purpose: configuration and clients exist only inside the provider process, after
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,11 +18,12 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
-from providers.endpoints import ApiSettings, Endpoint, resolve
+from providers.endpoints import ApiSettings, Endpoint, problems, resolve
 from providers.tuning import KEYS as TUNING_KEYS
-from providers.tuning import ApiTuning, tuning_for
+from providers.tuning import ApiTuning, TuningError, tuning_for
 
 PROVIDER_KEY = "__provider"
+CONFIG_KEYS = ("ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl", *TUNING_KEYS)
 
 
 def is_unknown(value: object) -> bool:
@@ -55,13 +57,14 @@ class ConfiguredProvider(ResourceProvider):
         self._config: Mapping[str, Any] = {}
 
     def configure(self, req: ConfigureRequest) -> None:
-        """Remember the stack config (plain values: the engine strips secrets)."""
+        """Remember the stack config (plain values: the engine strips secrets).
+
+        Never raises: an exception here reaches the user as a Python traceback of the
+        provider server. Unusable credentials and base URLs are reported by ``check``
+        (``endpoint_failures``), which the engine calls right after, during the preview.
+        """
         self._config = {
-            key: req.config.get(key)
-            for key in (
-                "ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl", *TUNING_KEYS
-            )
-            if req.config.get(key) is not None
+            key: req.config.get(key) for key in CONFIG_KEYS if req.config.get(key) is not None
         }
 
     def endpoint(self, settings: ApiSettings) -> Endpoint:
@@ -71,6 +74,26 @@ class ConfiguredProvider(ResourceProvider):
     def tuning(self, namespace: str) -> ApiTuning:
         """Rate limit and operation deadline of one API (``ilert`` or ``level``)."""
         return tuning_for(namespace, self._config.get)
+
+    def endpoint_failures(self, settings: ApiSettings) -> list[CheckFailure]:
+        """Check failures for an unusable credential or base URL of one API (no network).
+
+        Called from ``check``, so a bad value fails the preview rather than the create. The
+        failure has no property: the setting is stack config (or an env var), not a resource
+        input, and the engine would print the (absent) input's value next to a property name.
+        A credential that is not set at all is left to the first API call: a preview needs
+        none, and its message there names the config key and the env var.
+        """
+        found = [CheckFailure("", problem) for problem in problems(settings, self._config.get)]
+        try:
+            self.tuning(settings.credential_key.partition(":")[0])
+        except TuningError as error:
+            found.append(CheckFailure("", str(error)))
+        return found
+
+    def __repr__(self) -> str:
+        keys = ", ".join(sorted(self._config)) or "none"
+        return f"{type(self).__name__}(configured keys: {keys})"
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -94,37 +117,131 @@ def known_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
 
 
 def check_failures(
-    error: ValidationError, *, skip: Iterable[str] = (), secret_fields: Iterable[str] = ()
+    error: ValidationError,
+    *,
+    skip: Iterable[str] = (),
+    secret_fields: Iterable[str] = (),
+    known: Iterable[str] = (),
 ) -> list[CheckFailure]:
-    """One CheckFailure per invalid property, in sentences a user can act on."""
-    skipped, secrets = set(skip), set(secret_fields)
+    """One CheckFailure per invalid property, in sentences a user can act on.
+
+    ``known`` are the valid property names, to suggest one for a misspelled property.
+    """
+    skipped, secrets, names = set(skip), set(secret_fields), tuple(known)
     failures: list[CheckFailure] = []
+    seen: set[str] = set()
     for item in error.errors(include_url=False):
-        prop = str(item["loc"][0]) if item["loc"] else "(resource)"
-        if prop in skipped:
+        prop = str(item["loc"][0]) if item["loc"] else ""
+        where = location(item["loc"])
+        if prop in skipped or where in seen:
             continue
-        failures.append(CheckFailure(prop, explain(item, secret=prop in secrets)))
+        seen.add(where)  # a union reports one error per branch: one sentence is enough
+        failures.append(CheckFailure(prop, explain(item, secret=prop in secrets, known=names)))
     return failures
 
 
-def explain(item: Mapping[str, Any], *, name: str | None = None, secret: bool = False) -> str:
+def location(loc: Iterable[object]) -> str:
+    """A pydantic error location as a user reads it: ``teams[1]``, never a union branch.
+
+    Our models are flat, so the first part is the property and later ``int`` parts are list
+    indices; any other part is the label pydantic gives a union branch or a validator
+    (``int``, ``str``, ``function-after[...]``), which means nothing to a user.
+    """
+    parts = list(loc)
+    if not parts:
+        return ""
+    text = str(parts[0])
+    for part in parts[1:]:
+        if isinstance(part, int):
+            text += f"[{part}]"
+    return text
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` was probably meant to be: same letters in another case style
+    (``escalation_policy`` for ``escalationPolicy``), else the closest spelling."""
+    options = list(candidates)
+    squashed = {_squash(option): option for option in options}
+    if _squash(word) in squashed:
+        return squashed[_squash(word)]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.75)
+    if close:
+        return close[0]
+    close = difflib.get_close_matches(_squash(word), list(squashed), n=1, cutoff=0.75)
+    return squashed[close[0]] if close else None
+
+
+def _squash(word: str) -> str:
+    return word.replace("_", "").replace("-", "").lower()
+
+
+def unknown_key_message(prop: str, word: str, known: Iterable[str]) -> str:
+    """``prop`` (spelled ``word``) is not a known key: the likely one, or the list of keys."""
+    names = sorted(known)
+    guess = suggest(word, names)
+    if guess:
+        return f"{prop} is not a known property; did you mean {guess}? Rename it."
+    if not names:
+        return f"{prop} is not a known property; remove it or check its spelling."
+    return f"{prop} is not a known property; remove it. Known ones: {', '.join(names)}."
+
+
+# Pydantic's wording for type errors, replaced by what the user should write instead.
+_TYPE_HINTS = {
+    "string_type": "must be a valid string (text in quotes if YAML reads it otherwise)",
+    "bool_type": "must be a valid boolean: true or false",
+    "bool_parsing": "must be a valid boolean: true or false",
+    "list_type": "must be a valid list",
+    "int_type": "must be a valid integer (a whole number)",
+    "int_parsing": "must be a valid integer (a whole number)",
+    "int_from_float": "must be a valid integer (a whole number)",
+    "dict_type": "must be a mapping of keys to values",
+    "model_type": "must be a mapping of keys to values",
+}
+MAX_QUOTED_CHARS = 60
+
+
+def explain(
+    item: Mapping[str, Any],
+    *,
+    name: str | None = None,
+    secret: bool = False,
+    known: Iterable[str] = (),
+) -> str:
     """A pydantic error item as a sentence; our own validators' messages are kept verbatim.
 
-    ``name`` is how the user calls the property (defaults to its pydantic location); the
-    offending value is quoted unless ``secret``.
+    ``name`` is how the user calls the property (defaults to its location without union
+    branch labels); the offending value is quoted (shortened) unless ``secret``.
     """
     message = str(item["msg"]).removeprefix("Value error, ")
     kind = item["type"]
-    prop = name or ".".join(str(part) for part in item["loc"]) or "the resource"
+    prop = name or location(item["loc"]) or "the resource"
     if kind == "missing":
         return f"{prop} is required."
     if kind == "extra_forbidden":
-        return f"{prop} is not a known property; remove it or check its spelling."
+        word = str(item["loc"][-1]) if item["loc"] else prop
+        return unknown_key_message(prop, word, known)
     if kind == "value_error":
+        where = location(item["loc"])
+        if name is None and "[" in where:  # a list item: say which one
+            return f"{where}: {message}"
         return message
+    message = _TYPE_HINTS.get(kind, message)
     if secret:
         return f"{prop}: {message}."
-    return f"{prop}: {message} (got {item.get('input')!r})."
+    return f"{prop}: {message} (got {quote(item.get('input'))})."
+
+
+def quote(value: object) -> str:
+    """A user's value for an error message: YAML-like words, shortened when long."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    text = repr(value)
+    if len(text) > MAX_QUOTED_CHARS:
+        text = text[: MAX_QUOTED_CHARS - 3] + "..."
+    return text
 
 
 def validate(
@@ -133,13 +250,17 @@ def validate(
     """Check inputs against ``model``: (normalised inputs with Unknowns kept, failures).
 
     Unknown values (preview, before a dependency exists) are left out of validation and
-    passed through as they are; rules that need them run once they are known.
+    passed through as they are; rules that need them run once they are known. Fields the
+    model lists in a ``SECRET_FIELDS`` class attribute are never quoted in a failure.
     """
+    secrets = {*secret_fields, *getattr(model, "SECRET_FIELDS", ())}
     known, unknown = known_inputs(news)
     try:
         validated = model.model_validate(known, context={"unknown": unknown})
     except ValidationError as error:
-        failures = check_failures(error, skip=unknown, secret_fields=secret_fields)
+        failures = check_failures(
+            error, skip=unknown, secret_fields=secrets, known=model.model_fields
+        )
         if failures:
             return dict(news), failures
         # Only rules about still-unknown values failed: pass the inputs, defaults filled in.

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.settings import INTEGRATIONS_KEY, SettingsError, load_settings, slug
 
 
 def load(integrations: Any, management: str | None = None) -> Any:
-    config = {INTEGRATIONS_KEY: integrations}
-    return load_settings(config.get, lambda key: management)
+    objects = {INTEGRATIONS_KEY: integrations}
+    strings = {"level:webhookManagement": management}
+    return load_settings(objects.get, strings.get, environ={})
 
 
 def error_of(integrations: Any, management: str | None = None) -> str:
@@ -92,9 +97,26 @@ def test_every_documented_key_is_accepted() -> None:
         ),
         (
             {"name": "x", "escalationPolicy": 1, "escalation_policy": 2},
-            f"{INTEGRATIONS_KEY}[0].escalationPolicy",
+            f"{INTEGRATIONS_KEY}[0].escalation_policy: escalation_policy is not a known key; "
+            "did you mean escalationPolicy?",
         ),
-        ({"name": "x", "escalationPolicy": 1, "colour": "red"}, "colour is not a known property"),
+        (
+            {"name": "x", "escalation_policy": 2},
+            f"{INTEGRATIONS_KEY}[0].escalation_policy: escalation_policy is not a known key; "
+            "did you mean escalationPolicy?",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "webhook_secret": "s"},
+            "did you mean webhookSecret?",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "alertGroupingWindows": "PT5M"},
+            "alertGroupingWindows is not a known key; did you mean alertGroupingWindow?",
+        ),
+        (
+            {"name": "x", "escalationPolicy": 1, "colour": "red"},
+            "colour is not a known key; remove it. Known keys: active, alertCreation,",
+        ),
     ],
 )
 def test_each_bad_entry_names_the_config_path_and_the_fix(entry: dict[str, Any], says: str) -> None:
@@ -143,3 +165,65 @@ def test_two_integrations_may_not_share_a_name_or_resource_name() -> None:
 )
 def test_slug(name: str, expected: str) -> None:
     assert slug(name) == expected
+
+
+@pytest.mark.parametrize("stack_file", ["Pulumi.sandbox.yaml", "Pulumi.dev.yaml"])
+def test_the_shipped_stack_files_pass_every_check(stack_file: str) -> None:
+    """Every key they set is known, and their endpoints are usable (none is quoted)."""
+    text = (Path(__file__).resolve().parents[2] / stack_file).read_text()
+    config = yaml.safe_load(text)["config"]
+    # Values as the language host passes them: objects as JSON text, the rest as strings.
+    strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+    settings = load_settings(
+        lambda key: json.loads(strings[key]) if key in strings else None,
+        strings.get,
+        config_keys=strings,
+        environ={},
+    )
+
+    assert len(settings.integrations) == len(config[INTEGRATIONS_KEY])
+
+
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        (["ilert:apitoken"], "ilert:apitoken is not a setting of this project"),
+        (["level-ilert:integration"], "did you mean level-ilert:integrations?"),
+    ],
+)
+def test_unknown_keys_in_our_namespaces_are_refused_and_others_ignored(
+    keys: list[str], says: str
+) -> None:
+    config = {INTEGRATIONS_KEY: [{"name": "x", "escalationPolicy": 1}]}
+    other = ["aws:region", "pulumi:tags", "level-ilert:integrations"]
+
+    assert load_settings(config.get, lambda key: None, config_keys=other, environ={})
+    with pytest.raises(SettingsError, match=re.escape(says)):
+        load_settings(config.get, lambda key: None, config_keys=[*other, *keys], environ={})
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """One run lists all of them, so one edit of the stack file fixes the config."""
+    objects = {
+        INTEGRATIONS_KEY: [
+            {"name": " ", "escalationPolicy": True},
+            {"name": "ok", "escalationPolicy": 1},
+            {"name": "y", "escalation_policy": 1},
+        ]
+    }
+    strings = {"level:webhookManagement": "auto", "ilert:baseUrl": "https://api.ilert.com/api"}
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(objects.get, strings.get, config_keys=["ilert:token"], environ={})
+
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "Invalid stack config:"
+    assert [line.split(" ")[1].rstrip(":") for line in lines[1:]] == [
+        "ilert:token",
+        "level:webhookManagement",
+        "ilert:baseUrl",
+        f"{INTEGRATIONS_KEY}[0].name",
+        f"{INTEGRATIONS_KEY}[0].escalationPolicy",
+        f"{INTEGRATIONS_KEY}[2].escalation_policy",
+    ]
