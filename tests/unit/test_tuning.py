@@ -14,7 +14,8 @@ INTEGRATIONS = [{"name": "Level - Acme", "escalationPolicy": 1}]
 
 
 def test_defaults_are_ilerts_published_limit_and_a_conservative_level_one() -> None:
-    ilert, level = tuning_for("ilert", {}.get), tuning_for("level", {}.get)
+    nothing: dict[str, str] = {}
+    ilert, level = tuning_for("ilert", nothing.get), tuning_for("level", nothing.get)
 
     assert ilert.rate_limit == RateLimit(requests=120, window_seconds=60.0)
     assert level.rate_limit == RateLimit(requests=60, window_seconds=60.0)
@@ -49,10 +50,15 @@ def test_a_bad_value_is_named_by_key_in_settings_and_in_check(key: str, value: s
     with pytest.raises(TuningError, match=key):
         tuning_for(namespace, {key: value}.get)
 
-    config = {"level-ilert:integrations": INTEGRATIONS, key: value}
+    config: dict[str, object] = {"level-ilert:integrations": INTEGRATIONS, key: value}
+
+    def get(name: str) -> str | None:
+        found = config.get(name)
+        return found if isinstance(found, str) else None
+
     with pytest.raises(SettingsError, match=key):
         load_settings(
-            config.get, lambda k: config.get(k), config_keys=config,  # type: ignore[arg-type,return-value]
+            config.get, get, config_keys=config,
             environ={"ILERT_API_TOKEN": "t", "LEVEL_API_KEY": "k"},
         )
 
