@@ -126,4 +126,5 @@ def test_a_plain_http_base_url_off_loopback_could_not_run(project: Project) -> N
 
     assert code == 2
     assert out == ""
-    assert "Pulumi.test.yaml: level:baseUrl must use https://" in err
+    assert "Pulumi.test.yaml: Invalid stack config:" in err
+    assert "level:baseUrl (stack config) must use https://" in err

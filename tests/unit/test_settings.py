@@ -115,7 +115,7 @@ def test_every_documented_key_is_accepted() -> None:
         ),
         (
             {"name": "x", "escalationPolicy": 1, "colour": "red"},
-            "colour is not a known key; remove it. Known keys: active, alertCreation,",
+            "colour is not a known key; remove it. Known keys: active, adopt, alertCreation,",
         ),
     ],
 )
