@@ -16,12 +16,11 @@ key or the env var), never quoting it. Without this, ``requests`` fails with a r
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
 from providers import ilert_api, level_api
-from providers.http import normalise_base_url
+from providers.http import credential_problem, normalise_base_url
 
 ConfigLookup = Callable[[str], object]
 
@@ -165,30 +164,6 @@ class _Found:
         except ValueError as error:
             found.append(f"{error}. Leave it unset for {self.settings.default_base_url}.")
         return found
-
-
-def credential_problem(value: str) -> str | None:
-    """Why ``value`` cannot be an HTTP credential, in words that never quote it; else None.
-
-    HTTP header values are Latin-1 text without control characters; every ilert and Level
-    key is plain ASCII, so anything else is a copy-and-paste accident.
-    """
-    for char in value:
-        if unicodedata.category(char) == "Cc":
-            return f"contains a control character ({_control_name(char)})"
-    if any(ord(char) > 0xFF for char in value):
-        return (
-            "contains a character outside Latin-1 (for example a typographic quote or dash "
-            "from copy and paste)"
-        )
-    return None
-
-
-_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\0": "NUL"}
-
-
-def _control_name(char: str) -> str:
-    return _CONTROL_NAMES.get(char, f"U+{ord(char):04X}")
 
 
 def _config_source(key: str) -> str:

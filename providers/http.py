@@ -37,6 +37,7 @@ import logging
 import random
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -406,6 +407,30 @@ class _HeaderAuth(requests.auth.AuthBase):
         return f"{type(self).__name__}(***)"
 
 
+def credential_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an HTTP credential, in words that never quote it; else None.
+
+    HTTP header values are Latin-1 text without control characters; every ilert and Level
+    key is plain ASCII, so anything else is a copy-and-paste accident.
+    """
+    for char in value:
+        if unicodedata.category(char) == "Cc":
+            return f"contains a control character ({_control_name(char)})"
+    if any(ord(char) > 0xFF for char in value):
+        return (
+            "contains a character outside Latin-1 (for example a typographic quote or dash "
+            "from copy and paste)"
+        )
+    return None
+
+
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\0": "NUL"}
+
+
+def _control_name(char: str) -> str:
+    return _CONTROL_NAMES.get(char, f"U+{ord(char):04X}")
+
+
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain http is allowed for."""
     if host.strip("[]").lower() in LOOPBACK_NAMES:
@@ -479,6 +504,9 @@ class ApiClient:
     ) -> None:
         self.api = api
         self.base_url = normalise_base_url(base_url, setting=base_url_setting)
+        problem = credential_problem(credential_secret)
+        if problem:  # requests would raise with the header, credential and all, in its text
+            raise ValueError(f"The {api} credential {problem}; {credential_hint}.")
         self._auth = _HeaderAuth(authorization)
         self._secret = credential_secret
         self._credential_hint = credential_hint
@@ -750,6 +778,7 @@ __all__ = [
     "ServerError",
     "Timeouts",
     "UnauthorizedError",
+    "credential_problem",
     "deadline",
     "error_class_for",
     "is_loopback",

@@ -344,3 +344,20 @@ def test_an_answer_of_the_wrong_shape_is_reported_without_quoting_it() -> None:
     assert "escalationPolicy" in text
     assert key not in text
     assert key[-10:] not in text
+
+
+@pytest.mark.parametrize(
+    ("credential", "why"),
+    [("tok\nSECRET", "control character"), ("tok\u2013SECRET", "outside Latin-1")],
+)
+def test_a_client_refuses_an_unusable_credential_without_quoting_it(
+    credential: str, why: str
+) -> None:
+    from providers.ilert_api import IlertClient
+    from providers.level_api import LevelClient
+
+    for make in (IlertClient, LevelClient):
+        with pytest.raises(ValueError, match=why) as caught:
+            make(BASE, credential)
+        assert "SECRET" not in str(caught.value)
+        assert ("ILERT_API_TOKEN" if make is IlertClient else "LEVEL_API_KEY") in str(caught.value)
