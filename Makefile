@@ -53,9 +53,11 @@ lint: venv
 typecheck: venv
 	$(PY) -m mypy
 
-## sandbox: run the local fake ilert + Level APIs in the foreground (Ctrl-C stops it)
+## sandbox: run the local fake ilert + Level APIs in the foreground (Ctrl-C stops it);
+## SANDBOX_ARGS passes options, e.g. SANDBOX_ARGS='--ilert-rate-limit 120/60'
+SANDBOX_ARGS ?=
 sandbox: venv
-	$(PY) -m sandbox --state $(SANDBOX_DIR)/world.json
+	$(PY) -m sandbox --state $(SANDBOX_DIR)/world.json $(SANDBOX_ARGS)
 
 ## sandbox-start / sandbox-stop: the same in the background (make up does this for you)
 sandbox-start: venv
@@ -63,7 +65,7 @@ sandbox-start: venv
 	@if ( $(SANDBOX_UP) ); then \
 	  echo "sandbox already answering on ports $(SANDBOX_PORTS)" >&2; \
 	else \
-	  nohup $(PY) -m sandbox --state $(SANDBOX_DIR)/world.json > $(SANDBOX_DIR)/sandbox.log 2>&1 & \
+	  nohup $(PY) -m sandbox --state $(SANDBOX_DIR)/world.json $(SANDBOX_ARGS) > $(SANDBOX_DIR)/sandbox.log 2>&1 & \
 	  echo $$! > $(SANDBOX_PID); \
 	  for _ in $$(seq 50); do ( $(SANDBOX_UP) ) && break; sleep 0.2; done; \
 	  ( $(SANDBOX_UP) ) || { cat $(SANDBOX_DIR)/sandbox.log; exit 1; }; \
