@@ -35,7 +35,7 @@ from pydantic import (
 
 from providers import inventory
 from providers.endpoints import ILERT
-from providers.http import ApiError, NotFoundError, deadline
+from providers.http import NotFoundError, deadline
 from providers.ilert_api import (
     ALERT_CREATION_MODES,
     ALERT_GROUPING_WINDOWS,
@@ -51,7 +51,14 @@ from providers.ilert_api import (
     IlertClient,
 )
 from providers.pickling import sdk_pickler_restored
-from providers.provider_base import ConfiguredProvider, is_unknown, quote, validate
+from providers.provider_base import (
+    ConfiguredProvider,
+    create_once,
+    is_unknown,
+    none_if_gone,
+    quote,
+    validate,
+)
 
 POLICY_NAMES_SHOWN = 10
 WINDOW = "alert_grouping_window"
@@ -335,24 +342,15 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         """
         args = _args(props)
         client, lists = self._client()
-        try:
-            with deadline(lists.timeout):
-                existing = _only_one(lists.sources.find(args.same_source), args)
-                policy_id = _policy_id(lists, args.escalation_policy)
-                if existing is not None:
-                    source = client.update_alert_source(existing.id, args.request(policy_id))
-                else:
-                    request = args.request(policy_id, setup_status="FINISHED")
-                    source = client.create_alert_source(request)
-        except ApiError as error:
-            if not error.may_have_acted:
-                raise
-            with deadline(lists.timeout):
-                lists.sources.reload()
-                found = lists.sources.find(args.same_source)
-            if len(found) != 1:
-                raise
-            source = found[0]
+
+        def adopt_or_post() -> AlertSource:
+            existing = _only_one(lists.sources.find(args.same_source), args)
+            policy_id = _policy_id(lists, args.escalation_policy)
+            if existing is not None:
+                return client.update_alert_source(existing.id, args.request(policy_id))
+            return client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
+
+        source = create_once(adopt_or_post, lists.sources, args.same_source, lists.timeout)
         lists.sources.put(source)
         return dynamic.CreateResult(str(source.id), _outputs(source, _Declared.of(args)))
 
@@ -361,7 +359,9 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         such source; returns inputs too so refresh shows drift."""
         client, lists = self._client()
         with deadline(lists.timeout):
-            live = lists.sources.get(id_, lambda: _get_or_none(client, int(id_)))
+            live = lists.sources.get(
+                id_, lambda: none_if_gone(lambda: client.get_alert_source(int(id_)))
+            )
         if live is None:
             return dynamic.ReadResult("", {})
         declared = _Declared.recorded(props)
@@ -398,13 +398,6 @@ class _Lists:
     sources: inventory.Inventory[AlertSource]
     policies: inventory.Inventory[EscalationPolicy]
     timeout: float
-
-
-def _get_or_none(client: IlertClient, source_id: int) -> AlertSource | None:
-    try:
-        return client.get_alert_source(source_id)
-    except NotFoundError:
-        return None
 
 
 def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | None:

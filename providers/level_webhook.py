@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from providers import inventory
 from providers.endpoints import LEVEL
-from providers.http import ApiError, NotFoundError, deadline, is_loopback
+from providers.http import NotFoundError, deadline, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
@@ -34,7 +34,14 @@ from providers.level_api import (
     WebhookChanges,
 )
 from providers.pickling import sdk_pickler_restored
-from providers.provider_base import ConfiguredProvider, as_secret, is_unknown, validate
+from providers.provider_base import (
+    ConfiguredProvider,
+    as_secret,
+    create_once,
+    is_unknown,
+    none_if_gone,
+    validate,
+)
 
 SECRET_OUTPUTS = ["url", "secret"]
 ONE_WAY_SYNC = (
@@ -175,28 +182,20 @@ class LevelWebhookProvider(ConfiguredProvider):
         """
         args = _args(props)
         client, hooks, timeout = self._client()
-        try:
-            with deadline(timeout):
-                existing = _only_one(hooks.find(args.same_url), args)
-                if existing is not None:
-                    changes = WebhookChanges(
-                        enabled=args.enabled, event_types=args.event_types, secret=args.secret
-                    )
-                    webhook = client.update_webhook(existing.id, changes)
-                else:
-                    webhook = client.create_webhook(
-                        url=args.url, event_types=args.event_types, enabled=args.enabled,
-                        secret=args.secret,
-                    )
-        except ApiError as error:
-            if not error.may_have_acted:
-                raise
-            with deadline(timeout):
-                hooks.reload()
-                found = hooks.find(args.same_url)
-            if len(found) != 1:
-                raise
-            webhook = found[0]
+
+        def adopt_or_post() -> Webhook:
+            existing = _only_one(hooks.find(args.same_url), args)
+            if existing is not None:
+                changes = WebhookChanges(
+                    enabled=args.enabled, event_types=args.event_types, secret=args.secret
+                )
+                return client.update_webhook(existing.id, changes)
+            return client.create_webhook(
+                url=args.url, event_types=args.event_types, enabled=args.enabled,
+                secret=args.secret,
+            )
+
+        webhook = create_once(adopt_or_post, hooks, args.same_url, timeout)
         hooks.put(webhook)
         return dynamic.CreateResult(webhook.id, _outputs(webhook, args.secret))
 
@@ -205,7 +204,7 @@ class LevelWebhookProvider(ConfiguredProvider):
         such webhook; returns inputs too so refresh shows drift."""
         client, hooks, timeout = self._client()
         with deadline(timeout):
-            live = hooks.get(id_, lambda: _get_or_none(client, id_))
+            live = hooks.get(id_, lambda: none_if_gone(lambda: client.get_webhook(id_)))
         if live is None:
             return dynamic.ReadResult("", {})
         # Level never returns the secret: keep ours, unless Level says there is none now.
@@ -244,13 +243,6 @@ class LevelWebhookProvider(ConfiguredProvider):
         with contextlib.suppress(NotFoundError), deadline(timeout):
             client.delete_webhook(_id)
         hooks.remove(_id)
-
-
-def _get_or_none(client: LevelClient, webhook_id: str) -> Webhook | None:
-    try:
-        return client.get_webhook(webhook_id)
-    except NotFoundError:
-        return None
 
 
 def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:

@@ -10,8 +10,8 @@ purpose: configuration and clients exist only inside the provider process, after
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
@@ -19,6 +19,8 @@ from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
 from providers.endpoints import ApiSettings, Endpoint, problems, resolve
+from providers.http import ApiError, NotFoundError, deadline
+from providers.inventory import HasId, Inventory
 from providers.tuning import KEYS as TUNING_KEYS
 from providers.tuning import ApiTuning, TuningError, tuning_for
 
@@ -275,3 +277,41 @@ def validate(
     if PROVIDER_KEY in news:
         inputs[PROVIDER_KEY] = news[PROVIDER_KEY]
     return inputs, []
+
+
+Item = TypeVar("Item", bound=HasId)
+
+
+def create_once(
+    attempt: Callable[[], Item],
+    listing: Inventory[Item],
+    match: Callable[[Item], bool],
+    timeout: float,
+) -> Item:
+    """Run a create within its deadline; if its answer was lost, let one fresh listing say
+    whether it happened, so a retried ``up`` never makes the object twice.
+
+    ``attempt`` may adopt or POST; only an error that says the API may have acted (answer
+    lost after sending, 500/502/504 on a POST) is settled: exactly one match is the object
+    the POST made (the look-up before it found none), anything else re-raises the error.
+    """
+    try:
+        with deadline(timeout):
+            return attempt()
+    except ApiError as error:
+        if not error.may_have_acted:
+            raise
+        with deadline(timeout):
+            listing.reload()
+            found = listing.find(match)
+        if len(found) != 1:
+            raise
+        return found[0]
+
+
+def none_if_gone(fetch: Callable[[], Item]) -> Item | None:
+    """``fetch()``, or None when the API answers 404 (deleted behind Pulumi's back)."""
+    try:
+        return fetch()
+    except NotFoundError:
+        return None
