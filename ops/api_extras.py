@@ -16,6 +16,7 @@ from providers.endpoints import Endpoint
 from providers.http import ApiClient, ApiError, ForbiddenError, UnauthorizedError
 from providers.ilert_api import Alert
 from providers.level_api import LevelAlert
+from providers.tuning import DEFAULT_RATE_LIMITS
 
 #: An id no Level alert can have (not a base64 gid): resolving it can change nothing.
 PROBE_ALERT_ID = "level-ilert-doctor-probe"
@@ -34,6 +35,7 @@ class IlertExtras:
             credential_secret=endpoint.credential,
             credential_hint="set ilert:apiToken (pulumi config set --secret) or ILERT_API_TOKEN",
             base_url_setting="ilert:baseUrl",
+            rate_limit=DEFAULT_RATE_LIMITS["ilert"],
         )
 
     def recent_alerts(self, source_id: int, limit: int = RECENT_ALERTS) -> list[Alert]:
@@ -70,6 +72,7 @@ class LevelExtras:
                 "read & write key"
             ),
             base_url_setting="level:baseUrl",
+            rate_limit=DEFAULT_RATE_LIMITS["level"],
         )
 
     def read_one_alert(self) -> None:

@@ -29,8 +29,12 @@ from providers.level_api import (
     Webhook,
     WebhookManagementUnavailableError,
 )
+from providers.tuning import DEFAULT_RATE_LIMITS
 
 CREDENTIALS = "credentials"
+# Paced like the providers (same key, same limiter): a doctor of hundreds of integrations
+# must not trip ilert's 120 requests per minute.
+ILERT_PACE, LEVEL_PACE = DEFAULT_RATE_LIMITS["ilert"], DEFAULT_RATE_LIMITS["level"]
 REQUESTS_TAB = (
     "Level's API has no delivery log: in Level, open Settings > Webhooks > Requests to see "
     "each delivery and ilert's answer"
@@ -55,8 +59,12 @@ class Apis:
         ilert = stack.ilert
         level = stack.level
         return cls(
-            ilert=IlertClient(ilert.base_url, ilert.credential) if ilert else None,
-            level=LevelClient(level.base_url, level.credential) if level else None,
+            ilert=IlertClient(ilert.base_url, ilert.credential, rate_limit=ILERT_PACE)
+            if ilert
+            else None,
+            level=LevelClient(level.base_url, level.credential, rate_limit=LEVEL_PACE)
+            if level
+            else None,
             ilert_extras=IlertExtras(ilert) if ilert else None,
             level_extras=LevelExtras(level) if level else None,
         )
