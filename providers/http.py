@@ -638,7 +638,7 @@ class ApiClient:
         fields: dict[str, Any] = {
             "api": self.api, "method": method, "path": path, "status": None,
         }
-        tries = f"{attempt.attempts} attempt{'s' if attempt.attempts != 1 else ''}"
+        tries = _attempts(attempt.attempts)
         if attempt.deadline_hit or isinstance(cause, DeadlineExceeded):
             return DeadlineExceededError(
                 **fields,
@@ -682,7 +682,8 @@ class ApiClient:
     ) -> ApiError:
         status = response.status_code
         hint = ""
-        tries = attempt.attempts
+        tries = _attempts(attempt.attempts)
+        unknown_outcome = method.upper() == "POST" and status in OUTCOME_UNKNOWN_STATUSES
         if status < 400:
             hint = (
                 f"The API redirected to {response.headers.get('Location', '(nowhere)')!r}; "
@@ -693,10 +694,19 @@ class ApiClient:
         elif status == 403:
             hint = f"The credential may not do this; check its access ({self._credential_hint})."
         elif status == 429:
-            hint = f"The API's rate limit was still exhausted after {tries} attempts; "
+            hint = f"The API's rate limit was still exhausted after {tries}; "
             hint += self._deadline_hint(attempt) if attempt.deadline_hit else "try again later."
+        elif unknown_outcome:
+            hint = (
+                f"The API failed (HTTP {status}) and the request was not repeated: it may "
+                f"have been carried out; the provider checks before trying again."
+            )
         elif status >= 500:
-            hint = f"The API kept failing: HTTP {status} on the last of {tries} attempts"
+            hint = (
+                f"The API kept failing: HTTP {status} on the last of {tries}"
+                if attempt.attempts > 1
+                else f"The API failed: HTTP {status} on the only attempt"
+            )
             hint += "; " + self._deadline_hint(attempt) if attempt.deadline_hit else "."
         return error_class_for(status)(
             api=self.api,
@@ -705,8 +715,12 @@ class ApiClient:
             status=status,
             message=_redact(_server_message(response), hidden),
             hint=hint,
-            may_have_acted=method.upper() == "POST" and status in OUTCOME_UNKNOWN_STATUSES,
+            may_have_acted=unknown_outcome,
         )
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt{'' if count == 1 else 's'}"
 
 
 def _redact(text: str, hidden: Iterable[str]) -> str:

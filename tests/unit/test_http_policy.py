@@ -317,3 +317,23 @@ def test_parallel_operations_do_not_overflow_the_connection_pool(
 
     assert results == [{"ok": True}] * 24
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
+def test_an_answer_that_fails_its_only_attempt_says_so(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.actions = [("status", 503)]
+
+    with pytest.raises(ServerError) as caught:
+        make_client(url, retry=RetryPolicy(attempts=1)).request("GET", "/x")
+
+    assert str(caught.value).endswith("The API failed: HTTP 503 on the only attempt.")
+
+
+def test_a_post_answered_502_says_it_was_not_repeated(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.actions = [("status", 502)]
+
+    with pytest.raises(ServerError, match="not repeated: it may have been carried out"):
+        make_client(url).request("POST", "/things", json={})
+
+    assert len(script.seen) == 1
