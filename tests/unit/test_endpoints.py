@@ -20,11 +20,10 @@ from providers.endpoints import (
     LEVEL,
     EndpointSettingError,
     MissingCredentialError,
-    credential_problem,
     problems,
     resolve,
 )
-from providers.http import ApiError, ApiUnreachableError, RetryPolicy
+from providers.http import ApiError, ApiUnreachableError, RetryPolicy, credential_problem
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.ilert_api import IlertClient
 from providers.level_api import LevelClient
