@@ -372,7 +372,7 @@ def test_a_401_names_the_cause_and_never_the_token(sandbox: Sandbox) -> None:
         source = Resource(
             server.urn(SOURCE_TYPE, "acme"), {**SOURCE_INPUTS, "escalation_policy": 1}
         )
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(ProviderError, match="HTTP 401") as caught:
             server.create(source.urn, source.inputs)
         server.stop()
 
@@ -385,7 +385,7 @@ def test_a_401_names_the_cause_and_never_the_token(sandbox: Sandbox) -> None:
 def test_a_400_names_the_field_ilert_rejected(server: ProviderServer, sandbox: Sandbox) -> None:
     source = Resource(server.urn(SOURCE_TYPE, "acme"), {**SOURCE_INPUTS, "escalation_policy": 999})
 
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(ProviderError, match="HTTP 400") as caught:
         server.create(source.urn, source.inputs)
 
     assert "HTTP 400" in caught.value.details
@@ -397,7 +397,9 @@ def test_a_missing_credential_names_config_and_env(sandbox: Sandbox) -> None:
     with ProviderServer(env={"LEVEL_API_KEY": ""}) as server:
         server.configure({"level:baseUrl": sandbox.level_url})
         webhook = Resource(server.urn(WEBHOOK_TYPE, "acme"), {**WEBHOOK_INPUTS})
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(
+            ProviderError, match="pulumi config set --secret level:apiKey"
+        ) as caught:
             server.create(webhook.urn, webhook.inputs)
 
     assert "pulumi config set --secret level:apiKey" in caught.value.details

@@ -179,7 +179,9 @@ def test_a_config_error_stops_before_any_resource(sandbox: Sandbox) -> None:
     )
     mocks = ProvidersAgainstSandbox(config)
 
-    with pytest.raises(pulumi.RunError) as caught:
+    with pytest.raises(
+        pulumi.RunError, match=r"level-ilert:integrations\[0\]\.eventTypes"
+    ) as caught:
         run_program(config, mocks)
 
     assert "level-ilert:integrations[0].eventTypes" in str(caught.value)

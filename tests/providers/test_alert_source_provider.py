@@ -258,7 +258,9 @@ def test_policy_by_name_costs_one_lookup_and_unknown_name_lists_what_exists(
     for i in range(12):
         sandbox.ilert_add_escalation_policy(f"Extra {i}")
     news = checked(alert_sources, name="x", escalation_policy="on-call l1")
-    with pytest.raises(UnknownEscalationPolicyError) as caught:
+    with pytest.raises(
+        UnknownEscalationPolicyError, match="matches no ilert escalation policy"
+    ) as caught:
         alert_sources.update(source_id, outs, news)
     text = str(caught.value)
     assert "'on-call l1' matches no ilert escalation policy" in text
@@ -360,7 +362,9 @@ def test_missing_token_names_the_config_key_and_the_env_var(
     provider = IlertAlertSourceProvider()
     provider.configure(ConfigureRequest(Config({"ilert:baseUrl": sandbox.ilert_url}, "p")))
 
-    with pytest.raises(MissingCredentialError) as caught:
+    with pytest.raises(
+        MissingCredentialError, match="pulumi config set --secret ilert:apiToken"
+    ) as caught:
         provider.create(checked(provider, name="x", escalation_policy=1))
 
     assert "pulumi config set --secret ilert:apiToken" in str(caught.value)

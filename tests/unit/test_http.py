@@ -59,7 +59,7 @@ def client(retry: RetryPolicy = FAST, base_url: str = BASE) -> ApiClient:
 def test_each_status_becomes_its_typed_error(status: int, error_class: type[ApiError]) -> None:
     responses.get(f"{BASE}/things/7", status=status, json={"message": f"nope {status}"})
 
-    with pytest.raises(error_class) as caught:
+    with pytest.raises(error_class, match=rf"failed \(HTTP {status}\): nope {status}") as caught:
         client().request("GET", "/things/7")
 
     error = caught.value
@@ -73,7 +73,7 @@ def test_each_status_becomes_its_typed_error(status: int, error_class: type[ApiE
 def test_level_style_error_body_is_read_and_401_names_the_credential_setting() -> None:
     responses.get(f"{BASE}/v2/x", status=401, json={"error": "Access denied"})
 
-    with pytest.raises(UnauthorizedError) as caught:
+    with pytest.raises(UnauthorizedError, match=r"HTTP 401\): Access denied") as caught:
         client().request("GET", "/v2/x")
 
     assert caught.value.message == "Access denied"
@@ -86,7 +86,7 @@ def test_credential_never_appears_in_error_text_even_when_the_server_echoes_it()
     responses.get(f"{BASE}/y", status=502, body=f"<html>upstream {SECRET}</html>")
 
     for path in ("/x", "/y"):
-        with pytest.raises(ApiError) as caught:
+        with pytest.raises(ApiError, match=r"\*\*\*") as caught:
             client().request("GET", path)
         assert SECRET not in str(caught.value)
         assert SECRET not in repr(caught.value.args)
@@ -275,7 +275,7 @@ def test_connection_refused_is_retried_then_reported_without_secret() -> None:
         port = probe.getsockname()[1]
     started = time.monotonic()
 
-    with pytest.raises(ApiUnreachableError) as caught:
+    with pytest.raises(ApiUnreachableError, match="could not connect after 3 attempts") as caught:
         client(
             RetryPolicy(attempts=3, backoff_factor=0.1, backoff_jitter=0),
             base_url=f"http://127.0.0.1:{port}",
@@ -306,7 +306,7 @@ def test_redirects_are_not_followed_a_post_never_turns_into_a_get() -> None:
     responses.post(f"{BASE}/things", status=301, headers={"Location": "https://other.test/things"})
     responses.get("https://other.test/things", json=[])
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(ApiError, match=r"HTTP 301") as caught:
         client().request("POST", "/things", json={"a": 1})
 
     assert caught.value.status == 301
@@ -319,7 +319,7 @@ def test_sensitive_request_values_are_hidden_when_the_server_quotes_them() -> No
     url = "https://api.ilert.com/api/v1/events/levelio/il1levSECRETKEY"
     responses.post(f"{BASE}/v2/webhooks", status=400, json={"error": f"url {url} is unreachable"})
 
-    with pytest.raises(BadRequestError) as caught:
+    with pytest.raises(BadRequestError, match=r"url \*\*\* is unreachable") as caught:
         client().request("POST", "/v2/webhooks", json={"url": url}, sensitive=(url, None))
 
     assert "il1levSECRETKEY" not in str(caught.value)
@@ -336,7 +336,7 @@ def test_an_answer_of_the_wrong_shape_is_reported_without_quoting_it() -> None:
         json={"id": 1, "name": "x", "integrationType": "LEVELIO", "integrationKey": key},
     )
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(ApiError, match="does not have the shape of AlertSource") as caught:
         client().call(AlertSource, "GET", "/api/alert-sources/1")
 
     text = str(caught.value)
