@@ -17,7 +17,7 @@ from providers.http import (
 from providers.ilert_api import AlertSourceRequest, IlertClient
 from providers.level_api import LevelClient, WebhookChanges
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
-from tests.ilert_openapi import request_errors, response_errors
+from tests.ilert_openapi import check_request, check_response
 
 FAST = RetryPolicy(attempts=3, backoff_factor=0.05, backoff_jitter=0)
 
@@ -43,10 +43,10 @@ def level_source(name: str = "Level - Acme", **fields: object) -> AlertSourceReq
 
 def test_alert_source_crud_round_trip(ilert: IlertClient, sandbox: Sandbox) -> None:
     request = level_source(teams=[2, 1])
-    assert request_errors("AlertSourceRel", request.body()) == []
+    check_request("AlertSourceRel", request.body())
 
     created = ilert.create_alert_source(request)
-    assert response_errors("AlertSource", sandbox.ilert_alert_source(created.id)) == []
+    check_response("AlertSource", sandbox.ilert_alert_source(created.id))
     assert created.integration_url == (
         f"{sandbox.ilert_url}/api/v1/events/levelio/{created.integration_key}"
     )
