@@ -139,7 +139,9 @@ def test_the_referee_check_the_other_tests_call_fails_a_bad_body() -> None:
     body = full_request().body()
     body["alertCreation"] = "ONE_ALERT_PER_FULL_MOON"
 
-    with pytest.raises(AssertionError, match=r"not a valid AlertSourceRel request body: .*alertCreation"):
+    with pytest.raises(
+        AssertionError, match=r"not a valid AlertSourceRel request body: .*alertCreation"
+    ):
         check_request("AlertSourceRel", body)
 
 
