@@ -11,6 +11,7 @@ from typing import ClassVar
 import pytest
 import responses
 
+from providers import http as http_module
 from providers.http import (
     ApiClient,
     ApiError,
@@ -170,15 +171,6 @@ def test_empty_body_returns_none_and_non_json_body_is_an_error() -> None:
         client().request("GET", "/html")
 
 
-def test_default_policy_backs_off_exponentially_with_jitter() -> None:
-    retry = RetryPolicy().build()
-
-    assert retry.total == 3
-    assert retry.backoff_factor > 0 and retry.backoff_jitter > 0
-    assert retry.respect_retry_after_header
-    assert set(retry.status_forcelist) == {429, 500, 502, 503, 504}
-
-
 @pytest.mark.parametrize("url", ["api.ilert.com", "ftp://x", "https://", ""])
 def test_base_url_must_be_http(url: str) -> None:
     with pytest.raises(ValueError, match="ilert:baseUrl"):
@@ -265,6 +257,38 @@ def test_backoff_without_retry_after_waits_between_attempts(
     gaps = [later - earlier for earlier, later in zip(handler.seen, handler.seen[1:], strict=False)]
     assert len(gaps) == 2
     assert all(gap >= 0.15 for gap in gaps)
+
+
+def test_default_policy_backs_off_exponentially_with_jitter(
+    scripted_server: tuple[str, type[_Scripted]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waits a user sits through: 2 s, 4 s, 8 s (doubling), each plus up to 1 s of jitter."""
+    url, handler = scripted_server
+    handler.script = [(503, {})] * 4
+    waits: list[float] = []
+    monkeypatch.setattr(http_module.time, "sleep", waits.append)
+    monkeypatch.setattr(http_module.random, "random", lambda: 0.25)
+
+    with pytest.raises(ServerError, match="HTTP 503 on the last of 4 attempts"):
+        client(RetryPolicy(), base_url=url).request("GET", "/x")
+
+    assert len(handler.seen) == 4
+    assert waits == [2.25, 4.25, 8.25]
+
+
+def test_backoff_stops_growing_at_its_maximum(
+    scripted_server: tuple[str, type[_Scripted]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, handler = scripted_server
+    handler.script = [(502, {})] * 5
+    waits: list[float] = []
+    monkeypatch.setattr(http_module.time, "sleep", waits.append)
+    policy = RetryPolicy(attempts=5, backoff_factor=8.0, backoff_jitter=0, backoff_max=20.0)
+
+    with pytest.raises(ServerError, match="HTTP 502 on the last of 5 attempts"):
+        client(policy, base_url=url).request("GET", "/x")
+
+    assert waits == [8.0, 16.0, 20.0, 20.0]
 
 
 def test_connection_refused_is_retried_then_reported_without_secret() -> None:
