@@ -9,6 +9,7 @@ source into the Level webhook, and Level's "Test the integration" step can be au
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import runpy
 from pathlib import Path
@@ -196,3 +197,173 @@ def test_missing_integrations_key_names_it(sandbox: Sandbox) -> None:
 
     with pytest.raises(pulumi.RunError, match="level-ilert:integrations is not set"):
         run_program(config)
+
+
+# -- every key of the stack file, traced to what the APIs receive and what the stack exports ----
+EVERY_KEY = {
+    "name": "Level - Servers",
+    "resourceName": "servers",
+    "escalationPolicy": "On-call L1",
+    "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW",
+    "alertGroupingWindow": "PT15M",
+    "alertPriorityRule": "LOW_DURING_SUPPORT_HOURS",
+    "autoResolutionTimeout": "PT4H",
+    "teams": [2, 1],
+    "active": False,
+    "eventTypes": ["alert_resolved", "device_created", "alert_active"],
+    "webhookEnabled": False,
+    "webhookSecret": "whsec-program-7731",
+}
+
+
+def run_with_exports(
+    config: dict[str, str], mocks: CapturingMocks
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run `__main__.py`; its globals and the stack outputs it exports (resolved values)."""
+    namespace: dict[str, Any] = {}
+    exported: dict[str, Any] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        namespace.update(runpy.run_path(str(PROGRAM)))
+        stack = pulumi.runtime.get_root_resource()
+        for name, value in getattr(stack, "outputs", {}).items():
+            pulumi.Output.from_input(value).apply(functools.partial(exported.__setitem__, name))
+
+    capture_registrations(program, mocks=mocks, stack="sandbox")
+    return namespace, exported
+
+
+def stored_webhook_secret(sandbox: Sandbox) -> str | None:
+    """The secret fake Level stored from the body it received (its API never returns it)."""
+    with sandbox.world.read() as state:
+        (record,) = state.webhooks.values()
+        return record.secret
+
+
+def test_every_integration_key_reaches_the_body_each_api_receives(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [EVERY_KEY])
+    mocks = ProvidersAgainstSandbox(config)
+
+    _, exported = run_with_exports(config, mocks)
+
+    (source,) = sandbox.ilert_alert_sources()
+    assert source["name"] == "Level - Servers"
+    assert source["escalationPolicy"]["id"] == 2  # "On-call L1", resolved by name
+    assert source["alertCreation"] == "ONE_ALERT_GROUPED_PER_WINDOW"
+    assert source["alertGroupingWindow"] == "PT15M"
+    assert source["alertPriorityRule"] == "LOW_DURING_SUPPORT_HOURS"
+    assert source["autoResolutionTimeout"] == "PT4H"
+    assert sorted(team["id"] for team in source["teams"]) == [1, 2]
+    assert source["active"] is False
+    (webhook,) = sandbox.level_webhooks()
+    assert webhook["url"] == source["integrationUrl"]
+    assert webhook["enabled"] is False
+    assert sorted(webhook["event_types"]) == ["alert_active", "alert_resolved", "device_created"]
+    assert webhook["has_secret"] is True
+    assert stored_webhook_secret(sandbox) == "whsec-program-7731"
+    # resourceName names the resources and the stack output; the secret travels as a secret.
+    (registered,) = [r for r in mocks.registrations if r.typ == WEBHOOK]
+    assert registered.name == "servers"
+    assert registered.inputs["secret"] != registered.plain_inputs["secret"]
+    assert set(exported) == {"servers"}
+    assert exported["servers"] == {
+        "alertSourceId": str(source["id"]),
+        "webhookId": webhook["id"],
+        "integrationUrl": source["integrationUrl"],
+    }
+
+
+def test_the_stack_exports_the_ids_and_the_url_as_a_secret(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [ACME])
+
+    namespace, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    (source,) = sandbox.ilert_alert_sources()
+    (webhook,) = sandbox.level_webhooks()
+    assert exported == {
+        "level-acme": {
+            "alertSourceId": str(source["id"]),
+            "webhookId": webhook["id"],
+            "integrationUrl": source["integrationUrl"],
+        }
+    }
+    url = namespace["wiring"].exports()["integrationUrl"]
+    assert url._data.result().is_secret is True  # the only synchronous view of an Output
+
+
+def test_adopt_takes_over_the_source_and_webhook_that_exist(sandbox: Sandbox) -> None:
+    """adopt: the existing source gets the declared settings (one PUT), keeps its id and URL;
+    the webhook to that URL is taken over too. Nothing is created."""
+    before = sandbox.ilert.create_alert_source(
+        {
+            "name": "Level - Acme", "integrationType": "LEVELIO",
+            "escalationPolicy": {"id": 1}, "alertPriorityRule": "HIGH",
+        }
+    )
+    hook = sandbox.level.create_webhook(
+        {"url": before["integrationUrl"], "enabled": False, "event_types": ["alert_active"]}
+    )
+    config = stack_config(
+        sandbox,
+        [{**ACME, "adopt": True, "alertPriorityRule": "LOW", "webhookSecret": "whsec-adopted"}],
+    )
+
+    _, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    (source,) = sandbox.ilert_alert_sources()
+    assert (source["id"], source["integrationUrl"]) == (before["id"], before["integrationUrl"])
+    assert (source["escalationPolicy"]["id"], source["alertPriorityRule"]) == (2, "LOW")
+    assert sandbox.count("ilert", "PUT", f"/api/alert-sources/{before['id']}") == 1
+    assert sandbox.count("ilert", "POST") == 0
+    (webhook,) = sandbox.level_webhooks()
+    assert webhook["id"] == hook["id"]
+    assert webhook["enabled"] is True
+    assert sorted(webhook["event_types"]) == ["alert_active", "alert_resolved"]
+    assert stored_webhook_secret(sandbox) == "whsec-adopted"
+    assert sandbox.count("level", "POST") == 0
+    assert exported["level-acme"]["webhookId"] == hook["id"]
+
+
+def test_without_adopt_an_existing_source_stops_the_up_naming_adopt(sandbox: Sandbox) -> None:
+    sandbox.ilert.create_alert_source(
+        {"name": "Level - Acme", "integrationType": "LEVELIO", "escalationPolicy": {"id": 1}}
+    )
+    config = stack_config(sandbox, [ACME])
+
+    with pytest.raises(Exception, match="adopt: true") as caught:
+        run_program(config, ProvidersAgainstSandbox(config))
+
+    assert "ilert already has an alert source named 'Level - Acme'" in str(caught.value)
+    assert len(sandbox.ilert_alert_sources()) == 1
+    assert sandbox.count("ilert", "POST") == 0
+    assert sandbox.level_webhooks() == []
+
+
+@pytest.mark.parametrize(
+    ("secret", "enabled", "says"),
+    [
+        ("whsec-1", True, "Enter the webhook secret from your stack config (webhookSecret)"),
+        (None, True, "Leave Secret empty (no webhookSecret is configured)"),
+        (None, False, "Leave Enabled off and save"),
+    ],
+)
+def test_manual_mode_steps_follow_the_secret_and_enabled_settings(
+    sandbox: Sandbox, secret: str | None, enabled: bool, says: str
+) -> None:
+    integration: dict[str, Any] = {**ACME, "webhookEnabled": enabled}
+    if secret:
+        integration["webhookSecret"] = secret
+    config = stack_config(sandbox, [integration], **{"level:webhookManagement": "manual"})
+
+    _, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    outputs = exported["level-acme"]
+    assert set(outputs) == {"alertSourceId", "integrationUrl", "setupInstructions"}
+    text = outputs["setupInstructions"]
+    assert says in text
+    assert f"Leave Enabled {'on' if enabled else 'off'} and save" in text
+    assert "ilert alert source 'Level - Acme' (manual mode)" in text
+    if secret:
+        assert secret not in text  # the step names the config key, never the secret
+    assert sandbox.count("level") == 0

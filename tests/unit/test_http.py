@@ -11,7 +11,6 @@ from typing import ClassVar
 import pytest
 import responses
 
-from providers import http as http_module
 from providers.http import (
     ApiClient,
     ApiError,
@@ -266,8 +265,8 @@ def test_default_policy_backs_off_exponentially_with_jitter(
     url, handler = scripted_server
     handler.script = [(503, {})] * 4
     waits: list[float] = []
-    monkeypatch.setattr(http_module.time, "sleep", waits.append)
-    monkeypatch.setattr(http_module.random, "random", lambda: 0.25)
+    monkeypatch.setattr("providers.http.time.sleep", waits.append)
+    monkeypatch.setattr("providers.http.random.random", lambda: 0.25)
 
     with pytest.raises(ServerError, match="HTTP 503 on the last of 4 attempts"):
         client(RetryPolicy(), base_url=url).request("GET", "/x")
@@ -282,7 +281,7 @@ def test_backoff_stops_growing_at_its_maximum(
     url, handler = scripted_server
     handler.script = [(502, {})] * 5
     waits: list[float] = []
-    monkeypatch.setattr(http_module.time, "sleep", waits.append)
+    monkeypatch.setattr("providers.http.time.sleep", waits.append)
     policy = RetryPolicy(attempts=5, backoff_factor=8.0, backoff_jitter=0, backoff_max=20.0)
 
     with pytest.raises(ServerError, match="HTTP 502 on the last of 5 attempts"):
