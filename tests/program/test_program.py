@@ -21,6 +21,8 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 from pulumi.runtime.mocks import MockResourceArgs
 
+from components.level_ilert_integration import LevelIlertIntegration
+from components.settings import Integration
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from tests.engine.harness import PROVIDER_KEY, CapturingMocks, capture_registrations, strip_secrets
 
@@ -367,3 +369,65 @@ def test_manual_mode_steps_follow_the_secret_and_enabled_settings(
     if secret:
         assert secret not in text  # the step names the config key, never the secret
     assert sandbox.count("level") == 0
+
+
+def test_the_resources_nest_under_their_integration(sandbox: Sandbox) -> None:
+    """`pulumi stack` shows each source and webhook under its LevelIlertIntegration."""
+    config = stack_config(sandbox, [ACME])
+    urns: dict[str, str] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        wiring = runpy.run_path(str(PROGRAM))["wiring"]
+        for key, resource in (("component", wiring), ("source", wiring.alert_source),
+                              ("webhook", wiring.webhook)):
+            resource.urn.apply(functools.partial(urns.__setitem__, key))
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    prefix = "urn:pulumi:sandbox::level-ilert::"
+    assert urns == {
+        "component": f"{prefix}pulumi:pulumi:Stack${COMPONENT}::level-acme",
+        "source": f"{prefix}{COMPONENT}${ALERT_SOURCE}::level-acme",
+        "webhook": f"{prefix}{COMPONENT}${WEBHOOK}::level-acme",
+    }
+
+
+def test_the_component_used_directly_manages_the_webhook_and_honours_its_options(
+    sandbox: Sandbox,
+) -> None:
+    """LevelIlertIntegration(name, args, opts) as a program of one's own would use it."""
+    config = stack_config(sandbox, [])
+    urns: list[str] = []
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        group = pulumi.ComponentResource("acme:index:Integrations", "all")
+        wiring = LevelIlertIntegration(
+            "acme", Integration.model_validate(ACME), pulumi.ResourceOptions(parent=group)
+        )
+        assert wiring.webhook is not None and wiring.setup_instructions is None
+        wiring.urn.apply(urns.append)
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    assert urns == [
+        f"urn:pulumi:sandbox::level-ilert::acme:index:Integrations${COMPONENT}::acme"
+    ]
+    (webhook,) = sandbox.level_webhooks()
+    assert webhook["url"] == sandbox.ilert_alert_sources()[0]["integrationUrl"]
+
+
+def test_manual_mode_names_each_event_to_tick_as_levels_ui_labels_it(sandbox: Sandbox) -> None:
+    events = ["alert_active", "alert_resolved", "device_created"]
+    config = stack_config(
+        sandbox, [{**ACME, "eventTypes": events}], **{"level:webhookManagement": "manual"}
+    )
+
+    _, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    text = exported["level-acme"]["setupInstructions"]
+    assert (
+        'choose Select types to send and tick "Alert active" and "Alert resolved" and '
+        '"device_created"\n' in text
+    )
