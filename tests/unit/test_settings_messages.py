@@ -50,7 +50,7 @@ def test_every_problem_in_one_message_word_for_word() -> None:
     }
     strings = {"level:webhookManagement": "auto", "ilert:baseUrl": "https://api.ilert.com/api"}
 
-    with pytest.raises(SettingsError, match="^Invalid stack config:\n") as caught:
+    with pytest.raises(SettingsError, match=r"^Invalid stack config:\n") as caught:
         load_settings(
             objects.get, strings.get,
             config_keys=["ilert:token", "level-ilert:extra:key"],
