@@ -180,3 +180,13 @@ def test_each_ilert_base_url_has_its_own_listing(alert_sources: IlertAlertSource
 
         assert other_org.count("ilert", "POST") == 1
         assert outs["integration_url"].startswith(other_org.ilert_url)
+
+
+def test_a_provider_shows_which_settings_it_was_given_never_their_values(
+    alert_sources: IlertAlertSourceProvider,
+) -> None:
+    assert repr(alert_sources) == (
+        "IlertAlertSourceProvider(configured keys: ilert:apiToken, ilert:baseUrl, "
+        "level:apiKey, level:baseUrl)"
+    )
+    assert repr(IlertAlertSourceProvider()) == "IlertAlertSourceProvider(configured keys: none)"

@@ -271,3 +271,29 @@ def test_the_ilert_body_sends_teams_as_ids_only_when_declared() -> None:
     first, second = (json.loads(call.request.body or b"") for call in responses.calls)
     assert first["teams"] == [{"id": 1}, {"id": 2}]
     assert "teams" not in second
+
+
+def test_a_client_shows_its_api_and_url_and_refuses_to_be_pickled() -> None:
+    import pickle
+
+    client = ilert()._api  # the HTTP client under the typed one (what a traceback shows)
+
+    assert repr(client) == "ApiClient(api='ilert', base_url='https://api.ilert.test')"
+    with pytest.raises(TypeError, match="holds a credential") as caught:
+        pickle.dumps(client)
+    assert str(caught.value) == "ApiClient holds a credential and must not be pickled"
+
+
+@responses.activate
+def test_malformed_ilert_listings_name_the_call() -> None:
+    responses.get(f"{ILERT}/api/alert-sources", json=[{"id": 1}])
+    responses.get(f"{ILERT}/api/alerts", json=[{"id": 1}])
+
+    assert error_of(lambda: list(ilert().list_alert_sources())).startswith(
+        "ilert API GET /api/alert-sources failed (no answer): the answer does not have the "
+        "shape of AlertSource (name: Field required; "
+    )
+    assert error_of(lambda: ilert().list_alerts()) == (
+        "ilert API GET /api/alerts failed (no answer): the answer does not have the shape of "
+        "Alert (status: Field required). The API may have changed; this client needs updating."
+    )
