@@ -23,9 +23,18 @@ from tests import ilert_openapi
 @pytest.fixture(autouse=True)
 def _own_provider_process() -> None:
     """Each test plays a provider process of its own: no pacing budget (the sandbox's keys
-    are the same in every test) or listing carried over from another test."""
+    are the same in every test), listing or HTTP session carried over from another test.
+
+    Sessions are kept per API and retry policy for the life of a process; a session built by
+    an earlier test (or, under `make mutate`, before mutmut forked the worker) would hide
+    how this test's client builds its own. http has no public reset, so its dict is cleared.
+    """
     http.forget_limiters()
     inventory.forget_all()
+    with http._SESSIONS_LOCK:
+        for session in http._SESSIONS.values():
+            session.close()
+        http._SESSIONS.clear()
 
 
 @pytest.fixture

@@ -317,3 +317,18 @@ def test_parallel_operations_do_not_overflow_the_connection_pool(
 
     assert results == [{"ok": True}] * 24
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
+def test_pacing_keeps_a_two_percent_margin_under_the_published_limit(
+    server: tuple[str, Script],
+) -> None:
+    """One request per 1.5 s allowed: the second leaves 1.53 s after the first, so the API,
+    which counts requests when they arrive, never sees two inside its window."""
+    url, script = server
+    client = make_client(url, rate_limit=RateLimit(requests=1, window_seconds=1.5))
+
+    client.request("GET", "/x")
+    client.request("GET", "/x")
+
+    first, second = (t for t, _ in script.seen)
+    assert second - first >= 1.5
