@@ -97,3 +97,30 @@ def test_every_request_says_who_calls_and_that_it_wants_json() -> None:
         )
         assert headers["Accept"] == "application/json"
         assert headers["Authorization"] == auth
+
+
+def test_a_bad_credential_and_a_bad_base_url_are_named_in_one_message() -> None:
+    from providers.endpoints import ILERT, EndpointSettingError, resolve
+
+    config = {"ilert:apiToken": "il1\ntoken", "ilert:baseUrl": "http://api.ilert.com"}
+
+    with pytest.raises(EndpointSettingError, match="ilert:apiToken") as caught:
+        resolve(ILERT, config.get, {})
+
+    assert str(caught.value) == (
+        "ilert:apiToken (stack config) contains a control character (a line break), so it "
+        "cannot be sent to the ilert API. Copy it again, it is an ilert API key (ilert: Profile "
+        "> API keys); set it with `pulumi config set --secret ilert:apiToken <value>`. "
+        "ilert:baseUrl (stack config) must use https:// (plain http would send the credential "
+        "in clear text); http is accepted for loopback hosts only. Leave it unset for "
+        "https://api.ilert.com."
+    )
+
+
+@pytest.mark.parametrize("value", ["1", "0.5", "90"])
+def test_any_positive_tuning_value_is_accepted(value: str) -> None:
+    from providers.tuning import tuning_for
+
+    tuning = tuning_for("level", {"level:operationTimeoutSeconds": value}.get)
+
+    assert tuning.operation_timeout == float(value)
