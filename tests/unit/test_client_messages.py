@@ -297,3 +297,14 @@ def test_malformed_ilert_listings_name_the_call() -> None:
         "ilert API GET /api/alerts failed (no answer): the answer does not have the shape of "
         "Alert (status: Field required). The API may have changed; this client needs updating."
     )
+
+
+@responses.activate
+def test_an_answer_of_the_wrong_shape_names_the_call() -> None:
+    responses.get(f"{ILERT}/api/alert-sources/7", json=[1, 2])
+
+    assert error_of(lambda: ilert().get_alert_source(7)) == (
+        "ilert API GET /api/alert-sources/7 failed (no answer): the answer does not have the "
+        "shape of AlertSource (the body: Input should be a valid dictionary or instance of "
+        "AlertSource). The API may have changed; this client needs updating."
+    )
