@@ -190,3 +190,18 @@ def test_a_provider_shows_which_settings_it_was_given_never_their_values(
         "level:apiKey, level:baseUrl)"
     )
     assert repr(IlertAlertSourceProvider()) == "IlertAlertSourceProvider(configured keys: none)"
+
+
+def test_each_ilert_base_url_has_its_own_policy_names(
+    alert_sources: IlertAlertSourceProvider,
+) -> None:
+    """A policy that exists in another organisation is still unknown in this one."""
+    created(alert_sources, name="x", escalation_policy="Default")  # this org's policies listed
+    with Sandbox() as other_org:
+        other_org.ilert_add_escalation_policy("Night shift")
+        other = IlertAlertSourceProvider()
+        other.configure(ConfigureRequest(Config(stack_config(other_org), "level-ilert")))
+        created(other, name="y", escalation_policy="Night shift")
+
+        with pytest.raises(UnknownEscalationPolicyError, match="'Night shift' matches no"):
+            alert_sources.create(checked(alert_sources, name="z", escalation_policy="Night shift"))
