@@ -23,6 +23,8 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from components.level_ilert_integration import LevelIlertIntegration
 from components.settings import Integration
+from providers.ilert_alert_source import IlertAlertSource
+from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from tests.engine.harness import PROVIDER_KEY, CapturingMocks, capture_registrations, strip_secrets
 
@@ -447,3 +449,91 @@ def test_manual_mode_names_each_event_to_tick_as_levels_ui_labels_it(sandbox: Sa
         'choose Select types to send and tick "Alert active" and "Alert resolved" and '
         '"device_created"\n' in text
     )
+
+
+def test_the_engine_is_told_which_outputs_are_secret(sandbox: Sandbox) -> None:
+    """The engine stores these outputs encrypted and shows them as [secret]; the SDK passes
+    them in each resource's options, seen here by a stack transformation."""
+    config = stack_config(sandbox, [ACME])
+    secret_outputs: dict[str, list[str]] = {}
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        secret_outputs[args.type_] = list(args.opts.additional_secret_outputs or [])
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        pulumi.runtime.register_stack_transformation(record)
+        runpy.run_path(str(PROGRAM))
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    assert secret_outputs == {
+        COMPONENT: [],
+        ALERT_SOURCE: ["integration_key", "integration_url"],
+        WEBHOOK: ["url", "secret"],
+    }
+
+
+def test_the_resources_used_directly_have_the_documented_defaults_and_outputs(
+    sandbox: Sandbox,
+) -> None:
+    """IlertAlertSource and LevelWebhook as a program of one's own would use them."""
+    config = stack_config(sandbox, [])
+    resolved: dict[str, Any] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        source = IlertAlertSource("s", name="Level - X", escalation_policy="On-call L1")
+        webhook = LevelWebhook(
+            "w", url=source.integration_url, secret="whsec-9",
+            event_types=pulumi.Output.from_input(["alert_resolved", "alert_active"]),
+        )
+        for owner, resource, names in (
+            ("source", source, ("escalation_policy_id", "escalation_policy_name", "status",
+                                "integration_key", "integration_url", "active", "teams")),
+            ("webhook", webhook, ("url", "event_types", "enabled", "has_secret", "secret",
+                                  "created_at", "updated_at")),
+        ):
+            for name in names:
+                getattr(resource, name).apply(
+                    functools.partial(resolved.__setitem__, f"{owner}.{name}")
+                )
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    (source,) = sandbox.ilert_alert_sources()
+    (webhook,) = sandbox.level_webhooks()
+    assert (source["active"], webhook["enabled"]) == (True, True)
+    assert resolved == {
+        "source.escalation_policy_id": 2,
+        "source.escalation_policy_name": "On-call L1",
+        "source.status": source["status"],
+        "source.integration_key": source["integrationKey"],
+        "source.integration_url": source["integrationUrl"],
+        "source.active": True,
+        "source.teams": None,
+        "webhook.url": source["integrationUrl"],
+        "webhook.event_types": ["alert_active", "alert_resolved"],
+        "webhook.enabled": True,
+        "webhook.has_secret": True,
+        "webhook.secret": "whsec-9",
+        "webhook.created_at": webhook["created_at"],
+        "webhook.updated_at": webhook["updated_at"],
+    }
+
+
+def test_the_resources_used_directly_refuse_a_duplicate_unless_told_to_adopt(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ilert.create_alert_source(
+        {"name": "Level - X", "integrationType": "LEVELIO", "escalationPolicy": {"id": 1}}
+    )
+    config = stack_config(sandbox, [])
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        IlertAlertSource("s", name="Level - X", escalation_policy=1)
+
+    with pytest.raises(Exception, match="adopt: true"):
+        capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+    assert sandbox.count("ilert", "PUT") == 0
