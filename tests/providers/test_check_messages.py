@@ -185,3 +185,15 @@ def test_ilert_id_accepts_whole_numbers_and_names_the_property_otherwise(
         f"teams[0] must be an ilert id, a whole number from 1 to 9007199254740991; {expected}"
     )
 
+
+
+def test_a_bad_tuning_setting_fails_the_preview_without_a_property() -> None:
+    from pulumi.dynamic import Config, ConfigureRequest
+
+    provider = IlertAlertSourceProvider()
+    provider.configure(ConfigureRequest(Config({"ilert:rateLimitRequests": "many"}, "p")))
+
+    assert failures(provider, OK) == [
+        ("", "ilert:rateLimitRequests must be a positive number; fix it with `pulumi config set "
+             "ilert:rateLimitRequests <number>` or remove it to use the default (120).")
+    ]

@@ -308,3 +308,46 @@ def test_an_answer_of_the_wrong_shape_names_the_call() -> None:
         "shape of AlertSource (the body: Input should be a valid dictionary or instance of "
         "AlertSource). The API may have changed; this client needs updating."
     )
+
+
+@responses.activate
+def test_ilert_pages_of_one_and_the_limits_of_a_page() -> None:
+    responses.get(
+        f"{ILERT}/api/escalation-policies", json=[{"id": 1, "name": "Default"}],
+        match=[matchers.query_param_matcher({"start-index": "0", "max-results": "1"})],
+    )
+    responses.get(
+        f"{ILERT}/api/escalation-policies", json=[],
+        match=[matchers.query_param_matcher({"start-index": "1", "max-results": "1"})],
+    )
+
+    assert [p.name for p in ilert().list_escalation_policies(page_size=1)] == ["Default"]
+    with pytest.raises(ValueError, match="page_size") as caught:
+        list(ilert().list_alert_sources(page_size=51))
+    assert str(caught.value) == "page_size must be between 1 and 50"
+
+
+@responses.activate
+def test_an_ilert_listing_that_is_not_a_list_or_never_ends_is_refused() -> None:
+    responses.get(f"{ILERT}/api/alert-sources", json={"items": []})
+    responses.get(f"{ILERT}/api/escalation-policies", json=[{"id": 1, "name": "Default"}])
+
+    with pytest.raises(TypeError, match="not a list") as not_a_list:
+        list(ilert().list_alert_sources())
+    with pytest.raises(RuntimeError, match="kept returning") as endless:
+        list(ilert().list_escalation_policies(page_size=1))
+
+    assert str(not_a_list.value) == "ilert answered /api/alert-sources with dict, not a list"
+    assert str(endless.value) == (
+        "ilert kept returning full pages of /api/escalation-policies after 1000 pages"
+    )
+
+
+@responses.activate
+def test_a_failing_listing_names_the_call() -> None:
+    responses.get(f"{ILERT}/api/alert-sources", status=500, json={"message": "boom"})
+
+    assert error_of(lambda: list(ilert().list_alert_sources())) == (
+        "ilert API GET /api/alert-sources failed (HTTP 500): boom. The API kept failing: HTTP "
+        "500 on the last of 1 attempts."
+    )

@@ -260,5 +260,39 @@ def test_an_error_survives_pickling_with_its_message() -> None:
     assert str(copy) == (
         "ilert API PUT /api/alert-sources/7 failed (HTTP 502): bad gateway. Try again."
     )
-    assert copy.args == (str(error),)
+    assert copy.args == error.args == (str(error),)
     assert (copy.status, copy.path, copy.may_have_acted) == (502, "/api/alert-sources/7", False)
+
+
+@pytest.mark.parametrize(
+    ("requests", "window", "ok"),
+    [(1, 60.0, True), (1, 0.001, True), (0, 60.0, False), (1, 0.0, False), (-1, -1.0, False)],
+)
+def test_a_rate_limit_needs_a_request_and_a_window(requests: int, window: float, ok: bool) -> None:
+    if ok:
+        assert RateLimit(requests, window).requests == requests
+        return
+    with pytest.raises(ValueError, match="a rate limit needs") as caught:
+        RateLimit(requests, window)
+    assert str(caught.value) == "a rate limit needs requests >= 1 and window_seconds > 0"
+
+
+@responses.activate
+def test_an_answer_that_is_not_json_is_quoted_shortly() -> None:
+    responses.get("http://127.0.0.1:9/x", status=200, body="<html>" + "x" * 200)
+
+    error = failure("http://127.0.0.1:9")
+
+    assert str(error) == (
+        f"Example API GET /x failed (HTTP 200): the answer was not JSON: <html>{'x' * 94}"
+    )
+    assert error.args == (str(error),)
+
+
+@responses.activate
+def test_a_413_that_says_when_to_come_back_is_tried_again() -> None:
+    responses.get("http://127.0.0.1:9/x", status=413, headers={"Retry-After": "0"}, body="")
+    responses.get("http://127.0.0.1:9/x", json={"ok": True})
+
+    assert make_client("http://127.0.0.1:9").request("GET", "/x") == {"ok": True}
+    assert len(responses.calls) == 2
