@@ -105,6 +105,17 @@ def failures(provider: Any, inputs: dict[str, Any]) -> list[tuple[str, str]]:
             [("ALERT_GROUPING_WINDOWS", "ALERT_GROUPING_WINDOWS is not a known property; did "
                                         "you mean alert_grouping_window? Rename it.")],
         ),
+        # Separators between every letter still point at the key (case and separators are
+        # ignored before spelling is compared).
+        (
+            {**OK, "a_c_t_i_v_e": True},
+            [("a_c_t_i_v_e", "a_c_t_i_v_e is not a known property; did you mean active? "
+                             "Rename it.")],
+        ),
+        (
+            {**OK, "t-e-a-m-s": [1]},
+            [("t-e-a-m-s", "t-e-a-m-s is not a known property; did you mean teams? Rename it.")],
+        ),
         (
             {**OK, "colour": "red"},
             [("colour", "colour is not a known property; remove it. Known ones: active, adopt, "
