@@ -8,7 +8,9 @@ singular shows here. Runs against the loopback server of test_http_policy.py.
 
 from __future__ import annotations
 
+import logging
 import pickle
+import re
 import socket
 
 import pytest
@@ -296,3 +298,18 @@ def test_a_413_that_says_when_to_come_back_is_tried_again() -> None:
 
     assert make_client("http://127.0.0.1:9").request("GET", "/x") == {"ok": True}
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_each_answer_is_logged_at_debug_level_without_the_credential(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What an operator sees with debug logging on: API, method, path, status, time."""
+    responses.get("http://127.0.0.1:9/x", json={"ok": True})
+
+    with caplog.at_level(logging.DEBUG, logger="providers.http"):
+        make_client("http://127.0.0.1:9").request("GET", "/x")
+
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "providers.http"]
+    assert re.fullmatch(r"Example GET /x -> 200 in \d+\.\d\ds", line), line
+    assert "SECRET" not in line
