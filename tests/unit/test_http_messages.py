@@ -46,9 +46,12 @@ def failure(url: str, method: str = "GET", **client: object) -> ApiError:
 @pytest.mark.parametrize(
     ("status", "hint"),
     [
+        (300, ". The API redirected to '(nowhere)'; set the base URL to where it points."),
+        (400, ""),
         (401, ". Check the credential: set example:token."),
         (403, ". The credential may not do this; check its access (set example:token)."),
         (409, ""),
+        (500, ". The API kept failing: HTTP 500 on the last of 3 attempts."),
         (503, ". The API kept failing: HTTP 503 on the last of 3 attempts."),
         (429, ". The API's rate limit was still exhausted after 3 attempts; try again later."),
     ],
@@ -313,3 +316,24 @@ def test_each_answer_is_logged_at_debug_level_without_the_credential(
     (line,) = [r.getMessage() for r in caplog.records if r.name == "providers.http"]
     assert re.fullmatch(r"Example GET /x -> 200 in \d+\.\d\ds", line), line
     assert "SECRET" not in line
+
+
+def test_a_connection_that_cannot_be_made_in_time_is_reported_as_unreachable() -> None:
+    """A listener whose queue is full never completes the handshake: the connect timeout
+    (1 s in make_client), not the operation deadline, ends each attempt."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        fillers = [socket.create_connection(listener.getsockname(), timeout=1)]
+        try:
+            error = failure(url, retry=RetryPolicy(attempts=1))
+        finally:
+            for filler in fillers:
+                filler.close()
+
+    assert isinstance(error, ApiUnreachableError)
+    assert str(error).startswith(
+        "Example API GET /x failed (no answer): could not connect after 1 attempt: "
+        "ConnectTimeoutError: "
+    )
