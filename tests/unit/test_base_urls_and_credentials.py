@@ -66,6 +66,9 @@ def test_refused_base_urls_say_why_naming_the_setting(given: str, says: str) -> 
     [
         ("il1-token", None),
         ("café-latin-1", None),
+        ("\u00ff-last-of-latin-1", None),
+        ("\u0100-first-past-it", "contains a character outside Latin-1 (for example a "
+                                 "typographic quote or dash from copy and paste)"),
         ("tok\nen", "contains a control character (a line break)"),
         ("tok\ren", "contains a control character (a carriage return)"),
         ("tok\ten", "contains a control character (a tab)"),
