@@ -18,11 +18,16 @@ from providers.http import (
     ApiError,
     DeadlineExceededError,
     RateLimit,
+    ResponseLostError,
     RetryPolicy,
     ServerError,
+    Timeouts,
 )
 from providers.ilert_api import AlertSourceRequest, IlertClient
 from providers.level_api import LevelClient, WebhookChanges
+from tests.unit.test_http_policy import Script, server
+
+__all__ = ["server"]  # the loopback server fixture, imported for this module's tests
 
 ILERT = "https://api.ilert.test"
 LEVEL = "https://api.level.test"
@@ -351,3 +356,16 @@ def test_a_failing_listing_names_the_call() -> None:
         "ilert API GET /api/alert-sources failed (HTTP 500): boom. The API kept failing: HTTP "
         "500 on the last of 1 attempts."
     )
+
+
+@pytest.mark.parametrize("client", [IlertClient, LevelClient])
+def test_the_timeouts_given_are_the_ones_used(server: tuple[str, Script], client: type) -> None:
+    url, script = server
+    script.actions = [("slow", 0.6)]
+
+    with pytest.raises(ResponseLostError, match=r"no answer came within 0\.2 s"):
+        client(url, "key-1", retry=ONCE, timeouts=Timeouts(connect=1.0, read=0.2)).get_alert(
+            1 if client is IlertClient else "A1"
+        )
+
+    assert len(script.seen) == 1
