@@ -205,3 +205,17 @@ def test_each_ilert_base_url_has_its_own_policy_names(
 
         with pytest.raises(UnknownEscalationPolicyError, match="'Night shift' matches no"):
             alert_sources.create(checked(alert_sources, name="z", escalation_policy="Night shift"))
+
+
+def test_an_unknown_policy_name_says_when_ilert_has_no_policies_at_all(
+    alert_sources: IlertAlertSourceProvider, sandbox: Sandbox
+) -> None:
+    with sandbox.world.mutate() as state:  # an account without any escalation policy
+        state.escalation_policies.clear()
+
+    with pytest.raises(UnknownEscalationPolicyError, match="matches no") as caught:
+        alert_sources.create(checked(alert_sources, name="x", escalation_policy="Default"))
+
+    assert "Existing policies: none. Use one of these names or a numeric policy id." in str(
+        caught.value
+    )
