@@ -131,3 +131,17 @@ def test_each_level_base_url_and_key_has_its_own_listing(
     sandbox.requests.clear()
     assert read_only.read(sandbox.level_webhooks()[0]["id"], {}).id
     assert sandbox.count("level", "GET", "/v2/webhooks") == 1  # its own listing
+
+
+def test_an_update_sends_the_secret_again_when_level_reported_none(
+    webhooks: LevelWebhookProvider, sandbox: Sandbox
+) -> None:
+    """State that says Level has no secret (has_secret false) gets it set again, even when
+    the declared secret equals the one in state."""
+    webhook_id, outs, news = created(webhooks, url=URL, secret="whsec-1")
+    sandbox.level_edit_webhook(webhook_id, secret=None)
+
+    updated = webhooks.update(webhook_id, {**outs, "has_secret": False}, news)
+
+    assert stored_secret(sandbox) == "whsec-1"
+    assert updated.outs is not None and updated.outs["has_secret"] is True

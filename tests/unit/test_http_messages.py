@@ -351,3 +351,13 @@ def test_one_attempt_is_counted_in_the_singular(server: tuple[str, Script]) -> N
     error = failure(url, retry=RetryPolicy(attempts=1))
 
     assert str(error).endswith("HTTP 503 on the last of 1 attempt.")
+
+
+@responses.activate
+def test_an_empty_answer_without_a_reason_phrase_says_no_message() -> None:
+    responses.get("http://127.0.0.1:9/x", status=599, body="")
+
+    error = failure("http://127.0.0.1:9")
+
+    assert error.message == "no message"
+    assert str(error).startswith("Example API GET /x failed (HTTP 599): no message. ")
