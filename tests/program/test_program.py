@@ -537,3 +537,28 @@ def test_the_resources_used_directly_refuse_a_duplicate_unless_told_to_adopt(
     with pytest.raises(Exception, match="adopt: true"):
         capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
     assert sandbox.count("ilert", "PUT") == 0
+
+
+def test_a_webhook_used_directly_refuses_a_duplicate_and_sends_both_events_by_default(
+    sandbox: Sandbox,
+) -> None:
+    existing = sandbox.level.create_webhook(
+        {"url": "https://hooks.example/a", "enabled": True, "event_types": None}
+    )
+    config = stack_config(sandbox, [])
+
+    def duplicate() -> None:
+        pulumi.runtime.set_all_config(config)
+        LevelWebhook("w", url=existing["url"])
+
+    def fresh() -> None:
+        pulumi.runtime.set_all_config(config)
+        LevelWebhook("w", url="https://hooks.example/b")
+
+    with pytest.raises(Exception, match="adopt: true"):
+        capture_registrations(duplicate, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+    capture_registrations(fresh, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    hooks = {hook["url"]: hook for hook in sandbox.level_webhooks()}
+    assert hooks["https://hooks.example/a"]["event_types"] is None  # left as it was
+    assert hooks["https://hooks.example/b"]["event_types"] == ["alert_active", "alert_resolved"]

@@ -290,6 +290,19 @@ def test_a_client_shows_its_api_and_url_and_refuses_to_be_pickled() -> None:
 
 
 @responses.activate
+def test_a_malformed_nested_field_is_named_by_its_path() -> None:
+    responses.get(f"{ILERT}/api/alert-sources/7", json={
+        "id": 7, "name": "x", "integrationType": "LEVELIO", "escalationPolicy": {"name": "P"},
+    })
+
+    assert error_of(lambda: ilert().get_alert_source(7)) == (
+        "ilert API GET /api/alert-sources/7 failed (no answer): the answer does not have the "
+        "shape of AlertSource (escalationPolicy.id: Field required). The API may have changed; "
+        "this client needs updating."
+    )
+
+
+@responses.activate
 def test_malformed_ilert_listings_name_the_call() -> None:
     responses.get(f"{ILERT}/api/alert-sources", json=[{"id": 1}])
     responses.get(f"{ILERT}/api/alerts", json=[{"id": 1}])

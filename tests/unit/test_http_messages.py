@@ -17,6 +17,7 @@ import pytest
 import responses
 
 from providers.http import (
+    ApiClient,
     ApiError,
     ApiUnreachableError,
     DeadlineExceededError,
@@ -361,3 +362,24 @@ def test_an_empty_answer_without_a_reason_phrase_says_no_message() -> None:
 
     assert error.message == "no message"
     assert str(error).startswith("Example API GET /x failed (HTTP 599): no message. ")
+
+
+def test_a_client_without_a_timeout_setting_names_only_the_deadline(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.actions = [("status", 503)] * 20
+    client = ApiClient(
+        api="Example", base_url=url, authorization="Bearer t", credential_secret="t",
+        credential_hint="set example:token", base_url_setting="example:baseUrl",
+        retry=RetryPolicy(attempts=20, backoff_factor=0.2, backoff_jitter=0),
+        operation_timeout=1.0,
+    )
+
+    with pytest.raises(ServerError, match="deadline") as caught:
+        client.request("GET", "/x")
+
+    assert str(caught.value).endswith(
+        "; The operation's deadline of 1 s passed; raise it for a slow network or API, or try "
+        "again later."
+    )
