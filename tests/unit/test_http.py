@@ -22,6 +22,7 @@ from providers.http import (
     RetryPolicy,
     ServerError,
     UnauthorizedError,
+    deadline,
     normalise_base_url,
 )
 
@@ -384,3 +385,18 @@ def test_a_client_refuses_an_unusable_credential_without_quoting_it(
             make(BASE, credential)
         assert "SECRET" not in str(caught.value)
         assert ("ILERT_API_TOKEN" if make is IlertClient else "LEVEL_API_KEY") in str(caught.value)
+
+
+def test_a_retry_after_longer_than_the_policys_maximum_is_capped(
+    scripted_server: tuple[str, type[_Scripted]],
+) -> None:
+    """An API asking for 100 s is retried after the policy's maximum (1 s here), inside a
+    deadline the 100 s would not fit."""
+    url, handler = scripted_server
+    handler.script = [(503, {"Retry-After": "100"})]
+    policy = RetryPolicy(attempts=2, backoff_factor=0, backoff_jitter=0, retry_after_max=1)
+
+    with deadline(5.0):
+        assert client(policy, base_url=url).request("GET", "/x") == {"ok": True}
+
+    assert 1.0 <= handler.seen[1] - handler.seen[0] < 4.0

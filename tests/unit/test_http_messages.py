@@ -383,3 +383,4 @@ def test_a_client_without_a_timeout_setting_names_only_the_deadline(
         "; The operation's deadline of 1 s passed; raise it for a slow network or API, or try "
         "again later."
     )
+
