@@ -332,3 +332,14 @@ def test_pacing_keeps_a_two_percent_margin_under_the_published_limit(
 
     first, second = (t for t, _ in script.seen)
     assert second - first >= 1.5
+
+
+def test_attempts_count_every_kind_of_failure_together(server: tuple[str, Script]) -> None:
+    """Three attempts in all, whether answers are lost or refused: not three of each kind."""
+    url, script = server
+    script.actions = [("drop",), ("status", 503), ("drop",), ("status", 503), ("drop",)]
+
+    with pytest.raises(ResponseLostError, match=r"\(3 attempts\)"):
+        make_client(url).request("GET", "/x")
+
+    assert len(script.seen) == 3
