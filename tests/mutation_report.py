@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import functools
 import json
 import re
 import sys
@@ -57,19 +58,24 @@ def score(codes: list[int | None]) -> tuple[float, int, int]:
     return (100.0 * killed / tested if tested else 0.0), killed, tested
 
 
-def diff_of(mutant: str) -> str:
-    """The lines a mutant changes, read from mutmut's copy of the module (no subprocess)."""
-    module, _, function = mutant.rpartition(".")
-    source_path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+@functools.cache
+def _functions(source_path: Path) -> dict[str, str]:
+    """Every function of mutmut's copy of a module (originals and mutants), by name."""
     try:
         source = source_path.read_text(encoding="utf-8")
     except OSError:
-        return "      (source not found; see `venv/bin/mutmut show`)"
-    functions = {
+        return {}
+    return {
         node.name: ast.get_source_segment(source, node) or ""
         for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     }
+
+
+def diff_of(mutant: str) -> str:
+    """The lines a mutant changes, read from mutmut's copy of the module (no subprocess)."""
+    module, _, function = mutant.rpartition(".")
+    functions = _functions(ROOT / "mutants" / (module.replace(".", "/") + ".py"))
     original = functions.get(function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "")
     changed = functions.get(function, "")
     lines = [

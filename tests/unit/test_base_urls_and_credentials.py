@@ -25,6 +25,7 @@ SCHEME_AND_HOST = "must be scheme and host only, such as https://api.example.com
         ("http://127.0.0.2:8790", "http://127.0.0.2:8790"),
         ("http://[::1]:8790", "http://[::1]:8790"),
         ("http://LOCALHOST:8790", "http://LOCALHOST:8790"),
+        ("https://API.ILERT.BOX/", "https://API.ILERT.BOX"),
     ],
 )
 def test_accepted_base_urls_are_used_without_a_trailing_slash(given: str, used: str) -> None:
