@@ -1,7 +1,11 @@
 """ilert's published OpenAPI document as the referee for what we send and what the sandbox returns.
 
-The spec lives outside the repository (``../shared/reference/ilert-openapi.yml``); tests that
-need it skip when it is absent rather than pass vacuously.
+The spec lives outside the repository (``../shared/reference/ilert-openapi.yml``, or
+``ILERT_OPENAPI_SPEC``). Tests call ``check_request``/``check_response`` next to their other
+assertions: without the spec that one check is not made (and noted), the rest of the test
+still runs, and the run's summary says once that the referee did not run (tests/conftest.py).
+Tests about the referee itself use ``request_errors``/``response_errors``, which skip the test
+when the spec is absent rather than pass vacuously.
 
 Request bodies are checked against ``AlertSourceRel`` with one documented relaxation: the
 spec's ``SimpleIdField64`` note says that for POST and PUT "only the id field is required for
@@ -35,9 +39,24 @@ SPEC_URI = "urn:ilert-openapi"
 ID_ONLY_SUB_ENTITIES = ("escalationPolicy",)
 
 
+# One line per schema check not made because the spec is absent: "<test id>: <what>".
+NOT_REFEREED: list[str] = []
+
+
+def available() -> bool:
+    """Whether the spec is there to referee with."""
+    return SPEC_PATH.is_file()
+
+
+def _not_refereed(what: str) -> None:
+    test = os.environ.get("PYTEST_CURRENT_TEST", "outside a test").rsplit(" (", 1)[0]
+    NOT_REFEREED.append(f"{test}: {what}")
+
+
 @functools.cache
 def _spec() -> dict[str, Any]:
-    if not SPEC_PATH.is_file():
+    if not available():
+        _not_refereed("the whole test checks against the spec")
         pytest.skip(f"ilert OpenAPI spec not found at {SPEC_PATH}")
     with SPEC_PATH.open(encoding="utf-8") as handle:
         spec: dict[str, Any] = yaml.safe_load(handle)
@@ -89,3 +108,27 @@ def response_errors(schema_name: str, body: Any) -> list[str]:
     """Why ``body`` is not a valid response body for ``schema_name`` (empty when it is)."""
     validator = OAS30ReadValidator(_absolutise(schema(schema_name)), registry=_registry())
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+
+
+def check_request(schema_name: str, body: Any) -> None:
+    """Fail unless ``body`` is a valid request body for ``schema_name``.
+
+    Without the spec the check is noted as not made and the test goes on.
+    """
+    if not available():
+        _not_refereed(f"request body as {schema_name}")
+        return
+    errors = request_errors(schema_name, body)
+    assert errors == [], f"not a valid {schema_name} request body: {errors}"
+
+
+def check_response(schema_name: str, body: Any, label: str = "") -> None:
+    """Fail unless ``body`` is a valid response body for ``schema_name``.
+
+    Without the spec the check is noted as not made and the test goes on.
+    """
+    if not available():
+        _not_refereed(f"response body as {schema_name}")
+        return
+    errors = response_errors(schema_name, body)
+    assert errors == [], f"{label or 'answer'} is not a valid {schema_name}: {errors}"

@@ -199,7 +199,7 @@ def test_read_with_inputs_only_falls_back_to_inputs(toy: ProviderServer, blob: s
 
 def test_read_with_id_only_fails_like_import(toy: ProviderServer) -> None:
     """``pulumi import`` sends only the id: the server cannot find the provider."""
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(ProviderError, match="KeyError: '__provider'") as caught:
         toy.read(URN, "thing-1", None, None)
     assert caught.value.code.name == "UNKNOWN"
     assert "KeyError: '__provider'" in caught.value.details
@@ -209,7 +209,7 @@ def test_read_with_id_only_fails_like_import(toy: ProviderServer) -> None:
 
 
 def test_provider_exception_surfaces_as_grpc_error(toy: ProviderServer, blob: str) -> None:
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(ProviderError, match="refusing to create a thing labelled 'boom'") as caught:
         toy.create(URN, _inputs(blob, label="boom"))
     err = caught.value
     assert err.method == "Create"
@@ -297,7 +297,7 @@ def test_build_errors_propagate() -> None:
 
     with pytest.raises(ValueError, match="no such thing"):
         provider_blob(broken)
-    with pytest.raises(LookupError):
+    with pytest.raises(LookupError, match="registered no dynamic resource"):
         provider_blob(lambda: None)
 
 

@@ -13,12 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import dill
 import pulumi
 import pytest
+from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.runtime import rpc
 
-from providers.ilert_alert_source import IlertAlertSource
-from providers.level_webhook import LevelWebhook
+from providers.ilert_alert_source import IlertAlertSource, IlertAlertSourceProvider
+from providers.level_webhook import LevelWebhook, LevelWebhookProvider
+from providers.pickling import sdk_pickler_restored
+from providers.provider_base import ConfiguredProvider
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from tests.engine.harness import (
     PROVIDER_KEY,
@@ -27,6 +31,7 @@ from tests.engine.harness import (
     ProviderServer,
     capture_registrations,
     dynamic_type,
+    serialize_provider_like_sdk,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -301,15 +306,42 @@ def test_destroy_deletes_the_webhook_before_the_source(
     server.delete(source.urn, source.id, source.outputs)
 
 
-@pytest.mark.parametrize("inputs", [SOURCE_INPUTS, WEBHOOK_INPUTS])
-def test_provider_blob_is_a_small_reference_without_secrets(inputs: dict[str, Any]) -> None:
-    blob = inputs[PROVIDER_KEY]
+# Stack config as a real environment has it: credentials that look like real ones.
+REAL_LOOKING_CONFIG = {
+    "ilert:apiToken": "il1api7c4f9e2b7d5a18e6f3c2b9a7d4e1f0c8",
+    "ilert:baseUrl": "https://api.eu.ilert.com",
+    "level:apiKey": "lvk_live_Zt7Qm2Xp9Rb4Wn6Ks1Hd8Jf3",
+    "level:baseUrl": "https://api.level.io",
+    "ilert:operationTimeoutSeconds": "75",
+}
+
+
+@pytest.mark.parametrize(
+    ("provider_class", "inputs"),
+    [(IlertAlertSourceProvider, SOURCE_INPUTS), (LevelWebhookProvider, WEBHOOK_INPUTS)],
+)
+def test_provider_blob_is_a_small_reference_without_secrets(
+    provider_class: type[ConfiguredProvider], inputs: dict[str, Any]
+) -> None:
+    """The ``__provider`` blob in state holds the class, never the config it was given: a
+    provider configured with real-looking credentials pickles to the very blob the program
+    registers, and unpickles unconfigured (the provider process configures it itself)."""
+    provider = provider_class()
+    provider.configure(ConfigureRequest(Config(REAL_LOOKING_CONFIG, "level-ilert")))
+    assert "ilert:apiToken" in repr(provider)  # configured indeed
+
+    with sdk_pickler_restored():
+        blob = serialize_provider_like_sdk(provider)
     raw = base64.b64decode(blob)
 
+    assert blob == inputs[PROVIDER_KEY]
     assert len(raw) < 500
-    assert b"providers.ilert_alert_source" in raw or b"providers.level_webhook" in raw
-    for secret in (ILERT_TOKEN, LEVEL_API_KEY, "http", "127.0.0.1"):
-        assert secret.encode() not in raw
+    assert provider_class.__module__.encode() in raw
+    for value in (*REAL_LOOKING_CONFIG.values(), ILERT_TOKEN, LEVEL_API_KEY, "http"):
+        assert value.encode() not in raw
+    restored = dill.loads(raw)
+    assert type(restored) is provider_class
+    assert repr(restored) == f"{provider_class.__name__}(configured keys: none)"
 
 
 def test_no_credential_in_any_response_or_log_line(
@@ -372,7 +404,7 @@ def test_a_401_names_the_cause_and_never_the_token(sandbox: Sandbox) -> None:
         source = Resource(
             server.urn(SOURCE_TYPE, "acme"), {**SOURCE_INPUTS, "escalation_policy": 1}
         )
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(ProviderError, match="HTTP 401") as caught:
             server.create(source.urn, source.inputs)
         server.stop()
 
@@ -385,7 +417,7 @@ def test_a_401_names_the_cause_and_never_the_token(sandbox: Sandbox) -> None:
 def test_a_400_names_the_field_ilert_rejected(server: ProviderServer, sandbox: Sandbox) -> None:
     source = Resource(server.urn(SOURCE_TYPE, "acme"), {**SOURCE_INPUTS, "escalation_policy": 999})
 
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(ProviderError, match="HTTP 400") as caught:
         server.create(source.urn, source.inputs)
 
     assert "HTTP 400" in caught.value.details
@@ -397,7 +429,9 @@ def test_a_missing_credential_names_config_and_env(sandbox: Sandbox) -> None:
     with ProviderServer(env={"LEVEL_API_KEY": ""}) as server:
         server.configure({"level:baseUrl": sandbox.level_url})
         webhook = Resource(server.urn(WEBHOOK_TYPE, "acme"), {**WEBHOOK_INPUTS})
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(
+            ProviderError, match="pulumi config set --secret level:apiKey"
+        ) as caught:
             server.create(webhook.urn, webhook.inputs)
 
     assert "pulumi config set --secret level:apiKey" in caught.value.details

@@ -36,7 +36,9 @@ def test_a_misspelled_key_stops_the_program_naming_the_key_meant(sandbox: Sandbo
     config["level:webhookMangement"] = "manual"  # meant: manual mode, no Level webhook
     mocks = ProvidersAgainstSandbox(config)
 
-    with pytest.raises(pulumi.RunError) as caught:
+    with pytest.raises(
+        pulumi.RunError, match="level:webhookMangement is not a setting of this project"
+    ) as caught:
         run_program(config, mocks)
 
     text = str(caught.value)
@@ -51,7 +53,9 @@ def test_a_bad_token_stops_the_program_at_preview_without_quoting_it(sandbox: Sa
     config["ilert:apiToken"] = ILERT_TOKEN[:4] + "\n" + ILERT_TOKEN[4:]
     mocks = ProvidersAgainstSandbox(config)
 
-    with pytest.raises(pulumi.RunError) as caught:
+    with pytest.raises(
+        pulumi.RunError, match=r"ilert:apiToken \(stack config\) contains a control character"
+    ) as caught:
         run_program(config, mocks)
 
     text = str(caught.value)

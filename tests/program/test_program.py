@@ -9,6 +9,7 @@ source into the Level webhook, and Level's "Test the integration" step can be au
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import runpy
 from pathlib import Path
@@ -20,6 +21,10 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 from pulumi.runtime.mocks import MockResourceArgs
 
+from components.level_ilert_integration import LevelIlertIntegration
+from components.settings import Integration
+from providers.ilert_alert_source import IlertAlertSource
+from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from tests.engine.harness import PROVIDER_KEY, CapturingMocks, capture_registrations, strip_secrets
 
@@ -179,7 +184,9 @@ def test_a_config_error_stops_before_any_resource(sandbox: Sandbox) -> None:
     )
     mocks = ProvidersAgainstSandbox(config)
 
-    with pytest.raises(pulumi.RunError) as caught:
+    with pytest.raises(
+        pulumi.RunError, match=r"level-ilert:integrations\[0\]\.eventTypes"
+    ) as caught:
         run_program(config, mocks)
 
     assert "level-ilert:integrations[0].eventTypes" in str(caught.value)
@@ -194,3 +201,364 @@ def test_missing_integrations_key_names_it(sandbox: Sandbox) -> None:
 
     with pytest.raises(pulumi.RunError, match="level-ilert:integrations is not set"):
         run_program(config)
+
+
+# -- every key of the stack file, traced to what the APIs receive and what the stack exports ----
+EVERY_KEY = {
+    "name": "Level - Servers",
+    "resourceName": "servers",
+    "escalationPolicy": "On-call L1",
+    "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW",
+    "alertGroupingWindow": "PT15M",
+    "alertPriorityRule": "LOW_DURING_SUPPORT_HOURS",
+    "autoResolutionTimeout": "PT4H",
+    "teams": [2, 1],
+    "active": False,
+    "eventTypes": ["alert_resolved", "device_created", "alert_active"],
+    "webhookEnabled": False,
+    "webhookSecret": "whsec-program-7731",
+}
+
+
+def run_with_exports(
+    config: dict[str, str], mocks: CapturingMocks
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run `__main__.py`; its globals and the stack outputs it exports (resolved values)."""
+    namespace: dict[str, Any] = {}
+    exported: dict[str, Any] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        namespace.update(runpy.run_path(str(PROGRAM)))
+        stack = pulumi.runtime.get_root_resource()
+        for name, value in getattr(stack, "outputs", {}).items():
+            pulumi.Output.from_input(value).apply(functools.partial(exported.__setitem__, name))
+
+    capture_registrations(program, mocks=mocks, stack="sandbox")
+    return namespace, exported
+
+
+def stored_webhook_secret(sandbox: Sandbox) -> str | None:
+    """The secret fake Level stored from the body it received (its API never returns it)."""
+    with sandbox.world.read() as state:
+        (record,) = state.webhooks.values()
+        return record.secret
+
+
+def test_every_integration_key_reaches_the_body_each_api_receives(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [EVERY_KEY])
+    mocks = ProvidersAgainstSandbox(config)
+
+    _, exported = run_with_exports(config, mocks)
+
+    (source,) = sandbox.ilert_alert_sources()
+    assert source["name"] == "Level - Servers"
+    assert source["escalationPolicy"]["id"] == 2  # "On-call L1", resolved by name
+    assert source["alertCreation"] == "ONE_ALERT_GROUPED_PER_WINDOW"
+    assert source["alertGroupingWindow"] == "PT15M"
+    assert source["alertPriorityRule"] == "LOW_DURING_SUPPORT_HOURS"
+    assert source["autoResolutionTimeout"] == "PT4H"
+    assert sorted(team["id"] for team in source["teams"]) == [1, 2]
+    assert source["active"] is False
+    (webhook,) = sandbox.level_webhooks()
+    assert webhook["url"] == source["integrationUrl"]
+    assert webhook["enabled"] is False
+    assert sorted(webhook["event_types"]) == ["alert_active", "alert_resolved", "device_created"]
+    assert webhook["has_secret"] is True
+    assert stored_webhook_secret(sandbox) == "whsec-program-7731"
+    # resourceName names the resources and the stack output; the secret travels as a secret.
+    (registered,) = [r for r in mocks.registrations if r.typ == WEBHOOK]
+    assert registered.name == "servers"
+    assert registered.inputs["secret"] != registered.plain_inputs["secret"]
+    assert set(exported) == {"servers"}
+    assert exported["servers"] == {
+        "alertSourceId": str(source["id"]),
+        "webhookId": webhook["id"],
+        "integrationUrl": source["integrationUrl"],
+    }
+
+
+def test_the_stack_exports_the_ids_and_the_url_as_a_secret(sandbox: Sandbox) -> None:
+    config = stack_config(sandbox, [ACME])
+
+    namespace, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    (source,) = sandbox.ilert_alert_sources()
+    (webhook,) = sandbox.level_webhooks()
+    assert exported == {
+        "level-acme": {
+            "alertSourceId": str(source["id"]),
+            "webhookId": webhook["id"],
+            "integrationUrl": source["integrationUrl"],
+        }
+    }
+    url = namespace["wiring"].exports()["integrationUrl"]
+    assert url._data.result().is_secret is True  # the only synchronous view of an Output
+
+
+def test_adopt_takes_over_the_source_and_webhook_that_exist(sandbox: Sandbox) -> None:
+    """adopt: the existing source gets the declared settings (one PUT), keeps its id and URL;
+    the webhook to that URL is taken over too. Nothing is created."""
+    before = sandbox.ilert.create_alert_source(
+        {
+            "name": "Level - Acme", "integrationType": "LEVELIO",
+            "escalationPolicy": {"id": 1}, "alertPriorityRule": "HIGH",
+        }
+    )
+    hook = sandbox.level.create_webhook(
+        {"url": before["integrationUrl"], "enabled": False, "event_types": ["alert_active"]}
+    )
+    config = stack_config(
+        sandbox,
+        [{**ACME, "adopt": True, "alertPriorityRule": "LOW", "webhookSecret": "whsec-adopted"}],
+    )
+
+    _, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    (source,) = sandbox.ilert_alert_sources()
+    assert (source["id"], source["integrationUrl"]) == (before["id"], before["integrationUrl"])
+    assert (source["escalationPolicy"]["id"], source["alertPriorityRule"]) == (2, "LOW")
+    assert sandbox.count("ilert", "PUT", f"/api/alert-sources/{before['id']}") == 1
+    assert sandbox.count("ilert", "POST") == 0
+    (webhook,) = sandbox.level_webhooks()
+    assert webhook["id"] == hook["id"]
+    assert webhook["enabled"] is True
+    assert sorted(webhook["event_types"]) == ["alert_active", "alert_resolved"]
+    assert stored_webhook_secret(sandbox) == "whsec-adopted"
+    assert sandbox.count("level", "POST") == 0
+    assert exported["level-acme"]["webhookId"] == hook["id"]
+
+
+def test_without_adopt_an_existing_source_stops_the_up_naming_adopt(sandbox: Sandbox) -> None:
+    sandbox.ilert.create_alert_source(
+        {"name": "Level - Acme", "integrationType": "LEVELIO", "escalationPolicy": {"id": 1}}
+    )
+    config = stack_config(sandbox, [ACME])
+
+    with pytest.raises(Exception, match="adopt: true") as caught:
+        run_program(config, ProvidersAgainstSandbox(config))
+
+    assert "ilert already has an alert source named 'Level - Acme'" in str(caught.value)
+    assert len(sandbox.ilert_alert_sources()) == 1
+    assert sandbox.count("ilert", "POST") == 0
+    assert sandbox.level_webhooks() == []
+
+
+MANUAL_STEPS = """\
+Level webhook for ilert alert source 'Level - Acme' (manual mode):
+  1. Copy the ilert webhook URL: pulumi stack output level-acme --show-secrets
+     (the integrationUrl field; copy it exactly, without spaces).
+  2. In Level, open Settings > Webhooks and click + Add webhook.
+  3. Paste the URL as the endpoint.
+  4. {secret_step}
+  5. Under Events to send, choose Select types to send and tick "Alert active" and "Alert resolved"
+     (both: Alert active opens the ilert alert, Alert resolved closes it).
+  6. Leave Enabled {enabled} and save.
+  7. Test: raise a test alert on a device; it must appear in ilert under this alert
+     source, and resolving it in Level must resolve it in ilert. If nothing arrives,
+     check the URL, both events, that the alert source is active, and the webhook's
+     Requests tab (delivery log) in Level."""
+
+
+@pytest.mark.parametrize(
+    ("secret", "enabled", "secret_step"),
+    [
+        ("whsec-1", True, "Enter the webhook secret from your stack config (webhookSecret) in "
+                          "Secret."),
+        (None, True, "Leave Secret empty (no webhookSecret is configured)."),
+        ("whsec-2", False, "Enter the webhook secret from your stack config (webhookSecret) in "
+                           "Secret."),
+        (None, False, "Leave Secret empty (no webhookSecret is configured)."),
+    ],
+)
+def test_manual_mode_steps_follow_the_secret_and_enabled_settings(
+    sandbox: Sandbox, secret: str | None, enabled: bool, secret_step: str
+) -> None:
+    integration: dict[str, Any] = {**ACME, "webhookEnabled": enabled}
+    if secret:
+        integration["webhookSecret"] = secret
+    config = stack_config(sandbox, [integration], **{"level:webhookManagement": "manual"})
+
+    _, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    outputs = exported["level-acme"]
+    assert set(outputs) == {"alertSourceId", "integrationUrl", "setupInstructions"}
+    assert outputs["setupInstructions"] == MANUAL_STEPS.format(
+        secret_step=secret_step, enabled="on" if enabled else "off"
+    )  # the secret step names the config key, never the secret itself
+    assert sandbox.count("level") == 0
+
+
+def test_the_resources_nest_under_their_integration(sandbox: Sandbox) -> None:
+    """`pulumi stack` shows each source and webhook under its LevelIlertIntegration."""
+    config = stack_config(sandbox, [ACME])
+    urns: dict[str, str] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        wiring = runpy.run_path(str(PROGRAM))["wiring"]
+        for key, resource in (("component", wiring), ("source", wiring.alert_source),
+                              ("webhook", wiring.webhook)):
+            resource.urn.apply(functools.partial(urns.__setitem__, key))
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    prefix = "urn:pulumi:sandbox::level-ilert::"
+    assert urns == {
+        "component": f"{prefix}pulumi:pulumi:Stack${COMPONENT}::level-acme",
+        "source": f"{prefix}{COMPONENT}${ALERT_SOURCE}::level-acme",
+        "webhook": f"{prefix}{COMPONENT}${WEBHOOK}::level-acme",
+    }
+
+
+def test_the_component_used_directly_manages_the_webhook_and_honours_its_options(
+    sandbox: Sandbox,
+) -> None:
+    """LevelIlertIntegration(name, args, opts) as a program of one's own would use it."""
+    config = stack_config(sandbox, [])
+    urns: list[str] = []
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        group = pulumi.ComponentResource("acme:index:Integrations", "all")
+        wiring = LevelIlertIntegration(
+            "acme", Integration.model_validate(ACME), pulumi.ResourceOptions(parent=group)
+        )
+        assert wiring.webhook is not None and wiring.setup_instructions is None
+        wiring.urn.apply(urns.append)
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    assert urns == [
+        f"urn:pulumi:sandbox::level-ilert::acme:index:Integrations${COMPONENT}::acme"
+    ]
+    (webhook,) = sandbox.level_webhooks()
+    assert webhook["url"] == sandbox.ilert_alert_sources()[0]["integrationUrl"]
+
+
+def test_manual_mode_names_each_event_to_tick_as_levels_ui_labels_it(sandbox: Sandbox) -> None:
+    events = ["alert_active", "alert_resolved", "device_created"]
+    config = stack_config(
+        sandbox, [{**ACME, "eventTypes": events}], **{"level:webhookManagement": "manual"}
+    )
+
+    _, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    text = exported["level-acme"]["setupInstructions"]
+    assert (
+        'choose Select types to send and tick "Alert active" and "Alert resolved" and '
+        '"device_created"\n' in text
+    )
+
+
+def test_the_engine_is_told_which_outputs_are_secret(sandbox: Sandbox) -> None:
+    """The engine stores these outputs encrypted and shows them as [secret]; the SDK passes
+    them in each resource's options, seen here by a stack transformation."""
+    config = stack_config(sandbox, [ACME])
+    secret_outputs: dict[str, list[str]] = {}
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        secret_outputs[args.type_] = list(args.opts.additional_secret_outputs or [])
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        pulumi.runtime.register_stack_transformation(record)
+        runpy.run_path(str(PROGRAM))
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    assert secret_outputs == {
+        COMPONENT: [],
+        ALERT_SOURCE: ["integration_key", "integration_url"],
+        WEBHOOK: ["url", "secret"],
+    }
+
+
+def test_the_resources_used_directly_have_the_documented_defaults_and_outputs(
+    sandbox: Sandbox,
+) -> None:
+    """IlertAlertSource and LevelWebhook as a program of one's own would use them."""
+    config = stack_config(sandbox, [])
+    resolved: dict[str, Any] = {}
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        source = IlertAlertSource("s", name="Level - X", escalation_policy="On-call L1")
+        webhook = LevelWebhook(
+            "w", url=source.integration_url, secret="whsec-9",
+            event_types=pulumi.Output.from_input(["alert_resolved", "alert_active"]),
+        )
+        for owner, resource, names in (
+            ("source", source, ("escalation_policy_id", "escalation_policy_name", "status",
+                                "integration_key", "integration_url", "active", "teams")),
+            ("webhook", webhook, ("url", "event_types", "enabled", "has_secret", "secret",
+                                  "created_at", "updated_at")),
+        ):
+            for name in names:
+                getattr(resource, name).apply(
+                    functools.partial(resolved.__setitem__, f"{owner}.{name}")
+                )
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    (source,) = sandbox.ilert_alert_sources()
+    (webhook,) = sandbox.level_webhooks()
+    assert (source["active"], webhook["enabled"]) == (True, True)
+    assert resolved == {
+        "source.escalation_policy_id": 2,
+        "source.escalation_policy_name": "On-call L1",
+        "source.status": source["status"],
+        "source.integration_key": source["integrationKey"],
+        "source.integration_url": source["integrationUrl"],
+        "source.active": True,
+        "source.teams": None,
+        "webhook.url": source["integrationUrl"],
+        "webhook.event_types": ["alert_active", "alert_resolved"],
+        "webhook.enabled": True,
+        "webhook.has_secret": True,
+        "webhook.secret": "whsec-9",
+        "webhook.created_at": webhook["created_at"],
+        "webhook.updated_at": webhook["updated_at"],
+    }
+
+
+def test_the_resources_used_directly_refuse_a_duplicate_unless_told_to_adopt(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ilert.create_alert_source(
+        {"name": "Level - X", "integrationType": "LEVELIO", "escalationPolicy": {"id": 1}}
+    )
+    config = stack_config(sandbox, [])
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        IlertAlertSource("s", name="Level - X", escalation_policy=1)
+
+    with pytest.raises(Exception, match="adopt: true"):
+        capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+    assert sandbox.count("ilert", "PUT") == 0
+
+
+def test_a_webhook_used_directly_refuses_a_duplicate_and_sends_both_events_by_default(
+    sandbox: Sandbox,
+) -> None:
+    existing = sandbox.level.create_webhook(
+        {"url": "https://hooks.example/a", "enabled": True, "event_types": None}
+    )
+    config = stack_config(sandbox, [])
+
+    def duplicate() -> None:
+        pulumi.runtime.set_all_config(config)
+        LevelWebhook("w", url=existing["url"])
+
+    def fresh() -> None:
+        pulumi.runtime.set_all_config(config)
+        LevelWebhook("w", url="https://hooks.example/b")
+
+    with pytest.raises(Exception, match="adopt: true"):
+        capture_registrations(duplicate, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+    capture_registrations(fresh, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    hooks = {hook["url"]: hook for hook in sandbox.level_webhooks()}
+    assert hooks["https://hooks.example/a"]["event_types"] is None  # left as it was
+    assert hooks["https://hooks.example/b"]["event_types"] == ["alert_active", "alert_resolved"]

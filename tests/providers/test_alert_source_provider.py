@@ -258,7 +258,9 @@ def test_policy_by_name_costs_one_lookup_and_unknown_name_lists_what_exists(
     for i in range(12):
         sandbox.ilert_add_escalation_policy(f"Extra {i}")
     news = checked(alert_sources, name="x", escalation_policy="on-call l1")
-    with pytest.raises(UnknownEscalationPolicyError) as caught:
+    with pytest.raises(
+        UnknownEscalationPolicyError, match="matches no ilert escalation policy"
+    ) as caught:
         alert_sources.update(source_id, outs, news)
     text = str(caught.value)
     assert "'on-call l1' matches no ilert escalation policy" in text
@@ -318,11 +320,23 @@ def test_update_leaves_teams_alone_when_never_declared(
 def test_declared_empty_teams_clears_them(
     alert_sources: IlertAlertSourceProvider, sandbox: Sandbox
 ) -> None:
+    """`teams: []` means "no teams": a change from [1], sent as [], kept, and drift-checked."""
     source_id, outs, news = created(alert_sources, name="x", escalation_policy=1, teams=[1])
+    cleared = {**news, "teams": []}
 
-    alert_sources.update(source_id, outs, {**news, "teams": []})
+    assert alert_sources.diff(source_id, outs, cleared).changes is True
+    updated = alert_sources.update(source_id, outs, cleared)
 
     assert sandbox.ilert_alert_source(int(source_id))["teams"] == []
+    assert updated.outs is not None and updated.outs["teams"] == []
+    assert alert_sources.diff(source_id, updated.outs, cleared).changes is False
+    # Refresh: read keeps reporting teams (declared, if empty), so a team added in ilert shows.
+    sandbox.ilert_edit_alert_source(int(source_id), teams=[2])
+    new_command()
+    read = alert_sources.read(source_id, updated.outs)
+    assert read.outs is not None and read.outs["teams"] == [2]
+    assert read.inputs is not None and read.inputs["teams"] == [2]
+    assert alert_sources.diff(source_id, read.outs, cleared).changes is True
 
 
 def test_deleted_behind_pulumis_back_reads_as_gone_and_delete_twice_is_fine(
@@ -360,7 +374,9 @@ def test_missing_token_names_the_config_key_and_the_env_var(
     provider = IlertAlertSourceProvider()
     provider.configure(ConfigureRequest(Config({"ilert:baseUrl": sandbox.ilert_url}, "p")))
 
-    with pytest.raises(MissingCredentialError) as caught:
+    with pytest.raises(
+        MissingCredentialError, match="pulumi config set --secret ilert:apiToken"
+    ) as caught:
         provider.create(checked(provider, name="x", escalation_policy=1))
 
     assert "pulumi config set --secret ilert:apiToken" in str(caught.value)

@@ -503,7 +503,7 @@ def test_stack_config_is_refused_naming_the_key(row: Row, sandbox: Sandbox) -> N
     if row.value is not _DROP:
         config[INTEGRATIONS_KEY] = row.value
 
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(SettingsError, match="(?s)" + row.says) as caught:
         load_settings(config.get, config.get, config_keys=config, environ={})
 
     assert_well_said(str(caught.value), row, sandbox)
@@ -561,7 +561,7 @@ def test_bad_credentials_and_base_urls_are_refused_at_preview(
         monkeypatch.setenv(source_name, bad)
 
     # 1. The program's settings (pulumi preview runs the program first).
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(SettingsError, match="(?s)" + row.says) as caught:
         load_settings({INTEGRATIONS_KEY: [OK]}.get, config.get, config_keys=config)
     assert_well_said(str(caught.value), row, sandbox)
 
@@ -574,7 +574,7 @@ def test_bad_credentials_and_base_urls_are_refused_at_preview(
     assert bad not in repr(provider)
 
     # 3. create, should the engine ever skip check: the same message, still no request.
-    with pytest.raises(EndpointSettingError) as refused:
+    with pytest.raises(EndpointSettingError, match="(?s)" + row.says) as refused:
         provider.create(provider.check({}, inputs).inputs)
     assert_well_said(str(refused.value), row, sandbox)
 

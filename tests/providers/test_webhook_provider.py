@@ -225,7 +225,7 @@ def test_read_only_key_fails_with_the_fix_and_no_key_in_the_text(sandbox: Sandbo
         {"level:apiKey": LEVEL_READONLY_KEY, "level:baseUrl": sandbox.level_url}
     )
 
-    with pytest.raises(ForbiddenError) as caught:
+    with pytest.raises(ForbiddenError, match=r"HTTP 403.*level:apiKey") as caught:
         provider.create(checked(provider, url=URL))
 
     assert "level:apiKey" in str(caught.value)
@@ -235,7 +235,7 @@ def test_read_only_key_fails_with_the_fix_and_no_key_in_the_text(sandbox: Sandbo
 def test_wrong_key_is_unauthorized_without_echoing_it(sandbox: Sandbox) -> None:
     provider = provider_with({"level:apiKey": "wrong-key-123", "level:baseUrl": sandbox.level_url})
 
-    with pytest.raises(UnauthorizedError) as caught:
+    with pytest.raises(UnauthorizedError, match=r"HTTP 401.*LEVEL_API_KEY") as caught:
         provider.create(checked(provider, url=URL))
 
     assert "LEVEL_API_KEY" in str(caught.value)

@@ -17,7 +17,7 @@ from providers.http import (
 from providers.ilert_api import AlertSourceRequest, IlertClient
 from providers.level_api import LevelClient, WebhookChanges
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
-from tests.ilert_openapi import request_errors, response_errors
+from tests.ilert_openapi import check_request, check_response
 
 FAST = RetryPolicy(attempts=3, backoff_factor=0.05, backoff_jitter=0)
 
@@ -43,10 +43,10 @@ def level_source(name: str = "Level - Acme", **fields: object) -> AlertSourceReq
 
 def test_alert_source_crud_round_trip(ilert: IlertClient, sandbox: Sandbox) -> None:
     request = level_source(teams=[2, 1])
-    assert request_errors("AlertSourceRel", request.body()) == []
+    check_request("AlertSourceRel", request.body())
 
     created = ilert.create_alert_source(request)
-    assert response_errors("AlertSource", sandbox.ilert_alert_source(created.id)) == []
+    check_response("AlertSource", sandbox.ilert_alert_source(created.id))
     assert created.integration_url == (
         f"{sandbox.ilert_url}/api/v1/events/levelio/{created.integration_key}"
     )
@@ -58,7 +58,7 @@ def test_alert_source_crud_round_trip(ilert: IlertClient, sandbox: Sandbox) -> N
     assert [t.id for t in updated.teams] == [1, 2]  # teams left out of the PUT: unchanged
 
     ilert.delete_alert_source(created.id)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=r"GET /api/alert-sources/\d+ failed \(HTTP 404\)"):
         ilert.get_alert_source(created.id)
 
 
@@ -94,7 +94,7 @@ def test_ilert_rejections_arrive_as_typed_errors(ilert: IlertClient, sandbox: Sa
         ilert.create_alert_source(
             AlertSourceRequest(name="x", integration_type="LEVELIO", escalation_policy_id=999)
         )
-    with pytest.raises(UnauthorizedError) as caught:
+    with pytest.raises(UnauthorizedError, match=r"HTTP 401.*ilert:apiToken") as caught:
         IlertClient(sandbox.ilert_url, "wrong-token-456", retry=FAST).get_alert_source(1)
     assert "wrong-token-456" not in str(caught.value)
 
@@ -106,7 +106,7 @@ def test_retries_ride_out_injected_faults(ilert: IlertClient, sandbox: Sandbox) 
     assert sandbox.count("ilert", "GET", "/api/alert-sources") == 3
 
     sandbox.faults.add("ilert", "GET", "/api/alert-sources", 503, count=None)
-    with pytest.raises(ServerError):
+    with pytest.raises(ServerError, match=r"HTTP 503.*kept failing"):
         list(ilert.list_alert_sources())
 
 
@@ -147,14 +147,14 @@ def test_webhook_crud_and_cursor_paging(level: LevelClient, sandbox: Sandbox) ->
     assert level.update_webhook(ids[0], WebhookChanges(secret=None)).has_secret is False
 
     level.delete_webhook(ids[0])
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=r"GET /v2/webhooks/\S+ failed \(HTTP 404\)"):
         level.get_webhook(ids[0])
 
 
 def test_level_contract_rejections(level: LevelClient, sandbox: Sandbox) -> None:
     with pytest.raises(BadRequestError, match="url"):
         level.create_webhook(url="http://example.com/x", event_types=None)
-    with pytest.raises(ForbiddenError):
+    with pytest.raises(ForbiddenError, match=r"HTTP 403.*read & write"):
         LevelClient(sandbox.level_url, LEVEL_READONLY_KEY, retry=FAST).create_webhook(
             url="https://example.com/x", event_types=None
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import Sandbox
-from tests.ilert_openapi import response_errors
+from tests.ilert_openapi import check_response
 from tests.sandbox.helpers import create_source, ilert, source_body
 
 
@@ -62,11 +62,11 @@ def test_every_alert_source_response_validates_against_the_oas(sandbox: Sandbox)
         ).json(),
     }
     for label, body in bodies.items():
-        assert response_errors("AlertSource", body) == [], label
+        check_response("AlertSource", body, label)
     items = client.get("/api/alert-sources").json()
     assert items
     for item in items:
-        assert response_errors("AlertSourceNoIncludes", item) == []
+        check_response("AlertSourceNoIncludes", item)
 
 
 def test_get_by_id_or_integration_key_and_by_name(sandbox: Sandbox) -> None:
@@ -291,7 +291,7 @@ def test_escalation_policies_seeded_paged_and_by_name(sandbox: Sandbox) -> None:
     policies = client.get("/api/escalation-policies").json()
     assert [(p["id"], p["name"]) for p in policies] == [(1, "Default"), (2, "On-call L1")]
     for policy in policies:
-        assert response_errors("EscalationPolicy", policy) == []
+        check_response("EscalationPolicy", policy)
     assert client.get("/api/escalation-policies/2").json()["name"] == "On-call L1"
     assert client.get("/api/escalation-policies/name/On-call%20L1").json()["id"] == 2
     assert client.get("/api/escalation-policies/name/Nobody").status_code == 404

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sandbox import Sandbox
-from tests.ilert_openapi import response_errors
+from tests.ilert_openapi import check_response
 from tests.sandbox.helpers import create_source, ilert
 
 
@@ -57,7 +57,7 @@ def test_alert_active_opens_a_pending_alert(sandbox: Sandbox) -> None:
     assert alert["alertSource"]["name"] == source["name"]
     assert alert["severity"] == 2
     assert "resolvedOn" not in alert
-    assert response_errors("Alert", alert) == []
+    check_response("Alert", alert)
     source_now = ilert(sandbox).get(f"/api/alert-sources/{source['id']}").json()
     assert source_now["status"] == "PENDING"
 
@@ -86,7 +86,7 @@ def test_alert_resolved_resolves_the_open_alert_and_a_new_active_opens_another(
     [alert] = sandbox.ilert_alerts(source_id=source["id"])
     assert alert["status"] == "RESOLVED"
     assert alert["resolvedOn"]
-    assert response_errors("Alert", alert) == []
+    check_response("Alert", alert)
     # RESOLVED is final: the same key opens a new alert
     post_level(sandbox, source, level_envelope("alert_active"))
     statuses = [a["status"] for a in sandbox.ilert_alerts(source_id=source["id"])]
@@ -264,4 +264,4 @@ def test_integrations_lists_levelio(sandbox: Sandbox) -> None:
     listed = ilert(sandbox, token=None).get("/api/integrations").json()
     assert {"id": "LEVELIO", "integrationPath": "levelio"}.items() <= listed[0].items()
     for item in listed:
-        assert response_errors("Integration", item) == []
+        check_response("Integration", item)

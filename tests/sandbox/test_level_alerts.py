@@ -112,6 +112,6 @@ def test_python_helpers_match_http(sandbox: Sandbox) -> None:
     assert level(sandbox).get(f"/v2/alerts/{alert['id']}").json() == alert
     resolved = sandbox.resolve_level_alert(alert["id"])
     assert resolved["is_resolved"] is True
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(ApiError, match=r"^400: .*severity") as error:
         sandbox.raise_level_alert(severity="meh")
     assert error.value.status == 400

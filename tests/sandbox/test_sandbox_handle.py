@@ -18,7 +18,7 @@ def test_refuses_non_loopback_hosts() -> None:
 
 
 def test_start_twice_is_an_error(sandbox: Sandbox) -> None:
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="already running"):
         sandbox.start()
 
 
@@ -62,11 +62,11 @@ def test_out_of_band_alert_source_edits_show_up_over_http(sandbox: Sandbox) -> N
     assert over_http["teams"] == [{"id": 2, "name": "Service Desk"}]
     assert over_http["active"] is False
     assert over_http["integrationKey"] == source["integrationKey"]
-    with pytest.raises(ApiError) as invalid:
+    with pytest.raises(ApiError, match=r"^400: .*alertCreation") as invalid:
         sandbox.ilert_edit_alert_source(source["id"], alertCreation="NEVER")
     assert invalid.value.status == 400
     assert "alertCreation" in invalid.value.message
-    with pytest.raises(ApiError) as missing:
+    with pytest.raises(ApiError, match=r"^404: ") as missing:
         sandbox.ilert_edit_alert_source(424242, name="x")
     assert missing.value.status == 404
     sandbox.ilert_delete_alert_source(source["id"])
@@ -81,7 +81,7 @@ def test_out_of_band_webhook_edits_show_up_over_http(sandbox: Sandbox) -> None:
     over_http = level(sandbox).get(path).json()
     assert over_http["enabled"] is False
     assert over_http["event_types"] == ["alert_resolved"]
-    with pytest.raises(ApiError):
+    with pytest.raises(ApiError, match=r"^400: .*url"):
         sandbox.level_edit_webhook(webhook["id"], url="http://example.com")
     sandbox.level_delete_webhook(webhook["id"])
     assert level(sandbox).get(path).status_code == 404

@@ -22,6 +22,7 @@ from providers.http import (
     RetryPolicy,
     ServerError,
     UnauthorizedError,
+    deadline,
     normalise_base_url,
 )
 
@@ -59,7 +60,7 @@ def client(retry: RetryPolicy = FAST, base_url: str = BASE) -> ApiClient:
 def test_each_status_becomes_its_typed_error(status: int, error_class: type[ApiError]) -> None:
     responses.get(f"{BASE}/things/7", status=status, json={"message": f"nope {status}"})
 
-    with pytest.raises(error_class) as caught:
+    with pytest.raises(error_class, match=rf"failed \(HTTP {status}\): nope {status}") as caught:
         client().request("GET", "/things/7")
 
     error = caught.value
@@ -73,7 +74,7 @@ def test_each_status_becomes_its_typed_error(status: int, error_class: type[ApiE
 def test_level_style_error_body_is_read_and_401_names_the_credential_setting() -> None:
     responses.get(f"{BASE}/v2/x", status=401, json={"error": "Access denied"})
 
-    with pytest.raises(UnauthorizedError) as caught:
+    with pytest.raises(UnauthorizedError, match=r"HTTP 401\): Access denied") as caught:
         client().request("GET", "/v2/x")
 
     assert caught.value.message == "Access denied"
@@ -86,7 +87,7 @@ def test_credential_never_appears_in_error_text_even_when_the_server_echoes_it()
     responses.get(f"{BASE}/y", status=502, body=f"<html>upstream {SECRET}</html>")
 
     for path in ("/x", "/y"):
-        with pytest.raises(ApiError) as caught:
+        with pytest.raises(ApiError, match=r"\*\*\*") as caught:
             client().request("GET", path)
         assert SECRET not in str(caught.value)
         assert SECRET not in repr(caught.value.args)
@@ -168,15 +169,6 @@ def test_empty_body_returns_none_and_non_json_body_is_an_error() -> None:
     assert client().request("DELETE", "/x") is None
     with pytest.raises(ApiError, match="not JSON"):
         client().request("GET", "/html")
-
-
-def test_default_policy_backs_off_exponentially_with_jitter() -> None:
-    retry = RetryPolicy().build()
-
-    assert retry.total == 3
-    assert retry.backoff_factor > 0 and retry.backoff_jitter > 0
-    assert retry.respect_retry_after_header
-    assert set(retry.status_forcelist) == {429, 500, 502, 503, 504}
 
 
 @pytest.mark.parametrize("url", ["api.ilert.com", "ftp://x", "https://", ""])
@@ -267,6 +259,38 @@ def test_backoff_without_retry_after_waits_between_attempts(
     assert all(gap >= 0.15 for gap in gaps)
 
 
+def test_default_policy_backs_off_exponentially_with_jitter(
+    scripted_server: tuple[str, type[_Scripted]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waits a user sits through: 2 s, 4 s, 8 s (doubling), each plus up to 1 s of jitter."""
+    url, handler = scripted_server
+    handler.script = [(503, {})] * 4
+    waits: list[float] = []
+    monkeypatch.setattr("providers.http.time.sleep", waits.append)
+    monkeypatch.setattr("providers.http.random.random", lambda: 0.25)
+
+    with pytest.raises(ServerError, match="HTTP 503 on the last of 4 attempts"):
+        client(RetryPolicy(), base_url=url).request("GET", "/x")
+
+    assert len(handler.seen) == 4
+    assert waits == [2.25, 4.25, 8.25]
+
+
+def test_backoff_stops_growing_at_its_maximum(
+    scripted_server: tuple[str, type[_Scripted]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, handler = scripted_server
+    handler.script = [(502, {})] * 5
+    waits: list[float] = []
+    monkeypatch.setattr("providers.http.time.sleep", waits.append)
+    policy = RetryPolicy(attempts=5, backoff_factor=8.0, backoff_jitter=0, backoff_max=20.0)
+
+    with pytest.raises(ServerError, match="HTTP 502 on the last of 5 attempts"):
+        client(policy, base_url=url).request("GET", "/x")
+
+    assert waits == [8.0, 16.0, 20.0, 20.0]
+
+
 def test_connection_refused_is_retried_then_reported_without_secret() -> None:
     import socket
 
@@ -275,7 +299,7 @@ def test_connection_refused_is_retried_then_reported_without_secret() -> None:
         port = probe.getsockname()[1]
     started = time.monotonic()
 
-    with pytest.raises(ApiUnreachableError) as caught:
+    with pytest.raises(ApiUnreachableError, match="could not connect after 3 attempts") as caught:
         client(
             RetryPolicy(attempts=3, backoff_factor=0.1, backoff_jitter=0),
             base_url=f"http://127.0.0.1:{port}",
@@ -306,7 +330,7 @@ def test_redirects_are_not_followed_a_post_never_turns_into_a_get() -> None:
     responses.post(f"{BASE}/things", status=301, headers={"Location": "https://other.test/things"})
     responses.get("https://other.test/things", json=[])
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(ApiError, match=r"HTTP 301") as caught:
         client().request("POST", "/things", json={"a": 1})
 
     assert caught.value.status == 301
@@ -319,7 +343,7 @@ def test_sensitive_request_values_are_hidden_when_the_server_quotes_them() -> No
     url = "https://api.ilert.com/api/v1/events/levelio/il1levSECRETKEY"
     responses.post(f"{BASE}/v2/webhooks", status=400, json={"error": f"url {url} is unreachable"})
 
-    with pytest.raises(BadRequestError) as caught:
+    with pytest.raises(BadRequestError, match=r"url \*\*\* is unreachable") as caught:
         client().request("POST", "/v2/webhooks", json={"url": url}, sensitive=(url, None))
 
     assert "il1levSECRETKEY" not in str(caught.value)
@@ -336,7 +360,7 @@ def test_an_answer_of_the_wrong_shape_is_reported_without_quoting_it() -> None:
         json={"id": 1, "name": "x", "integrationType": "LEVELIO", "integrationKey": key},
     )
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(ApiError, match="does not have the shape of AlertSource") as caught:
         client().call(AlertSource, "GET", "/api/alert-sources/1")
 
     text = str(caught.value)
@@ -361,3 +385,18 @@ def test_a_client_refuses_an_unusable_credential_without_quoting_it(
             make(BASE, credential)
         assert "SECRET" not in str(caught.value)
         assert ("ILERT_API_TOKEN" if make is IlertClient else "LEVEL_API_KEY") in str(caught.value)
+
+
+def test_a_retry_after_longer_than_the_policys_maximum_is_capped(
+    scripted_server: tuple[str, type[_Scripted]],
+) -> None:
+    """An API asking for 100 s is retried after the policy's maximum (1 s here), inside a
+    deadline the 100 s would not fit."""
+    url, handler = scripted_server
+    handler.script = [(503, {"Retry-After": "100"})]
+    policy = RetryPolicy(attempts=2, backoff_factor=0, backoff_jitter=0, retry_after_max=1)
+
+    with deadline(5.0):
+        assert client(policy, base_url=url).request("GET", "/x") == {"ok": True}
+
+    assert 1.0 <= handler.seen[1] - handler.seen[0] < 4.0

@@ -337,3 +337,29 @@ def test_a_post_answered_502_says_it_was_not_repeated(server: tuple[str, Script]
         make_client(url).request("POST", "/things", json={})
 
     assert len(script.seen) == 1
+
+
+def test_pacing_keeps_a_two_percent_margin_under_the_published_limit(
+    server: tuple[str, Script],
+) -> None:
+    """One request per 1.5 s allowed: the second leaves 1.53 s after the first, so the API,
+    which counts requests when they arrive, never sees two inside its window."""
+    url, script = server
+    client = make_client(url, rate_limit=RateLimit(requests=1, window_seconds=1.5))
+
+    client.request("GET", "/x")
+    client.request("GET", "/x")
+
+    first, second = (t for t, _ in script.seen)
+    assert second - first >= 1.5
+
+
+def test_attempts_count_every_kind_of_failure_together(server: tuple[str, Script]) -> None:
+    """Three attempts in all, whether answers are lost or refused: not three of each kind."""
+    url, script = server
+    script.actions = [("drop",), ("status", 503), ("drop",), ("status", 503), ("drop",)]
+
+    with pytest.raises(ResponseLostError, match=r"\(3 attempts\)"):
+        make_client(url).request("GET", "/x")
+
+    assert len(script.seen) == 3

@@ -15,7 +15,7 @@ from providers.ilert_api import (
     AlertSourceRequest,
     IlertClient,
 )
-from tests.ilert_openapi import request_errors
+from tests.ilert_openapi import available, check_request, request_errors
 
 BASE = "https://api.ilert.test"
 TOKEN = "il-token-very-secret"
@@ -132,6 +132,17 @@ def test_the_schema_check_is_not_vacuous() -> None:
 
     assert any("integrationType" in e for e in errors)
     assert any("integrationUrl" in e for e in errors)
+
+
+@pytest.mark.skipif(not available(), reason="ilert OpenAPI spec absent: nothing to referee with")
+def test_the_referee_check_the_other_tests_call_fails_a_bad_body() -> None:
+    body = full_request().body()
+    body["alertCreation"] = "ONE_ALERT_PER_FULL_MOON"
+
+    with pytest.raises(
+        AssertionError, match=r"not a valid AlertSourceRel request body: .*alertCreation"
+    ):
+        check_request("AlertSourceRel", body)
 
 
 @responses.activate

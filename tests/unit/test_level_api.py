@@ -132,7 +132,9 @@ def test_404_on_the_collection_means_no_webhook_api_and_names_manual_mode(
             return list(level.list_webhooks())
         return level.create_webhook(url="https://x.test", event_types=None)
 
-    with pytest.raises(WebhookManagementUnavailableError) as caught:
+    with pytest.raises(
+        WebhookManagementUnavailableError, match="does not offer webhook management"
+    ) as caught:
         call()
 
     text = str(caught.value)
@@ -145,7 +147,7 @@ def test_404_on_the_collection_means_no_webhook_api_and_names_manual_mode(
 def test_404_on_one_webhook_is_plain_not_found(level: LevelClient) -> None:
     responses.get(f"{BASE}/v2/webhooks/{WEBHOOK_ID}", status=404, json={"error": "not found"})
 
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(NotFoundError, match=r"HTTP 404\): not found") as caught:
         level.get_webhook(WEBHOOK_ID)
 
     assert not isinstance(caught.value, WebhookManagementUnavailableError)

@@ -20,7 +20,9 @@ def load(integrations: Any, management: str | None = None) -> Any:
 
 
 def error_of(integrations: Any, management: str | None = None) -> str:
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(
+        SettingsError, match=r"level-ilert:integrations|level:webhookManagement"
+    ) as caught:
         load(integrations, management)
     return str(caught.value)
 
@@ -214,7 +216,7 @@ def test_every_problem_is_reported_at_once() -> None:
     }
     strings = {"level:webhookManagement": "auto", "ilert:baseUrl": "https://api.ilert.com/api"}
 
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(SettingsError, match=r"^Invalid stack config:\n- ilert:token") as caught:
         load_settings(objects.get, strings.get, config_keys=["ilert:token"], environ={})
 
     lines = str(caught.value).splitlines()
