@@ -170,6 +170,7 @@ class _Attempt:
     rate_window: float | None
     deadline_hit: bool = False
     attempts: int = 1
+    read_cut_by_deadline: bool = False  # the read timeout was shortened to fit the deadline
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -393,6 +394,14 @@ def session_for(api: str, retry: RetryPolicy) -> requests.Session:
         return session
 
 
+def forget_sessions() -> None:
+    """Close and drop every session (tests: each test plays a provider process of its own)."""
+    with _SESSIONS_LOCK:
+        for session in _SESSIONS.values():
+            session.close()
+        _SESSIONS.clear()
+
+
 class _HeaderAuth(requests.auth.AuthBase):
     """Adds the ``Authorization`` header per request, so the shared session never holds it."""
 
@@ -554,6 +563,7 @@ class ApiClient:
         try:
             attempt.pace()
             read_timeout = max(min(self._timeouts.read, attempt.remaining()), 0.001)
+            attempt.read_cut_by_deadline = read_timeout < self._timeouts.read
             response = self._session.request(
                 method,
                 self.base_url + path,
@@ -618,11 +628,13 @@ class ApiClient:
                 hint="The API may have changed; this client needs updating.",
             ) from None
 
-    def _deadline_hint(self, attempt: _Attempt) -> str:
+    def _deadline_hint(self, attempt: _Attempt, *, sentence: bool = True) -> str:
+        """What passed and what to do: a sentence, or (``sentence=False``) a clause that
+        follows a semicolon."""
         where = f" ({self._timeout_setting})" if self._timeout_setting else ""
         return (
-            f"The operation's deadline of {attempt.budget:g} s{where} passed; "
-            f"raise it for a slow network or API, or try again later."
+            f"{'The' if sentence else 'the'} operation's deadline of {attempt.budget:g} s"
+            f"{where} passed; raise it for a slow network or API, or try again later."
         )
 
     def _no_answer(
@@ -639,28 +651,43 @@ class ApiClient:
             "api": self.api, "method": method, "path": path, "status": None,
         }
         tries = _attempts(attempt.attempts)
-        if attempt.deadline_hit or isinstance(cause, DeadlineExceeded):
+        connect_failed = isinstance(
+            cause, ConnectTimeoutError | NewConnectionError | NameResolutionError
+        ) or (
+            isinstance(exc, requests.ConnectionError | requests.ConnectTimeout)
+            and not isinstance(cause, ReadTimeoutError | ProtocolError | OSError | DeadlineExceeded)
+        )
+        timed_out = isinstance(cause, ReadTimeoutError) or isinstance(exc, requests.ReadTimeout)
+        # Sent, then no answer: a write may have been carried out.
+        lost = not connect_failed and not isinstance(cause, DeadlineExceeded)
+        acted = lost and method.upper() not in IDEMPOTENT_METHODS
+        if (
+            attempt.deadline_hit
+            or isinstance(cause, DeadlineExceeded)
+            or (timed_out and attempt.read_cut_by_deadline)
+        ):
             return DeadlineExceededError(
                 **fields,
                 message=f"no success after {tries}: " + _redact(_describe(cause), hidden),
-                hint=self._deadline_hint(attempt),
-                may_have_acted=method.upper() == "POST" and attempt.attempts > 1,
+                hint=(
+                    "The request was sent; the API may have carried it out. "
+                    if acted
+                    else ""
+                )
+                + self._deadline_hint(attempt),
+                may_have_acted=acted,
             )
-        if isinstance(cause, ConnectTimeoutError | NewConnectionError | NameResolutionError) or (
-            isinstance(exc, requests.ConnectionError | requests.ConnectTimeout)
-            and not isinstance(cause, ReadTimeoutError | ProtocolError | OSError)
-        ):
+        if connect_failed:
             return ApiUnreachableError(
                 **fields,
                 message=f"could not connect after {tries}: " + _redact(_describe(cause), hidden),
                 hint=f"Check that {self.base_url} is reachable from here (address, DNS, "
                 f"proxy, firewall).",
             )
-        if isinstance(cause, ReadTimeoutError) or isinstance(exc, requests.ReadTimeout):
+        if timed_out:
             what = f"the request was sent but no answer came within {self._timeouts.read:g} s"
         else:
             what = "the request was sent but the connection was dropped before an answer"
-        acted = method.upper() not in IDEMPOTENT_METHODS
         return ResponseLostError(
             **fields,
             message=f"{what} ({tries}): " + _redact(_describe(cause), hidden),
@@ -695,7 +722,11 @@ class ApiClient:
             hint = f"The credential may not do this; check its access ({self._credential_hint})."
         elif status == 429:
             hint = f"The API's rate limit was still exhausted after {tries}; "
-            hint += self._deadline_hint(attempt) if attempt.deadline_hit else "try again later."
+            hint += (
+                self._deadline_hint(attempt, sentence=False)
+                if attempt.deadline_hit
+                else "try again later."
+            )
         elif unknown_outcome:
             hint = (
                 f"The API failed (HTTP {status}) and the request was not repeated: it may "
@@ -707,7 +738,9 @@ class ApiClient:
                 if attempt.attempts > 1
                 else f"The API failed: HTTP {status} on the only attempt"
             )
-            hint += "; " + self._deadline_hint(attempt) if attempt.deadline_hit else "."
+            hint += (
+                "; " + self._deadline_hint(attempt, sentence=False) if attempt.deadline_hit else "."
+            )
         return error_class_for(status)(
             api=self.api,
             method=method,

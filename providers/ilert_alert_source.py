@@ -67,7 +67,6 @@ WINDOW = "alert_grouping_window"
 # id would arrive as a neighbouring number, so that is the largest id we accept.
 ILERT_ID_MAX = 2**63 - 1
 EXACT_ID_MAX = 2**53 - 1
-ID_RANGE = f"a whole number from 1 to {EXACT_ID_MAX}"
 POLICY_HINT = (
     f"escalation_policy must be a positive policy id (a whole number up to {EXACT_ID_MAX}) "
     f"or an exact policy name from ilert"
@@ -99,19 +98,6 @@ def _one_of(value: str, allowed: tuple[str, ...], prop: str) -> str:
 def has_control_character(text: str) -> bool:
     """True if ``text`` holds a line break, tab, NUL or another control character."""
     return any(unicodedata.category(char) == "Cc" for char in text)
-
-
-def ilert_id(value: object, prop: str) -> int:
-    """``value`` as an ilert id: a whole number from 1 to ``EXACT_ID_MAX``, never a boolean.
-
-    pydantic's lax mode would turn ``true`` into 1 (policy 1, team 1: silently someone
-    else's). Numbers reach a provider as floats (the engine's wire format), so whole floats
-    are accepted; digit strings too (a YAML id quoted by mistake).
-    """
-    number, problem = _as_id(value)
-    if problem:
-        raise ValueError(f"{prop} must be an ilert id, {ID_RANGE}; {problem}.")
-    return number
 
 
 def _as_id(value: object) -> tuple[int, str]:

@@ -27,14 +27,11 @@ def _own_provider_process() -> None:
 
     Sessions are kept per API and retry policy for the life of a process; a session built by
     an earlier test (or, under `make mutate`, before mutmut forked the worker) would hide
-    how this test's client builds its own. http has no public reset, so its dict is cleared.
+    how this test's client builds its own.
     """
     http.forget_limiters()
+    http.forget_sessions()
     inventory.forget_all()
-    with http._SESSIONS_LOCK:
-        for session in http._SESSIONS.values():
-            session.close()
-        http._SESSIONS.clear()
 
 
 @pytest.fixture

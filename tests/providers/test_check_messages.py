@@ -178,26 +178,6 @@ def test_webhook_check_says_exactly_what_to_fix(
     assert failures(LevelWebhookProvider(), inputs) == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(7, 7), (7.0, 7), (" 7 ", 7), (True, "got true."), (0, f"got 0, {NOT_AN_ID}")],
-)
-def test_ilert_id_accepts_whole_numbers_and_names_the_property_otherwise(
-    value: object, expected: object
-) -> None:
-    from providers.ilert_alert_source import ilert_id
-
-    if isinstance(expected, int):
-        assert ilert_id(value, "teams[0]") == expected
-        return
-    with pytest.raises(ValueError, match="must be an ilert id") as caught:
-        ilert_id(value, "teams[0]")
-    assert str(caught.value) == (
-        f"teams[0] must be an ilert id, a whole number from 1 to 9007199254740991; {expected}"
-    )
-
-
-
 def test_a_bad_tuning_setting_fails_the_preview_without_a_property() -> None:
     from pulumi.dynamic import Config, ConfigureRequest
 

@@ -366,8 +366,8 @@ def test_a_failing_listing_names_the_call() -> None:
     responses.get(f"{ILERT}/api/alert-sources", status=500, json={"message": "boom"})
 
     assert error_of(lambda: list(ilert().list_alert_sources())) == (
-        "ilert API GET /api/alert-sources failed (HTTP 500): boom. The API kept failing: HTTP "
-        "500 on the last of 1 attempts."
+        "ilert API GET /api/alert-sources failed (HTTP 500): boom. The API failed: HTTP 500 "
+        "on the only attempt."
     )
 
 

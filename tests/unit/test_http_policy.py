@@ -323,7 +323,7 @@ def test_an_answer_that_fails_its_only_attempt_says_so(server: tuple[str, Script
     url, script = server
     script.actions = [("status", 503)]
 
-    with pytest.raises(ServerError) as caught:
+    with pytest.raises(ServerError, match="HTTP 503") as caught:
         make_client(url, retry=RetryPolicy(attempts=1)).request("GET", "/x")
 
     assert str(caught.value).endswith("The API failed: HTTP 503 on the only attempt.")
