@@ -15,12 +15,14 @@ Run: ``make bench`` (or ``venv/bin/python -m bench.scale 10 200 1000``).
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from providers import journal
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -91,8 +93,10 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
     """up, refresh and destroy of ``integrations`` integrations; figures per phase."""
     source_inputs, webhook_inputs = _blobs()
     limits = {"ilert": RateLimit(120, 60), "level": RateLimit(60, 60)}
-    with Sandbox(rate_limits=limits, time_scale=TIME_SCALE) as sandbox, ProviderServer(
-        env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": ""}
+    with Sandbox(
+        rate_limits=limits, time_scale=TIME_SCALE
+    ) as sandbox, tempfile.TemporaryDirectory() as journals, ProviderServer(
+        env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": "", journal.ENV_DIR: journals}
     ) as server:
         config = {
             "ilert:apiToken": ILERT_TOKEN, "ilert:baseUrl": sandbox.ilert_url,

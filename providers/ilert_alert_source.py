@@ -33,7 +33,7 @@ from pydantic import (
     field_validator,
 )
 
-from providers import inventory
+from providers import inventory, journal
 from providers.endpoints import ILERT
 from providers.http import NotFoundError, deadline
 from providers.ilert_api import (
@@ -54,6 +54,7 @@ from providers.pickling import sdk_pickler_restored
 from providers.provider_base import (
     ConfiguredProvider,
     create_once,
+    declaring_stack,
     is_unknown,
     none_if_gone,
     quote,
@@ -87,6 +88,7 @@ PLAIN_FIELDS = (
     "active",
 )
 SECRET_OUTPUTS = ["integration_key", "integration_url"]
+JOURNAL_KIND = "ilert:alert-source"
 
 
 def _one_of(value: str, allowed: tuple[str, ...], prop: str) -> str:
@@ -328,15 +330,25 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         """
         args = _args(props)
         client, lists = self._client()
+        provenance = self.provenance(
+            JOURNAL_KIND, client.base_url, args.name, args.integration_type,
+            deadline=lists.timeout,
+        )
 
         def adopt_or_post() -> AlertSource:
-            existing = _only_one(lists.sources.find(args.same_source), args)
+            found = lists.sources.find(args.same_source)
+            existing = _only_one(found, args, provenance)
             policy_id = _policy_id(lists, args.escalation_policy)
             if existing is not None:
                 return client.update_alert_source(existing.id, args.request(policy_id))
-            return client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
+            provenance.before_create()
+            made = client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
+            provenance.created(made)
+            return made
 
-        source = create_once(adopt_or_post, lists.sources, args.same_source, lists.timeout)
+        source = create_once(
+            adopt_or_post, lists.sources, args.same_source, lists.timeout, provenance
+        )
         lists.sources.put(source)
         return dynamic.CreateResult(str(source.id), _outputs(source, _Declared.of(args)))
 
@@ -375,6 +387,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         with contextlib.suppress(NotFoundError), deadline(lists.timeout):
             client.delete_alert_source(int(_id))
         lists.sources.remove(_id)
+        self.record_delete(_id)
 
 
 @dataclass(frozen=True)
@@ -386,8 +399,14 @@ class _Lists:
     timeout: float
 
 
-def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | None:
-    """The one source this create may adopt, or None; refuses a duplicate or an ambiguity."""
+def _only_one(
+    found: list[AlertSource], args: AlertSourceArgs, provenance: journal.Provenance
+) -> AlertSource | None:
+    """The one source this create may take over, or None; refuses a duplicate or an ambiguity.
+
+    It is taken over when ``adopt`` says so, or when this stack's journal proves that this
+    stack's own earlier create made it (an ``up`` cut short before the state was written).
+    """
     if not found:
         return None
     ids = ", ".join(str(source.id) for source in found)
@@ -397,13 +416,24 @@ def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | 
             f"ilert has {len(found)} {what}s (ids {ids}); adopting one would be a guess. "
             f"Delete or rename the extra ones in ilert, or give this integration another name."
         )
-    if not args.adopt:
+    if args.adopt or provenance.claim(found[0]):
+        return found[0]
+    unanswered = provenance.unanswered()
+    if unanswered is not None:
+        made = found[0].created_at or "at an unknown time"
         raise AlertSourceExistsError(
-            f"ilert already has an {what} (id {ids}); creating another would split your "
-            f"alerts. Take it over with `adopt: true` on this integration (its URL stays, so "
-            f"Level keeps delivering), or give this integration another name."
+            f"ilert already has an {what} (id {ids}, made {made}). This stack sent a "
+            f"create of it at {unanswered.at} and never got the answer (the run was cut "
+            f"short), but this source was not made while that create was under way, so it "
+            f"is not taken back by itself. If it is yours, take it over with `adopt: true` "
+            f"on this integration; otherwise delete it in ilert or give this integration "
+            f"another name. Then run again."
         )
-    return found[0]
+    raise AlertSourceExistsError(
+        f"ilert already has an {what} (id {ids}); creating another would split your "
+        f"alerts. Take it over with `adopt: true` on this integration (its URL stays, so "
+        f"Level keeps delivering), or give this integration another name."
+    )
 
 
 def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
@@ -567,4 +597,6 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
             opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         )
         with sdk_pickler_restored():
-            super().__init__(IlertAlertSourceProvider(), resource_name, props, opts)
+            super().__init__(
+                IlertAlertSourceProvider(declaring_stack()), resource_name, props, opts
+            )

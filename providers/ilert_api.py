@@ -92,6 +92,7 @@ class AlertSource(IlertModel):
     status: str | None = None
     teams: list[IdRef] = []
     setup_status: str | None = None
+    created_at: str | None = None  # ISO-8601; proves a create in this stack's journal
 
 
 class AlertSourceRequest(IlertModel):

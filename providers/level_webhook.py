@@ -21,7 +21,7 @@ import pulumi
 from pulumi import dynamic
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from providers import inventory
+from providers import inventory, journal
 from providers.endpoints import LEVEL
 from providers.http import NotFoundError, deadline, is_loopback
 from providers.level_api import (
@@ -38,12 +38,14 @@ from providers.provider_base import (
     ConfiguredProvider,
     as_secret,
     create_once,
+    declaring_stack,
     is_unknown,
     none_if_gone,
     validate,
 )
 
 SECRET_OUTPUTS = ["url", "secret"]
+JOURNAL_KIND = "level:webhook"
 ONE_WAY_SYNC = (
     f"event_types must include both {ALERT_ACTIVE} (opens the ilert alert) and "
     f"{ALERT_RESOLVED} (resolves it); with only one of them, alerts are opened but never "
@@ -182,20 +184,24 @@ class LevelWebhookProvider(ConfiguredProvider):
         """
         args = _args(props)
         client, hooks, timeout = self._client()
+        provenance = self.provenance(JOURNAL_KIND, client.base_url, args.url, deadline=timeout)
 
         def adopt_or_post() -> Webhook:
-            existing = _only_one(hooks.find(args.same_url), args)
+            existing = _only_one(hooks.find(args.same_url), args, provenance)
             if existing is not None:
                 changes = WebhookChanges(
                     enabled=args.enabled, event_types=args.event_types, secret=args.secret
                 )
                 return client.update_webhook(existing.id, changes)
-            return client.create_webhook(
+            provenance.before_create()
+            made = client.create_webhook(
                 url=args.url, event_types=args.event_types, enabled=args.enabled,
                 secret=args.secret,
             )
+            provenance.created(made)
+            return made
 
-        webhook = create_once(adopt_or_post, hooks, args.same_url, timeout)
+        webhook = create_once(adopt_or_post, hooks, args.same_url, timeout, provenance)
         hooks.put(webhook)
         return dynamic.CreateResult(webhook.id, _outputs(webhook, args.secret))
 
@@ -243,10 +249,15 @@ class LevelWebhookProvider(ConfiguredProvider):
         with contextlib.suppress(NotFoundError), deadline(timeout):
             client.delete_webhook(_id)
         hooks.remove(_id)
+        self.record_delete(_id)
 
 
-def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
-    """The one webhook this create may adopt, or None; refuses a duplicate or an ambiguity.
+def _only_one(
+    found: list[Webhook], args: WebhookArgs, provenance: journal.Provenance
+) -> Webhook | None:
+    """The one webhook this create may take over, or None; refuses a duplicate or an
+    ambiguity. Taken over when ``adopt`` says so, or when this stack's journal proves that
+    this stack's own earlier create made it (an ``up`` cut short before the state was written).
 
     The URL is a secret, so messages name the webhooks by id only.
     """
@@ -259,13 +270,24 @@ def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
             f"alert is delivered {len(found)} times already. Delete all but one in Level "
             f"(Settings > Webhooks), then run again with `adopt: true`."
         )
-    if not args.adopt:
+    if args.adopt or provenance.claim(found[0]):
+        return found[0]
+    unanswered = provenance.unanswered()
+    if unanswered is not None:
+        made = found[0].created_at or "at an unknown time"
         raise WebhookExistsError(
-            f"Level already has a webhook to this alert source's URL (id {ids}); a second one "
-            f"would deliver every alert twice. Take it over with `adopt: true` on this "
-            f"integration, or delete it in Level (Settings > Webhooks)."
+            f"Level already has a webhook to this alert source's URL (id {ids}, made "
+            f"{made}). This stack sent a create of it "
+            f"at {unanswered.at} and never got the answer (the run was cut short), but this "
+            f"webhook was not made while that create was under way, so it is not taken back "
+            f"by itself. If it is yours, take it over with `adopt: true` on this integration; "
+            f"otherwise delete it in Level (Settings > Webhooks). Then run again."
         )
-    return found[0]
+    raise WebhookExistsError(
+        f"Level already has a webhook to this alert source's URL (id {ids}); a second one "
+        f"would deliver every alert twice. Take it over with `adopt: true` on this "
+        f"integration, or delete it in Level (Settings > Webhooks)."
+    )
 
 
 def _args(props: dict[str, Any]) -> WebhookArgs:
@@ -333,4 +355,4 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
             opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         )
         with sdk_pickler_restored():
-            super().__init__(LevelWebhookProvider(), resource_name, props, opts)
+            super().__init__(LevelWebhookProvider(declaring_stack()), resource_name, props, opts)

@@ -1,0 +1,319 @@
+"""This stack's own creates, recorded on disk, so an ``up`` cut short is taken back next time.
+
+Why: large stacks run with Pulumi's intermediate checkpoints off (README "Scale"): the CLI
+then writes the state once, at the end of the command. A CLI that dies in between (killed,
+out of memory, machine lost) leaves the objects it created outside the state. The next
+``up`` creates them again; the look-up before each create finds them, and without proof of
+where they came from must refuse them (``adopt: true`` is the user's way out). This journal
+is that proof, kept by the provider process, which makes the creates.
+
+Records (one JSON object per line, appended; the file is per stack, see ``path_for``):
+
+- ``{"op": "intent", "key": K, "at": T}`` just before a create is sent;
+- ``{"op": "created", "key": K, "id": ID, "stamp": S, "at": T}`` once the API has answered
+  with the object's id and creation time ``S`` (or a lost answer was settled by a look-up
+  that found exactly one);
+- ``{"op": "deleted", "id": ID}`` after a delete.
+
+``K`` is a SHA-256 of the kind, the API's base URL and the object's identity (an alert
+source's name and type, a webhook's URL), so the journal holds no name, URL or key.
+
+**Provably ours.** An object the look-up finds is taken back without ``adopt`` only when
+either
+
+1. this stack's journal records that this stack's create was answered with *that id and
+   creation time* for *that identity*, and no delete of it since. The API makes ids and
+   creation times and never gives one object's id to another (the creation time also
+   guards against a sandbox whose world was reset and counts ids from the start again);
+   or
+2. this stack sent a create for that identity and never heard the answer (the process
+   died while it was in flight), and the object was made while that create was under way:
+   its creation time lies between the intent and the operation's deadline after it, give
+   or take ``CLOCK_SKEW_SECONDS``. The look-up right before that create found no such
+   object, so this is the evidence ``create_once`` already accepts to settle a lost
+   answer inside one process, carried over to the next one.
+
+A hand-made object, or one another stack made, matches neither; it still needs
+``adopt: true``. An intent whose window does not hold the object only lets the error say
+what this stack sent and when.
+
+Safety does not depend on the journal being complete: a lost or deleted journal only
+removes proofs, and the create then refuses and names the object, as without a journal.
+It is never consulted for anything but that one decision.
+
+Location: ``$LEVEL_ILERT_JOURNAL_DIR``, else ``.level-ilert/journal`` in the directory the
+provider runs in (the project directory). Set ``LEVEL_ILERT_JOURNAL_DIR=off`` to keep none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+LOG = logging.getLogger(__name__)
+ENV_DIR = "LEVEL_ILERT_JOURNAL_DIR"
+DEFAULT_DIR = Path(".level-ilert") / "journal"
+OFF = "off"
+# Rewritten (only live ``created`` records kept) when it has this many more lines.
+COMPACT_AFTER_DEAD_LINES = 2000
+# How far the API's clock may be from this machine's when an intent is matched by time.
+CLOCK_SKEW_SECONDS = 60.0
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def identity_key(kind: str, base_url: str, *identity: str) -> str:
+    """The journal's key of one object: no name, URL or key can be read back from it."""
+    material = "\0".join((kind, base_url, *identity)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(material).hexdigest()
+
+
+class Created(Protocol):
+    """What the journal needs of an object: its id and the creation time the API reports."""
+
+    @property
+    def id(self) -> int | str: ...
+
+    @property
+    def created_at(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A create this stack sent whose answer it never recorded."""
+
+    at: str
+
+    def covers(self, created_at: str | None, in_flight_seconds: float) -> bool:
+        """True if an object made at ``created_at`` was made while this create was under
+        way (at most ``in_flight_seconds`` after it was sent, give or take clock skew)."""
+        sent, made = _parse_time(self.at), _parse_time(created_at)
+        if sent is None or made is None or in_flight_seconds <= 0:
+            return False
+        skew = datetime.timedelta(seconds=CLOCK_SKEW_SECONDS)
+        return sent - skew <= made <= sent + datetime.timedelta(seconds=in_flight_seconds) + skew
+
+
+class Journal:
+    """One stack's record of its creates; safe to use from every thread of the process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._created: dict[str, tuple[str, str]] = {}  # id -> (key, creation time)
+        self._intents: dict[str, str] = {}  # key -> time, while no id is known
+        self._lines = 0
+        self._load()
+
+    # -- reading ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        """Replay the file, compacting it when most of it is history."""
+        if not self.path.exists():
+            return
+        with self._file_lock():
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            for line in lines:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    self._apply(json.loads(line))
+            self._lines = len(lines)
+            if self._lines - len(self._created) - len(self._intents) > COMPACT_AFTER_DEAD_LINES:
+                self._compact()
+
+    def _apply(self, record: dict[str, Any]) -> None:
+        op = record["op"]
+        if op == "intent":
+            self._intents[str(record["key"])] = str(record["at"])
+        elif op == "created":
+            key, object_id = str(record["key"]), str(record["id"])
+            self._created[object_id] = (key, str(record.get("stamp") or ""))
+            self._intents.pop(key, None)
+        elif op == "deleted":
+            self._created.pop(str(record["id"]), None)
+
+    def made(self, key: str, object_id: int | str, stamp: str | None) -> bool:
+        """True if this stack's create of ``key`` was answered with ``object_id`` and the
+        creation time ``stamp`` (None or empty when the API reports none)."""
+        with self._lock:
+            return self._created.get(str(object_id)) == (key, stamp or "")
+
+    def unanswered(self, key: str) -> Intent | None:
+        """The create of ``key`` this stack sent but never heard back from, if any."""
+        with self._lock:
+            at = self._intents.get(key)
+        return Intent(at) if at is not None else None
+
+    # -- writing ---------------------------------------------------------------------------
+    def intent(self, key: str) -> None:
+        """Record that a create of ``key`` is about to be sent."""
+        self._append({"op": "intent", "key": key, "at": _now()})
+
+    def created(self, key: str, object_id: int | str, stamp: str | None) -> None:
+        """Record the id and creation time the create of ``key`` was answered with."""
+        self._append(
+            {"op": "created", "key": key, "id": str(object_id), "stamp": stamp or "", "at": _now()}
+        )
+
+    def deleted(self, object_id: int | str) -> None:
+        """Record that the object is gone (deleted by this stack, or found gone)."""
+        with self._lock:
+            if str(object_id) not in self._created:
+                return
+        self._append({"op": "deleted", "id": str(object_id)})
+
+    def _append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        with self._lock:
+            self._apply(record)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._file_lock(), self.path.open("a", encoding="utf-8") as file:
+                file.write(line)
+            self._lines += 1
+
+    def _compact(self) -> None:
+        """Rewrite the file with the live records only (caller holds the file lock)."""
+        records = [{"op": "intent", "key": k, "at": at} for k, at in self._intents.items()]
+        records += [
+            {"op": "created", "key": key, "id": object_id, "stamp": stamp}
+            for object_id, (key, stamp) in self._created.items()
+        ]
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(
+            "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records),
+            encoding="utf-8",
+        )
+        os.replace(temporary, self.path)
+        self._lines = len(records)
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Excludes another process of the same stack (e.g. one a killed CLI left behind)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with (self.path.parent / f".{self.path.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One object's create as this stack's journal sees it (``journal`` None: no journal).
+
+    Writing never fails a create: a journal that cannot be written only means no proof
+    next time (the create then refuses and names the object, as without a journal).
+    """
+
+    journal: Journal | None
+    key: str
+    # The create's deadline: how long after its intent an object it made can be dated.
+    in_flight_seconds: float = 0.0
+
+    def before_create(self) -> None:
+        """Record the intent; call just before the create is sent."""
+        self._write(lambda journal: journal.intent(self.key))
+
+    def created(self, made: Created) -> None:
+        """Record the object the create was answered with."""
+        self._write(lambda journal: journal.created(self.key, made.id, made.created_at))
+
+    def claim(self, found: Created) -> bool:
+        """True if this stack's own create made ``found`` (see the module's docstring); a
+        claim proved by an unanswered create is recorded as its answer."""
+        if self.journal is None:
+            return False
+        if self.journal.made(self.key, found.id, found.created_at):
+            return True
+        intent = self.journal.unanswered(self.key)
+        if intent is None or not intent.covers(found.created_at, self.in_flight_seconds):
+            return False
+        self.created(found)
+        return True
+
+    def unanswered(self) -> Intent | None:
+        """This stack's create that was sent but never answered, if the journal has one."""
+        return self.journal.unanswered(self.key) if self.journal is not None else None
+
+    def _write(self, write: Callable[[Journal], None]) -> None:
+        if self.journal is None:
+            return
+        try:
+            write(self.journal)
+        except OSError as error:
+            LOG.warning("could not write the journal %s: %s", self.journal.path, error)
+
+
+def deleted(journal: Journal | None, object_id: int | str) -> None:
+    """Record a delete in ``journal`` (if any); never fails the delete."""
+    if journal is None:
+        return
+    try:
+        journal.deleted(object_id)
+    except OSError as error:
+        LOG.warning("could not write the journal %s: %s", journal.path, error)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _parse_time(text: str | None) -> datetime.datetime | None:
+    """An ISO-8601 time with its zone (``Z`` or an offset), or None."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def path_for(stack: str, directory: str | None = None) -> Path | None:
+    """The journal file of ``stack`` (``organization/project/stack``), or None when off."""
+    configured = os.environ.get(ENV_DIR, "") if directory is None else directory
+    if configured.strip().lower() == OFF:
+        return None
+    base = Path(configured) if configured.strip() else DEFAULT_DIR
+    parts = [_UNSAFE.sub("_", part).lstrip(".") or "_" for part in stack.split("/")]
+    return base.joinpath(*parts[:-1], f"{parts[-1]}.jsonl")
+
+
+_JOURNALS: dict[Path, Journal] = {}
+_JOURNALS_LOCK = threading.Lock()
+
+
+def for_stack(stack: str | None) -> Journal | None:
+    """The process-wide journal of ``stack``; None for a provider that knows no stack
+    (made before this journal existed, or by a program that does not say) or when off."""
+    if not stack:
+        return None
+    path = path_for(stack)
+    if path is None:
+        return None
+    path = path.absolute()
+    with _JOURNALS_LOCK:
+        journal = _JOURNALS.get(path)
+        if journal is None:
+            try:
+                journal = Journal(path)
+            except OSError as error:
+                LOG.warning("could not read the journal %s: %s", path, error)
+                return None
+            _JOURNALS[path] = journal
+        return journal
+
+
+def forget_all() -> None:
+    """Drop every open journal (tests: each test plays a provider process of its own)."""
+    with _JOURNALS_LOCK:
+        _JOURNALS.clear()
