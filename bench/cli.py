@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ DEFAULT_PULUMI_DIR = Path.home() / ".cache" / "level-ilert" / "pulumi" / PULUMI_
 PROJECT_LINKS = ("Pulumi.yaml", "__main__.py", "components", "providers", "venv")
 PASSPHRASE = "level-ilert-bench"  # noqa: S105 (protects nothing: sandbox credentials)
 SAMPLE_SECONDS = 0.1
+POLL_SECONDS = 0.05
 
 
 class CliNotFoundError(RuntimeError):
@@ -77,6 +78,8 @@ class Outcome:
     seconds: float
     peaks: Peaks
     output: str = field(repr=False)
+    session: int = 0  # the CLI's pid, which leads the session of everything it started
+    killed: bool = False
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.output.splitlines()[-lines:])
@@ -221,13 +224,15 @@ class Project:
         stack: str | None,
         timeout: float,
         extra_env: Mapping[str, str] | None = None,
-        kill_after: float | None = None,
+        kill_when: Callable[[], bool] | None = None,
         kill_group: bool = False,
     ) -> Outcome:
         """Run ``pulumi <args>`` (``--stack``, ``--non-interactive`` added); its outcome.
 
-        ``kill_after`` SIGKILLs the CLI that many seconds in (only the CLI, or with
-        ``kill_group`` every process it started), as a crash would.
+        ``kill_when`` is asked every 50 ms; once it answers True the CLI gets SIGKILL, as
+        in a crash: only the CLI, or with ``kill_group`` every process of its session
+        (program, language host, provider) right after.
+        The processes a killed CLI leaves behind are left running (``leftovers``).
         """
         full = [str(self.bin / "pulumi"), *args, "--non-interactive"]
         if stack is not None:
@@ -244,29 +249,54 @@ class Project:
             )
             sampler = _Sampler(process.pid)
             sampler.start()
+            killed = False
             try:
-                limit = kill_after if kill_after is not None else timeout
-                try:
-                    process.wait(timeout=limit)
-                except subprocess.TimeoutExpired:
-                    if kill_group:
-                        os.killpg(process.pid, signal.SIGKILL)
-                    else:
+                while process.poll() is None:
+                    if time.perf_counter() - started > timeout:
                         process.kill()
-                    process.wait(timeout=30)
-                    if kill_after is None:
-                        raise
+                        _kill_session(process.pid)
+                        raise subprocess.TimeoutExpired(full, timeout)
+                    if kill_when is not None and kill_when():
+                        process.kill()
+                        if kill_group:  # plugins run in process groups of their own
+                            _kill_session(process.pid)
+                        killed = True
+                        process.wait(timeout=30)
+                        break
+                    time.sleep(POLL_SECONDS)
             finally:
                 seconds = time.perf_counter() - started
                 peaks = sampler.stop()
             log.seek(0)
-            return Outcome(tuple(args), process.returncode, seconds, peaks, log.read())
+            return Outcome(
+                tuple(args), process.returncode, seconds, peaks, log.read(), process.pid, killed
+            )
 
-    def stop_leftovers(self, session: int) -> None:
+    @staticmethod
+    def leftovers(outcome: Outcome) -> list[str]:
+        """The processes a command left running (its session), by kind or command name."""
+        found = []
+        for pid in _session_members(outcome.session):
+            kind = _kind(pid)
+            if kind is None:
+                try:
+                    kind = Path(f"/proc/{pid}/comm").read_text().strip()
+                except OSError:
+                    continue
+            found.append(f"{kind} (pid {pid})")
+        return found
+
+    @staticmethod
+    def stop_leftovers(outcome: Outcome) -> None:
         """SIGKILL what a killed CLI left running (its own session only)."""
-        for pid in list(_session_members(session)):
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_session(outcome.session)
+
+
+def _kill_session(session: int) -> None:
+    """SIGKILL every process of one session (one the bench started)."""
+    for pid in list(_session_members(session)):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def integration_name(index: int) -> str:

@@ -62,7 +62,8 @@ class Row:
         return self.outcome.seconds * 1000 / (RESOURCES_PER_INTEGRATION * self.integrations)
 
 
-def _config(sandbox: Sandbox, pacing: str, time_scale: float) -> dict[str, object]:
+def stack_config(sandbox: Sandbox, pacing: str, time_scale: float) -> dict[str, object]:
+    """The stack's config: both APIs at the sandbox, providers paced as ``pacing`` says."""
     config: dict[str, object] = {
         "ilert:baseUrl": sandbox.ilert_url,
         "level:baseUrl": sandbox.level_url,
@@ -106,7 +107,7 @@ def run_size(
 ) -> list[Row]:
     """Every command once on a fresh stack of ``integrations`` integrations."""
     stack = f"bench-{pacing}-{integrations}"
-    workspace.new_stack(stack, _config(sandbox, pacing, time_scale), integrations)
+    workspace.new_stack(stack, stack_config(sandbox, pacing, time_scale), integrations)
     rows = []
     for command, args in COMMANDS:
         sandbox.requests.clear()

@@ -35,7 +35,7 @@ from pydantic import (
 
 from providers import inventory, journal
 from providers.endpoints import ILERT
-from providers.http import NotFoundError, deadline
+from providers.http import ApiError, NotFoundError, deadline
 from providers.ilert_api import (
     ALERT_CREATION_MODES,
     ALERT_GROUPING_WINDOWS,
@@ -335,6 +335,9 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             deadline=lists.timeout,
         )
 
+        if provenance.wait_for_earlier_create():  # a killed run's create may now be done
+            lists.sources.reload()
+
         def adopt_or_post() -> AlertSource:
             found = lists.sources.find(args.same_source)
             existing = _only_one(found, args, provenance)
@@ -342,7 +345,14 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             if existing is not None:
                 return client.update_alert_source(existing.id, args.request(policy_id))
             provenance.before_create()
-            made = client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
+            try:
+                made = client.create_alert_source(
+                    args.request(policy_id, setup_status="FINISHED")
+                )
+            except ApiError as error:
+                if not error.may_have_acted:
+                    provenance.abandoned()
+                raise
             provenance.created(made)
             return made
 

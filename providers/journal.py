@@ -9,10 +9,13 @@ is that proof, kept by the provider process, which makes the creates.
 
 Records (one JSON object per line, appended; the file is per stack, see ``path_for``):
 
-- ``{"op": "intent", "key": K, "at": T}`` just before a create is sent;
+- ``{"op": "intent", "key": K, "at": T, "host": H, "pid": P}`` just before a create is
+  sent (by process ``P`` on host ``H``);
 - ``{"op": "created", "key": K, "id": ID, "stamp": S, "at": T}`` once the API has answered
   with the object's id and creation time ``S`` (or a lost answer was settled by a look-up
   that found exactly one);
+- ``{"op": "abandoned", "key": K}`` when the create failed in a way that proves the API
+  did nothing (a 4xx, no connection): the intent is void;
 - ``{"op": "deleted", "id": ID}`` after a delete.
 
 ``K`` is a SHA-256 of the kind, the API's base URL and the object's identity (an alert
@@ -37,6 +40,13 @@ A hand-made object, or one another stack made, matches neither; it still needs
 ``adopt: true``. An intent whose window does not hold the object only lets the error say
 what this stack sent and when.
 
+**A create still under way.** A CLI killed with SIGKILL leaves its provider process
+running, and that process finishes the creates it had sent. So before a create sends its
+own, it looks for an unanswered intent of the same object from an earlier process whose
+deadline has not passed yet, and waits (reading the journal, no requests) until that
+create is answered, its deadline passes or the process that sent it is gone (same host,
+pid no longer running); the look-up that follows then sees its object.
+
 Safety does not depend on the journal being complete: a lost or deleted journal only
 removes proofs, and the create then refuses and names the object, as without a journal.
 It is never consulted for anything but that one decision.
@@ -55,7 +65,9 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +81,11 @@ OFF = "off"
 COMPACT_AFTER_DEAD_LINES = 2000
 # How far the API's clock may be from this machine's when an intent is matched by time.
 CLOCK_SKEW_SECONDS = 60.0
+# While an earlier process's create may be under way: how often the journal is read again.
+WAIT_STEP_SECONDS = 0.5
+MAX_WAIT_STEPS = 10_000  # a bound on the loop; the create's deadline ends it far sooner
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_HOST = socket.gethostname()
 
 
 def identity_key(kind: str, base_url: str, *identity: str) -> str:
@@ -93,6 +109,31 @@ class Intent:
     """A create this stack sent whose answer it never recorded."""
 
     at: str
+    host: str = ""
+    pid: int = 0
+
+    def seconds_left(self, in_flight_seconds: float, now: datetime.datetime) -> float:
+        """How long this create may still be under way: its deadline minus the time since,
+        or 0 once the process that sent it is known to be gone."""
+        sent = _parse_time(self.at)
+        if sent is None or self._sender_gone():
+            return 0.0
+        return max((sent - now).total_seconds() + in_flight_seconds, 0.0)
+
+    def _sender_gone(self) -> bool:
+        """True if the sending process is this one, or ran on this host and runs no more.
+        Sent from another host: unknown, so it may still be under way."""
+        if self.host != _HOST or self.pid <= 0:
+            return False
+        if self.pid == os.getpid():
+            return True
+        try:
+            os.kill(self.pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # exists, another user's
+            return False
+        return False
 
     def covers(self, created_at: str | None, in_flight_seconds: float) -> bool:
         """True if an object made at ``created_at`` was made while this create was under
@@ -111,7 +152,7 @@ class Journal:
         self.path = path
         self._lock = threading.Lock()
         self._created: dict[str, tuple[str, str]] = {}  # id -> (key, creation time)
-        self._intents: dict[str, str] = {}  # key -> time, while no id is known
+        self._intents: dict[str, Intent] = {}  # key -> the create sent, while no id is known
         self._lines = 0
         self._load()
 
@@ -129,14 +170,26 @@ class Journal:
             if self._lines - len(self._created) - len(self._intents) > COMPACT_AFTER_DEAD_LINES:
                 self._compact()
 
+    def reload(self) -> None:
+        """Read the file again: another process of this stack may have written to it."""
+        with self._lock:
+            self._load()
+
     def _apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
         if op == "intent":
-            self._intents[str(record["key"])] = str(record["at"])
+            pid = record.get("pid")
+            self._intents[str(record["key"])] = Intent(
+                str(record["at"]),
+                str(record.get("host") or ""),
+                pid if isinstance(pid, int) and not isinstance(pid, bool) else 0,
+            )
         elif op == "created":
             key, object_id = str(record["key"]), str(record["id"])
             self._created[object_id] = (key, str(record.get("stamp") or ""))
             self._intents.pop(key, None)
+        elif op == "abandoned":
+            self._intents.pop(str(record["key"]), None)
         elif op == "deleted":
             self._created.pop(str(record["id"]), None)
 
@@ -149,19 +202,24 @@ class Journal:
     def unanswered(self, key: str) -> Intent | None:
         """The create of ``key`` this stack sent but never heard back from, if any."""
         with self._lock:
-            at = self._intents.get(key)
-        return Intent(at) if at is not None else None
+            return self._intents.get(key)
 
     # -- writing ---------------------------------------------------------------------------
     def intent(self, key: str) -> None:
         """Record that a create of ``key`` is about to be sent."""
-        self._append({"op": "intent", "key": key, "at": _now()})
+        self._append(
+            {"op": "intent", "key": key, "at": _now(), "host": _HOST, "pid": os.getpid()}
+        )
 
     def created(self, key: str, object_id: int | str, stamp: str | None) -> None:
         """Record the id and creation time the create of ``key`` was answered with."""
         self._append(
             {"op": "created", "key": key, "id": str(object_id), "stamp": stamp or "", "at": _now()}
         )
+
+    def abandoned(self, key: str) -> None:
+        """Record that the create of ``key`` failed without the API doing anything."""
+        self._append({"op": "abandoned", "key": key})
 
     def deleted(self, object_id: int | str) -> None:
         """Record that the object is gone (deleted by this stack, or found gone)."""
@@ -181,7 +239,10 @@ class Journal:
 
     def _compact(self) -> None:
         """Rewrite the file with the live records only (caller holds the file lock)."""
-        records = [{"op": "intent", "key": k, "at": at} for k, at in self._intents.items()]
+        records: list[dict[str, Any]] = [
+            {"op": "intent", "key": key, "at": sent.at, "host": sent.host, "pid": sent.pid}
+            for key, sent in self._intents.items()
+        ]
         records += [
             {"op": "created", "key": key, "id": object_id, "stamp": stamp}
             for object_id, (key, stamp) in self._created.items()
@@ -223,6 +284,10 @@ class Provenance:
         """Record the intent; call just before the create is sent."""
         self._write(lambda journal: journal.intent(self.key))
 
+    def abandoned(self) -> None:
+        """Record that the create failed and the API did nothing (the intent is void)."""
+        self._write(lambda journal: journal.abandoned(self.key))
+
     def created(self, made: Created) -> None:
         """Record the object the create was answered with."""
         self._write(lambda journal: journal.created(self.key, made.id, made.created_at))
@@ -243,6 +308,22 @@ class Provenance:
     def unanswered(self) -> Intent | None:
         """This stack's create that was sent but never answered, if the journal has one."""
         return self.journal.unanswered(self.key) if self.journal is not None else None
+
+    def wait_for_earlier_create(self, sleep: Callable[[float], None] = time.sleep) -> bool:
+        """Wait while an earlier process's create of this object may still be under way
+        (its intent is unanswered and its deadline has not passed); True if it waited, so
+        the caller lists again before it decides to create. Bounded by that deadline."""
+        waited = False
+        for _ in range(MAX_WAIT_STEPS):
+            intent = self.unanswered()
+            now = datetime.datetime.now(datetime.UTC)
+            left = intent.seconds_left(self.in_flight_seconds, now) if intent else 0.0
+            if left <= 0 or self.journal is None:
+                return waited
+            waited = True
+            sleep(min(WAIT_STEP_SECONDS, left))
+            self.journal.reload()
+        return waited
 
     def _write(self, write: Callable[[Journal], None]) -> None:
         if self.journal is None:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from providers import inventory, journal
 from providers.endpoints import LEVEL
-from providers.http import NotFoundError, deadline, is_loopback
+from providers.http import ApiError, NotFoundError, deadline, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
@@ -186,6 +186,9 @@ class LevelWebhookProvider(ConfiguredProvider):
         client, hooks, timeout = self._client()
         provenance = self.provenance(JOURNAL_KIND, client.base_url, args.url, deadline=timeout)
 
+        if provenance.wait_for_earlier_create():  # a killed run's create may now be done
+            hooks.reload()
+
         def adopt_or_post() -> Webhook:
             existing = _only_one(hooks.find(args.same_url), args, provenance)
             if existing is not None:
@@ -194,10 +197,15 @@ class LevelWebhookProvider(ConfiguredProvider):
                 )
                 return client.update_webhook(existing.id, changes)
             provenance.before_create()
-            made = client.create_webhook(
-                url=args.url, event_types=args.event_types, enabled=args.enabled,
-                secret=args.secret,
-            )
+            try:
+                made = client.create_webhook(
+                    url=args.url, event_types=args.event_types, enabled=args.enabled,
+                    secret=args.secret,
+                )
+            except ApiError as error:
+                if not error.may_have_acted:
+                    provenance.abandoned()
+                raise
             provenance.created(made)
             return made
 

@@ -9,6 +9,13 @@ two commands as two provider processes (``new_command``), against one sandbox.
 
 from __future__ import annotations
 
+import datetime
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +220,40 @@ def test_a_provider_without_a_stack_keeps_no_journal_and_takes_nothing_back(
     with pytest.raises(AlertSourceExistsError, match="`adopt: true`"):
         create_source(provider, **SOURCE)
     assert not journal_dir.exists()
+
+
+def test_a_create_a_killed_runs_provider_still_has_under_way_is_waited_for_not_repeated(
+    sandbox: Sandbox,
+) -> None:
+    """SIGKILL to the CLI leaves its provider process running: it finishes the POST it had
+    sent and records the answer. The next ``up`` must not send a second one meanwhile."""
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    key = journal.identity_key("ilert:alert-source", sandbox.ilert_url, NAME, "LEVELIO")
+    path = journal.path_for(STACK)
+    assert path is not None
+    path.parent.mkdir(parents=True)
+    sent = datetime.datetime.now(datetime.UTC).isoformat()
+    intent = {"op": "intent", "key": key, "at": sent, "host": socket.gethostname()}
+    path.write_text(json.dumps({**intent, "pid": orphan.pid}) + "\n")
+    made: list[dict[str, Any]] = []
+
+    def orphan_gets_its_answer() -> None:
+        time.sleep(0.3)
+        made.append(hand_made_source(sandbox, NAME))  # what the orphan's POST made
+        journal.Journal(path).created(key, made[0]["id"], made[0]["createdAt"])
+
+    answer = threading.Thread(target=orphan_gets_its_answer)
+    try:
+        answer.start()
+        again = create_source(source_provider(sandbox), **SOURCE)
+    finally:
+        answer.join(timeout=30)
+        orphan.kill()
+        orphan.wait(timeout=10)
+
+    assert again.id == str(made[0]["id"])
+    assert writes(sandbox) == [
+        ("POST", "/api/alert-sources"),  # the orphan's, made by hand here
+        ("PUT", f"/api/alert-sources/{made[0]['id']}"),
+    ]
+    assert len(sandbox.ilert_alert_sources()) == 1

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import socket
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,3 +231,92 @@ def test_without_a_journal_nothing_is_proved_or_remembered() -> None:
 
     assert not provenance.claim(Made(1))
     assert provenance.unanswered() is None
+
+
+@pytest.fixture
+def other_process() -> Iterator[int]:
+    """The pid of another live process on this host (as a killed CLI's orphaned provider)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield process.pid
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _intent_by(path: Path, pid: int, *, at: str | None = None, host: str | None = None) -> None:
+    record = {
+        "op": "intent", "key": KEY, "pid": pid, "host": host or socket.gethostname(),
+        "at": at or datetime.datetime.now(datetime.UTC).isoformat(),
+    }
+    with path.open("a") as file:
+        file.write(json.dumps(record) + "\n")
+
+
+def test_a_create_another_live_process_still_has_under_way_is_waited_for(
+    tmp_path: Path, other_process: int
+) -> None:
+    path = tmp_path / "stack.jsonl"
+    _intent_by(path, other_process)
+    provenance = Provenance(Journal(path), KEY, in_flight_seconds=120.0)
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # meanwhile the other process gets its answer
+        naps.append(seconds)
+        if len(naps) == 3:
+            Journal(path).created(KEY, 9, STAMP)
+
+    assert provenance.wait_for_earlier_create(sleep)
+    assert naps == [journal.WAIT_STEP_SECONDS] * 3
+    assert provenance.claim(Made(9))
+
+
+def test_a_create_whose_process_is_gone_is_not_waited_for(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    path = tmp_path / "stack.jsonl"
+    _intent_by(path, gone.pid)
+
+    assert not Provenance(Journal(path), KEY, 120.0).wait_for_earlier_create(_no_sleep)
+
+
+def test_a_create_past_its_deadline_is_not_waited_for(tmp_path: Path, other_process: int) -> None:
+    path = tmp_path / "stack.jsonl"
+    _intent_by(path, other_process, at="2026-01-01T00:00:00+00:00")
+
+    assert not Provenance(Journal(path), KEY, 120.0).wait_for_earlier_create(_no_sleep)
+
+
+def test_a_create_sent_from_another_host_is_waited_for_until_its_deadline(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "stack.jsonl"
+    _intent_by(path, 1, host="ci-runner-that-is-not-this-one")
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        time.sleep(seconds)
+
+    assert Provenance(Journal(path), KEY, 0.3).wait_for_earlier_create(sleep)
+    assert 1 <= len(naps) <= 2 and sum(naps) <= 0.3
+
+
+def test_a_create_this_process_sent_is_not_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "stack.jsonl"
+    Journal(path).intent(KEY)
+
+    assert not Provenance(Journal(path), KEY, 120.0).wait_for_earlier_create(_no_sleep)
+
+
+def test_a_failed_create_that_did_nothing_voids_its_intent(tmp_path: Path) -> None:
+    path = tmp_path / "stack.jsonl"
+    provenance = Provenance(Journal(path), KEY, 120.0)
+    provenance.before_create()
+    provenance.abandoned()
+
+    assert Journal(path).unanswered(KEY) is None
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError(f"waited {seconds} s for a create that cannot be under way")
