@@ -28,12 +28,22 @@ ifneq ($(BACKEND_URL),)
 export PULUMI_BACKEND_URL := $(BACKEND_URL)
 endif
 PULUMI_FLAGS := --stack $(STACK) --non-interactive
+
+# --- Scale (issue 18): intermediate checkpoints ----------------------------------------------
+# By default the CLI rewrites the whole state after every step, which makes large stacks
+# quadratic (README "Scale"). Every pulumi command here skips those checkpoints and writes the
+# state once, at the end; if the CLI dies in between, the provider's journal of this stack's
+# creates (providers/journal.py) takes back what it made. CHECKPOINTS=on restores the default.
+CHECKPOINTS ?= off
+ifeq ($(CHECKPOINTS),off)
+export PULUMI_SKIP_CHECKPOINTS := true
+endif
 # True when both sandbox ports answer on loopback.
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint typecheck sandbox sandbox-start sandbox-stop venv clean \
         up preview drift outputs destroy require-pulumi stack doctor verify bench \
-        mutate mutate-ops
+        bench-engine crash-drill mutate mutate-ops
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -160,6 +170,17 @@ mutate-ops: venv
 ## bench: scale and pacing figures (N=10, 200, 1000 integrations; BENCH_SIZES to choose)
 bench: venv
 	$(PY) -m bench.scale $(BENCH_SIZES)
+
+## bench-engine: the real Pulumi CLI against the sandbox at N=50, 200, 1000 integrations, pacing
+## off and real (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off', CHECKPOINTS=on to compare)
+BENCH_ENGINE_SIZES ?= 50 200 1000
+bench-engine: venv
+	$(PY) -m bench.engine --sizes $(BENCH_ENGINE_SIZES) $(BENCH_ENGINE_ARGS)
+
+## crash-drill: SIGKILL the CLI in the middle of an up of 200 integrations, then up again: no
+## duplicate, nothing lost (CRASH_ARGS='--kill all --integrations 500')
+crash-drill: venv
+	$(PY) -m bench.crash $(CRASH_ARGS)
 
 clean: sandbox-stop
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

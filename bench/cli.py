@@ -58,15 +58,18 @@ def pulumi_dir() -> Path:
 
 @dataclass
 class Peaks:
-    """Peak resident memory (MB) of each kind of process a CLI command starts."""
+    """Peak resident memory (MB) and CPU time (s, as last seen) of each kind of process a
+    CLI command starts: the CLI, the program, the provider."""
 
     cli: float = 0.0
     program: float = 0.0
     provider: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
 
-    def note(self, kind: str, megabytes: float) -> None:
+    def note(self, kind: str, megabytes: float, cpu_seconds: float) -> None:
         if megabytes > getattr(self, kind):
             setattr(self, kind, megabytes)
+        self.cpu[kind] = max(self.cpu.get(kind, 0.0), cpu_seconds)
 
 
 @dataclass
@@ -118,6 +121,18 @@ def _session_members(session: int) -> Iterator[int]:
             yield int(entry.name)
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+
+
 def _high_water_mb(pid: int) -> float:
     """The process's peak resident memory so far (VmHWM), in MB; 0 once it is gone."""
     try:
@@ -147,7 +162,7 @@ class _Sampler(threading.Thread):
         for pid in _session_members(self.session):
             kind = _kind(pid)
             if kind is not None:
-                self.peaks.note(kind, _high_water_mb(pid))
+                self.peaks.note(kind, _high_water_mb(pid), _cpu_seconds(pid))
 
     def stop(self) -> Peaks:
         self._stop_event.set()

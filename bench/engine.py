@@ -4,8 +4,9 @@ For each N (default 50, 200, 1000 integrations; 3 resources each: the component,
 alert source, the Level webhook) a fresh stack runs, in order: ``up``, ``preview``,
 ``preview --refresh --expect-no-changes``, ``refresh``, ``destroy``. Each row shows wall
 time, ms per resource, the ratio of ms per resource to the previous N (1.0 = linear), peak
-memory of the CLI, the program and the provider process, the state file's size after the
-command, and the requests the sandbox answered (ilert / Level, and how many were 429).
+memory of the CLI, the program and the provider process, CPU time of the CLI and of the
+program, the state file's size after the command, and the requests the sandbox answered
+(ilert / Level, and how many were 429).
 
 Two pacing modes:
 - ``off``: the sandbox has no rate limit and the providers' windows are tiny, so only the
@@ -143,8 +144,8 @@ def _previous(rows: list[Row], row: Row) -> Row | None:
 
 HEADER = (
     "| N | command | wall s | ms/resource | x prev | CLI MB | program MB | provider MB "
-    "| state KB | ilert req | Level req | 429 | floor s |\n"
-    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| CLI CPU s | program CPU s | state KB | ilert req | Level req | 429 | floor s |\n"
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -154,7 +155,8 @@ def _format(row: Row, previous: Row | None) -> str:
     return (
         f"| {row.integrations} | {row.command} | {row.outcome.seconds:.1f} | "
         f"{row.ms_per_resource:.1f} | {ratio} | {peaks.cli:.0f} | {peaks.program:.0f} | "
-        f"{peaks.provider:.0f} | {row.state_kb:.0f} | {row.requests['ilert']} | "
+        f"{peaks.provider:.0f} | {peaks.cpu.get('cli', 0):.1f} | "
+        f"{peaks.cpu.get('program', 0):.1f} | {row.state_kb:.0f} | {row.requests['ilert']} | "
         f"{row.requests['level']} | {row.requests['429']} | {row.floor:.1f} |"
     )
 

@@ -118,3 +118,21 @@ def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_locally(
     assert "pulumi stack select sandbox 2>/dev/null || pulumi stack init sandbox" in out
     assert out.rstrip().endswith("pulumi up --yes --stack sandbox --non-interactive")
     assert out.index("-m sandbox") < out.index("pulumi up")
+
+
+@pytest.mark.parametrize(("setting", "skip"), [((), "true"), (("CHECKPOINTS=on",), "")])
+def test_pulumi_commands_skip_intermediate_checkpoints_unless_asked(
+    tmp_path: Path, setting: tuple[str, ...], skip: str
+) -> None:
+    """Large stacks are quadratic with the CLI's checkpoint after every step (README "Scale")."""
+    log = tmp_path / "env.log"
+    stub = tmp_path / "bin" / "pulumi"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$1 skip=${{PULUMI_SKIP_CHECKPOINTS:-}}" >> {log}\n')
+    stub.chmod(0o755)
+
+    result = make("destroy", "STACK=dev", *setting, path=f"{stub.parent}:/usr/bin:/bin")
+
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines == [f"stack skip={skip}", f"destroy skip={skip}"]
