@@ -1,10 +1,10 @@
-"""The real Pulumi CLI, run against the sandbox in a project copy of its own.
+"""The real Pulumi CLI against the sandbox, measured: wall time, memory, CPU, crashes.
 
-What ``make bench-engine`` and the crash drill (``bench/crash.py``) share: a throw-away
-project directory (links to this project's program, providers and venv, so nothing is
-written into the checkout), an explicit ``file://`` backend in a temp directory, the
-environment the CLI needs offline, stack files with N integrations, and one command run
-with its wall time and the peak memory of each process it starts (CLI, program, provider).
+What ``make bench-engine`` and ``make crash-drill`` share. The project copy, its ``file://``
+backend, offline environment and stack file come from the real-CLI test harness
+(``tests/cli/harness.py``, one stack per copy); this module adds what a benchmark needs on
+top: a stack of N integrations, each command run with the peak memory and CPU time of every
+process it starts (CLI, program, provider), a SIGKILL on demand, and the state file's size.
 
 Nothing here touches the internet: the CLI never checks for updates or fetches plugins,
 and both APIs are the loopback sandbox.
@@ -24,36 +24,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox import ILERT_TOKEN, LEVEL_API_KEY
+from sandbox import Sandbox
+from tests.cli import harness
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PULUMI_VERSION = "v3.274.1"
-DEFAULT_PULUMI_DIR = Path.home() / ".cache" / "level-ilert" / "pulumi" / PULUMI_VERSION
-# What the program and the providers need from the checkout; all else stays out.
-PROJECT_LINKS = ("Pulumi.yaml", "__main__.py", "components", "providers", "venv")
-PASSPHRASE = "level-ilert-bench"  # noqa: S105 (protects nothing: sandbox credentials)
 SAMPLE_SECONDS = 0.1
 POLL_SECONDS = 0.05
-
-
-class CliNotFoundError(RuntimeError):
-    """The Pulumi CLI is neither in ``PULUMI_DIR`` nor on PATH."""
-
-
-def pulumi_dir() -> Path:
-    """Where the ``pulumi`` binary is: ``$PULUMI_DIR``, the pinned build, else PATH."""
-    configured = os.environ.get("PULUMI_DIR")
-    candidates = [Path(configured)] if configured else [DEFAULT_PULUMI_DIR]
-    on_path = shutil.which("pulumi")
-    if on_path:
-        candidates.append(Path(on_path).parent)
-    for candidate in candidates:
-        if (candidate / "pulumi").is_file():
-            return candidate
-    raise CliNotFoundError(
-        f"No pulumi CLI in {candidates[0]} or on PATH: build it with `make pulumi`, or set "
-        f"PULUMI_DIR to the directory that holds it."
-    )
 
 
 @dataclass
@@ -171,92 +146,61 @@ class _Sampler(threading.Thread):
 
 
 class Project:
-    """A throw-away copy of this project (links, not copies) with its own file backend."""
+    """One stack of N integrations in a throw-away copy of the project (tests/cli/harness)."""
 
-    def __init__(self, root: Path, *, skip_checkpoints: bool) -> None:
-        self.root = root
-        self.dir = root / "project"
-        self.backend = root / "state"
+    def __init__(self, root: Path, sandbox: Sandbox, stack: str, *, skip_checkpoints: bool):
+        self.copy = harness.Project(root, sandbox, stack)
+        self.stack = stack
         self.skip_checkpoints = skip_checkpoints
-        self.dir.mkdir()
-        self.backend.mkdir()
-        for name in PROJECT_LINKS:
-            (self.dir / name).symlink_to(PROJECT_ROOT / name)
-        self.bin = pulumi_dir()
+        self.bin = harness.cli_dir()
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The CLI's environment: offline, explicit backend, the venv's python first."""
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PULUMI_", "ILERT_", "LEVEL_"))
-        }
-        env.update(
-            PATH=f"{PROJECT_ROOT / 'venv' / 'bin'}:{self.bin}:{env.get('PATH', '')}",
-            PULUMI_BACKEND_URL=f"file://{self.backend}",
-            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-            PULUMI_SKIP_UPDATE_CHECK="true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-            PULUMI_HOME=str(self.root / "pulumi-home"),
-            ILERT_API_TOKEN=ILERT_TOKEN,
-            LEVEL_API_KEY=LEVEL_API_KEY,
-        )
+        """The harness's environment, with checkpoints skipped or not."""
+        env = dict(self.copy.env)
         if self.skip_checkpoints:
             env["PULUMI_SKIP_CHECKPOINTS"] = "true"
         env.update(extra or {})
         return env
 
-    def state_file(self, stack: str) -> Path:
+    @property
+    def state_file(self) -> Path:
         """The stack's state file in the file backend."""
-        return self.backend / ".pulumi" / "stacks" / "level-ilert" / f"{stack}.json"
+        return self.copy.backend / ".pulumi" / "stacks" / "level-ilert" / f"{self.stack}.json"
 
-    def state_bytes(self, stack: str) -> int:
-        path = self.state_file(stack)
-        return path.stat().st_size if path.exists() else 0
+    def state_bytes(self) -> int:
+        return self.state_file.stat().st_size if self.state_file.exists() else 0
 
-    def new_stack(self, stack: str, config: Mapping[str, object], integrations: int) -> None:
+    def new_stack(self, config: Mapping[str, object], integrations: int) -> None:
         """``pulumi stack init`` and a stack file with ``integrations`` integrations."""
-        outcome = self.run(("stack", "init", stack), stack=None, timeout=120)
-        if outcome.returncode != 0:
-            raise RuntimeError(f"pulumi stack init {stack} failed:\n{outcome.tail()}")
-        stack_file = self.dir / f"Pulumi.{stack}.yaml"
-        salt = [
-            line
-            for line in stack_file.read_text().splitlines()
-            if line.startswith("encryptionsalt:")
+        self.copy.init()
+        entries = [
+            {"name": integration_name(index), "escalationPolicy": "Default"}
+            for index in range(integrations)
         ]
-        lines = [*salt, "config:"]
-        lines += [f"  {key}: {_yaml_scalar(value)}" for key, value in config.items()]
-        lines.append("  level-ilert:integrations:")
-        for index in range(integrations):
-            lines += [f"    - name: {integration_name(index)}", "      escalationPolicy: Default"]
-        stack_file.write_text("\n".join(lines) + "\n")
+        self.copy.write_stack(entries, config=dict(config))
 
     def run(
         self,
         args: tuple[str, ...],
         *,
-        stack: str | None,
         timeout: float,
         extra_env: Mapping[str, str] | None = None,
         kill_when: Callable[[], bool] | None = None,
         kill_group: bool = False,
     ) -> Outcome:
-        """Run ``pulumi <args>`` (``--stack``, ``--non-interactive`` added); its outcome.
+        """Run ``pulumi <args> --stack <stack> --non-interactive``; its outcome.
 
         ``kill_when`` is asked every 50 ms; once it answers True the CLI gets SIGKILL, as
         in a crash: only the CLI, or with ``kill_group`` every process of its session
         (program, language host, provider) right after.
         The processes a killed CLI leaves behind are left running (``leftovers``).
         """
-        full = [str(self.bin / "pulumi"), *args, "--non-interactive"]
-        if stack is not None:
-            full += ["--stack", stack]
+        full = [str(self.bin / "pulumi"), *args, "--stack", self.stack, "--non-interactive"]
         with tempfile.TemporaryFile(mode="w+") as log:
             started = time.perf_counter()
             process = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
                 full,
-                cwd=self.dir,
+                cwd=self.copy.root,
                 env=self.env(extra_env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -319,16 +263,14 @@ def integration_name(index: int) -> str:
     return f"Bench {index:04d}"
 
 
-def _yaml_scalar(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else str(value)
-
-
 @contextmanager
-def project(*, skip_checkpoints: bool, keep: bool = False) -> Iterator[Project]:
-    """A throw-away project and backend, removed afterwards unless ``keep``."""
+def project(
+    sandbox: Sandbox, stack: str, *, skip_checkpoints: bool, keep: bool = False
+) -> Iterator[Project]:
+    """A throw-away project copy with one stack, removed afterwards unless ``keep``."""
     root = Path(tempfile.mkdtemp(prefix="level-ilert-engine-"))
     try:
-        yield Project(root, skip_checkpoints=skip_checkpoints)
+        yield Project(root / "project", sandbox, stack, skip_checkpoints=skip_checkpoints)
     finally:
         if keep:
             print(f"(kept {root})")

@@ -42,9 +42,9 @@ DESTROY = ("destroy", "--yes", "--skip-preview")
 SETTLE_SECONDS = 5.0  # time a killed CLI's orphans get to finish before they are counted
 
 
-def state_ids(workspace: Project, stack: str) -> dict[str, set[str]]:
+def state_ids(workspace: Project) -> dict[str, set[str]]:
     """Ids of the alert sources and webhooks the stack's state holds."""
-    path = workspace.state_file(stack)
+    path = workspace.state_file
     ids: dict[str, set[str]] = {SOURCE_TYPE: set(), WEBHOOK_TYPE: set()}
     if not path.exists():
         return ids
@@ -72,9 +72,9 @@ def duplicates(sandbox: Sandbox) -> list[str]:
     return found
 
 
-def unaccounted(sandbox: Sandbox, workspace: Project, stack: str, output: str) -> list[str]:
+def unaccounted(sandbox: Sandbox, workspace: Project, output: str) -> list[str]:
     """Objects neither in the state nor named (by id, with ``adopt: true``) in the output."""
-    in_state = state_ids(workspace, stack)
+    in_state = state_ids(workspace)
     missing = []
     for kind, objects in world(sandbox).items():
         for item in objects:
@@ -87,8 +87,8 @@ def unaccounted(sandbox: Sandbox, workspace: Project, stack: str, output: str) -
     return missing
 
 
-def summary(sandbox: Sandbox, workspace: Project, stack: str) -> str:
-    in_state = state_ids(workspace, stack)
+def summary(sandbox: Sandbox, workspace: Project) -> str:
+    in_state = state_ids(workspace)
     live = world(sandbox)
     return (
         f"sandbox: {len(live[SOURCE_TYPE])} alert sources, {len(live[WEBHOOK_TYPE])} webhooks; "
@@ -106,8 +106,10 @@ def drill(integrations: int, kill_at: int, kill_all: bool, skip_checkpoints: boo
     """One drill; True when every check passed."""
     stack = "crash-drill"
     failures: list[str] = []
-    with Sandbox() as sandbox, project(skip_checkpoints=skip_checkpoints) as workspace:
-        workspace.new_stack(stack, stack_config(sandbox, "off", 1.0), integrations)
+    with Sandbox() as sandbox, project(
+        sandbox, stack, skip_checkpoints=skip_checkpoints
+    ) as workspace:
+        workspace.new_stack(stack_config(sandbox, "off", 1.0), integrations)
         print(
             f"{integrations} integrations, checkpoints "
             f"{'skipped' if skip_checkpoints else 'on'}; SIGKILL to "
@@ -120,7 +122,6 @@ def drill(integrations: int, kill_at: int, kill_all: bool, skip_checkpoints: boo
 
         crashed = workspace.run(
             UP,
-            stack=stack,
             timeout=TIMEOUT_SECONDS,
             kill_when=enough_created,
             kill_group=kill_all,
@@ -132,25 +133,25 @@ def drill(integrations: int, kill_at: int, kill_all: bool, skip_checkpoints: boo
         left = workspace.leftovers(crashed)
         print(f"   still running {SETTLE_SECONDS:g} s later: {', '.join(left) or 'nothing'}")
         sandbox.wait_idle()
-        print(f"   {summary(sandbox, workspace, stack)}")
+        print(f"   {summary(sandbox, workspace)}")
 
-        again = workspace.run(UP, stack=stack, timeout=TIMEOUT_SECONDS)
+        again = workspace.run(UP, timeout=TIMEOUT_SECONDS)
         if "currently locked" in again.output:
             # The killed CLI could not release the stack's lock: what a user does next.
             _show("up again", again)
             print("   " + _errors(again.output, 1).strip())
-            cancel = workspace.run(("cancel", "--yes"), stack=stack, timeout=120)
+            cancel = workspace.run(("cancel", "--yes"), timeout=120)
             _show("pulumi cancel --yes", cancel)
-            again = workspace.run(UP, stack=stack, timeout=TIMEOUT_SECONDS)
+            again = workspace.run(UP, timeout=TIMEOUT_SECONDS)
         _show("up again", again)
-        print(f"   {summary(sandbox, workspace, stack)}")
+        print(f"   {summary(sandbox, workspace)}")
         if again.returncode != 0:
             print("   its errors:\n" + _errors(again.output))
         left = workspace.leftovers(crashed)
         print(f"   left by the killed CLI, still running: {', '.join(left) or 'nothing'}")
         workspace.stop_leftovers(crashed)
         failures += duplicates(sandbox)
-        lost = unaccounted(sandbox, workspace, stack, again.output)
+        lost = unaccounted(sandbox, workspace, again.output)
         if lost:
             failures.append(f"neither in state nor named in the error: {', '.join(lost[:10])}")
         if again.returncode == 0:
@@ -158,11 +159,11 @@ def drill(integrations: int, kill_at: int, kill_all: bool, skip_checkpoints: boo
             if len(live[SOURCE_TYPE]) != integrations or len(live[WEBHOOK_TYPE]) != integrations:
                 failures.append("the second up succeeded without one object per integration")
 
-        gone = workspace.run(DESTROY, stack=stack, timeout=TIMEOUT_SECONDS)
+        gone = workspace.run(DESTROY, timeout=TIMEOUT_SECONDS)
         _show("destroy", gone)
         live = world(sandbox)
         leftover = len(live[SOURCE_TYPE]) + len(live[WEBHOOK_TYPE])
-        print(f"   {summary(sandbox, workspace, stack)}")
+        print(f"   {summary(sandbox, workspace)}")
         if again.returncode == 0 and leftover:
             failures.append(f"{leftover} objects left after destroy")
     for failure in failures:

@@ -30,7 +30,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 
-from bench.cli import Outcome, Project, project
+from bench.cli import Outcome, project
 from sandbox import RateLimit, Sandbox
 
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -104,32 +104,33 @@ def _check_world(sandbox: Sandbox, command: str, integrations: int, row: Row) ->
 
 
 def run_size(
-    workspace: Project, sandbox: Sandbox, integrations: int, pacing: str, time_scale: float
+    sandbox: Sandbox, integrations: int, pacing: str, time_scale: float, skip_checkpoints: bool
 ) -> list[Row]:
     """Every command once on a fresh stack of ``integrations`` integrations."""
     stack = f"bench-{pacing}-{integrations}"
-    workspace.new_stack(stack, stack_config(sandbox, pacing, time_scale), integrations)
-    rows = []
-    for command, args in COMMANDS:
-        sandbox.requests.clear()
-        outcome = workspace.run(args, stack=stack, timeout=TIMEOUT_SECONDS)
-        sandbox.wait_idle()
-        counts: Counter[str] = Counter(str(request.service) for request in sandbox.requests)
-        counts["429"] = sum(1 for request in sandbox.requests if request.status == 429)
-        row = Row(
-            integrations,
-            command,
-            outcome,
-            workspace.state_bytes(stack) / 1024,
-            counts,
-            _floor(counts, pacing, time_scale),
-        )
-        rows.append(row)
-        problem = _check_world(sandbox, command, integrations, row)
-        print(_format(row, _previous(rows, row)), flush=True)
-        if problem:
-            print(f"  !! {command} at N={integrations}: {problem}\n{outcome.tail()}", flush=True)
-    workspace.run(("stack", "rm", "--yes", "--force"), stack=stack, timeout=300)
+    with project(sandbox, stack, skip_checkpoints=skip_checkpoints) as workspace:
+        workspace.new_stack(stack_config(sandbox, pacing, time_scale), integrations)
+        rows = []
+        for command, args in COMMANDS:
+            sandbox.requests.clear()
+            outcome = workspace.run(args, timeout=TIMEOUT_SECONDS)
+            sandbox.wait_idle()
+            counts: Counter[str] = Counter(str(request.service) for request in sandbox.requests)
+            counts["429"] = sum(1 for request in sandbox.requests if request.status == 429)
+            row = Row(
+                integrations,
+                command,
+                outcome,
+                workspace.state_bytes() / 1024,
+                counts,
+                _floor(counts, pacing, time_scale),
+            )
+            rows.append(row)
+            problem = _check_world(sandbox, command, integrations, row)
+            print(_format(row, _previous(rows, row)), flush=True)
+            if problem:
+                print(f"  !! {command} at N={integrations}: {problem}", flush=True)
+                print(outcome.tail(), flush=True)
     return rows
 
 
@@ -190,11 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             + f", checkpoints {'skipped' if skip else 'on'}\n\n{HEADER}",
             flush=True,
         )
-        with Sandbox(rate_limits=limits, time_scale=scale) as sandbox, project(
-            skip_checkpoints=skip
-        ) as workspace:
+        with Sandbox(rate_limits=limits, time_scale=scale) as sandbox:
             for integrations in args.sizes:
-                run_size(workspace, sandbox, integrations, pacing, args.time_scale)
+                run_size(sandbox, integrations, pacing, args.time_scale, skip)
     return 0
 
 

@@ -18,7 +18,7 @@ import contextlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import pulumi
@@ -33,8 +33,9 @@ from pydantic import (
     field_validator,
 )
 
-from providers import inventory, journal
+from providers import inventory, journal, stack_state
 from providers.endpoints import ILERT
+from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.http import ApiError, NotFoundError, deadline
 from providers.ilert_api import (
     ALERT_CREATION_MODES,
@@ -89,6 +90,9 @@ PLAIN_FIELDS = (
 )
 SECRET_OUTPUTS = ["integration_key", "integration_url"]
 JOURNAL_KIND = "ilert:alert-source"
+STACK_STATE_KIND = "ilert:alert-sources"
+# Outputs an update in place never changes (only a replacement makes a new source).
+STABLE_OUTPUTS = ("integration_key", "integration_url", "integration_type")
 
 
 def _one_of(value: str, allowed: tuple[str, ...], prop: str) -> str:
@@ -262,11 +266,11 @@ class AlertSourceArgs(BaseModel):
         )
 
 
-class UnknownEscalationPolicyError(ValueError):
+class UnknownEscalationPolicyError(KnownFailure, ValueError):
     """The escalation policy named in the inputs does not exist in ilert."""
 
 
-class AlertSourceExistsError(ValueError):
+class AlertSourceExistsError(KnownFailure, ValueError):
     """An alert source this create would duplicate exists already (and ``adopt`` is off)."""
 
 
@@ -297,6 +301,8 @@ class IlertAlertSourceProvider(ConfiguredProvider):
                 client.list_escalation_policies,
             ),
             timeout=tuning.operation_timeout,
+            base_url=client.base_url,
+            credential=endpoint.credential,
         )
         return client, lists
 
@@ -317,9 +323,10 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             is_unknown(teams) or set(teams) != set(_olds.get("teams") or [])
         ):
             changed.append("teams")
-        replaces = ["integration_type"] if "integration_type" in changed else []
-        return dynamic.DiffResult(
-            changes=bool(changed), replaces=replaces, delete_before_replace=False
+        # An update in place keeps the source's key and URL, so the webhook that uses the URL
+        # has nothing to change; saying so keeps a preview from showing it as changing.
+        return detailed_diff(
+            _olds, _news, changed, replaces=["integration_type"], stables=STABLE_OUTPUTS
         )
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -338,9 +345,13 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         if provenance.wait_for_earlier_create():  # a killed run's create may now be done
             lists.sources.reload()
 
+        def same_and_not_ours(source: AlertSource) -> bool:
+            # The source a replacement replaces is this stack's own: neither a duplicate to
+            # refuse nor one to adopt (the engine deletes it once this create is done).
+            return args.same_source(source) and not lists.in_state(source.id)
+
         def adopt_or_post() -> AlertSource:
-            found = lists.sources.find(args.same_source)
-            existing = _only_one(found, args, provenance)
+            existing = _only_one(lists.sources.find(same_and_not_ours), args, provenance)
             policy_id = _policy_id(lists, args.escalation_policy)
             if existing is not None:
                 return client.update_alert_source(existing.id, args.request(policy_id))
@@ -357,7 +368,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             return made
 
         source = create_once(
-            adopt_or_post, lists.sources, args.same_source, lists.timeout, provenance
+            adopt_or_post, lists.sources, same_and_not_ours, lists.timeout, provenance
         )
         lists.sources.put(source)
         return dynamic.CreateResult(str(source.id), _outputs(source, _Declared.of(args)))
@@ -372,9 +383,10 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             )
         if live is None:
             return dynamic.ReadResult("", {})
+        lists.note_in_state(live.id)
         declared = _Declared.recorded(props)
         outputs = _outputs(live, declared)
-        inputs = {key: outputs[key] for key in (*PLAIN_FIELDS, "escalation_policy")}
+        inputs = {key: outputs[key] for key in (*PLAIN_FIELDS, "escalation_policy", "adopt")}
         if declared.teams:
             inputs["teams"] = outputs["teams"]
         return dynamic.ReadResult(id_, outputs, inputs)
@@ -407,6 +419,16 @@ class _Lists:
     sources: inventory.Inventory[AlertSource]
     policies: inventory.Inventory[EscalationPolicy]
     timeout: float
+    base_url: str
+    credential: str = field(repr=False)
+
+    def note_in_state(self, source_id: int | str) -> None:
+        """A refresh read this source: this stack's state holds it."""
+        stack_state.note(STACK_STATE_KIND, self.base_url, self.credential, source_id)
+
+    def in_state(self, source_id: int | str) -> bool:
+        """Whether this stack's state holds the source (a refresh of this run read it)."""
+        return stack_state.holds(STACK_STATE_KIND, self.base_url, self.credential, source_id)
 
 
 def _only_one(
@@ -452,20 +474,29 @@ def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
 
 @dataclass(frozen=True)
 class _Declared:
-    """How the user declared what ilert reports in another form: policy by id, teams at all."""
+    """How the user declared what ilert does not report: policy by id, teams at all, adopt.
+
+    ``adopt`` is kept in the outputs so that ``read`` can return it among the inputs: a
+    refresh then leaves the declared inputs as they were instead of showing it as removed.
+    """
 
     policy_by_id: bool
     teams: bool
+    adopt: bool = False
 
     @classmethod
     def of(cls, args: AlertSourceArgs) -> _Declared:
-        return cls(isinstance(args.escalation_policy, int), args.teams is not None)
+        return cls(isinstance(args.escalation_policy, int), args.teams is not None, args.adopt)
 
     @classmethod
     def recorded(cls, outputs: Mapping[str, Any]) -> _Declared:
         """From the outputs in state (read gets outputs, not inputs)."""
         policy = outputs.get("escalation_policy", outputs.get("escalation_policy_id"))
-        return cls(isinstance(_policy_ref(policy), int), outputs.get("teams") is not None)
+        return cls(
+            isinstance(_policy_ref(policy), int),
+            outputs.get("teams") is not None,
+            bool(outputs.get("adopt", False)),
+        )
 
 
 def _policy_ref(value: object) -> int | str:
@@ -536,6 +567,7 @@ def _outputs(source: AlertSource, declared: _Declared) -> dict[str, Any]:
         "status": source.status,
         "integration_key": source.integration_key,
         "integration_url": source.integration_url,
+        "adopt": declared.adopt,
     }
 
 

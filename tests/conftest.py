@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from providers import http, inventory, journal
+from providers import http, inventory, journal, stack_state
 from sandbox import Sandbox
 from tests import ilert_openapi
 
@@ -34,6 +34,7 @@ def _own_provider_process() -> None:
     http.forget_limiters()
     http.forget_sessions()
     inventory.forget_all()
+    stack_state.forget_all()
     journal.forget_all()
 
 
