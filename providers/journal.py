@@ -51,8 +51,11 @@ Safety does not depend on the journal being complete: a lost or deleted journal 
 removes proofs, and the create then refuses and names the object, as without a journal.
 It is never consulted for anything but that one decision.
 
-Location: ``$LEVEL_ILERT_JOURNAL_DIR``, else ``.level-ilert/journal`` in the directory the
-provider runs in (the project directory). Set ``LEVEL_ILERT_JOURNAL_DIR=off`` to keep none.
+Location, first that applies: ``$LEVEL_ILERT_JOURNAL_DIR`` (``off`` keeps none); beside the
+state when the backend is a local folder (``PULUMI_BACKEND_URL=file://<dir>``: in
+``<dir>/.level-ilert/journal``, so the journal lives and travels with the state it
+complements); else ``.level-ilert/journal`` in the directory the provider runs in (the
+project directory). One file per stack below it: ``<organization>/<project>/<stack>.jsonl``.
 """
 
 from __future__ import annotations
@@ -75,7 +78,10 @@ from typing import Any, Protocol
 
 LOG = logging.getLogger(__name__)
 ENV_DIR = "LEVEL_ILERT_JOURNAL_DIR"
+BACKEND_ENV = "PULUMI_BACKEND_URL"
+FILE_BACKEND = "file://"
 DEFAULT_DIR = Path(".level-ilert") / "journal"
+BESIDE_STATE = DEFAULT_DIR
 OFF = "off"
 # Rewritten (only live ``created`` records kept) when it has this many more lines.
 COMPACT_AFTER_DEAD_LINES = 2000
@@ -359,12 +365,21 @@ def _parse_time(text: str | None) -> datetime.datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def path_for(stack: str, directory: str | None = None) -> Path | None:
-    """The journal file of ``stack`` (``organization/project/stack``), or None when off."""
+def path_for(
+    stack: str, directory: str | None = None, backend_url: str | None = None
+) -> Path | None:
+    """The journal file of ``stack`` (``organization/project/stack``), or None when off;
+    ``directory`` and ``backend_url`` default to their environment variables."""
     configured = os.environ.get(ENV_DIR, "") if directory is None else directory
+    backend = os.environ.get(BACKEND_ENV, "") if backend_url is None else backend_url
     if configured.strip().lower() == OFF:
         return None
-    base = Path(configured) if configured.strip() else DEFAULT_DIR
+    if configured.strip():
+        base = Path(configured.strip()).expanduser()
+    elif backend.startswith(FILE_BACKEND) and backend[len(FILE_BACKEND):].strip():
+        base = Path(backend[len(FILE_BACKEND):].strip()).expanduser() / BESIDE_STATE
+    else:
+        base = DEFAULT_DIR
     parts = [_UNSAFE.sub("_", part).lstrip(".") or "_" for part in stack.split("/")]
     return base.joinpath(*parts[:-1], f"{parts[-1]}.jsonl")
 

@@ -194,14 +194,32 @@ def test_records_written_by_many_threads_at_once_are_all_kept(tmp_path: Path) ->
 
 
 def test_one_file_per_stack_under_the_configured_directory(tmp_path: Path) -> None:
-    assert path_for("acme/level-ilert/prod", str(tmp_path)) == (
+    assert path_for("acme/level-ilert/prod", str(tmp_path), "file:///state") == (
         tmp_path / "acme" / "level-ilert" / "prod.jsonl"
     )
-    assert path_for("acme/level-ilert/prod", "off") is None
-    assert path_for("acme/level-ilert/prod", " OFF ") is None
-    assert path_for("acme/level-ilert/prod", "") == Path(
+    assert path_for("acme/level-ilert/prod", "off", "file:///state") is None
+    assert path_for("acme/level-ilert/prod", " OFF ", "") is None
+
+
+def test_beside_a_local_folder_backend_else_in_the_project_directory() -> None:
+    assert path_for("acme/level-ilert/prod", "", "file:///srv/pulumi-state") == Path(
+        "/srv/pulumi-state/.level-ilert/journal/acme/level-ilert/prod.jsonl"
+    )
+    assert path_for("acme/level-ilert/prod", "", "s3://bucket/state") == Path(
         ".level-ilert/journal/acme/level-ilert/prod.jsonl"
     )
+    assert path_for("acme/level-ilert/prod", "", "") == Path(
+        ".level-ilert/journal/acme/level-ilert/prod.jsonl"
+    )
+
+
+def test_the_environment_chooses_when_nothing_is_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(journal.ENV_DIR)
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}")
+
+    assert path_for("o/p/s") == tmp_path / ".level-ilert" / "journal" / "o" / "p" / "s.jsonl"
 
 
 def test_a_stack_name_never_leads_out_of_the_directory(tmp_path: Path) -> None:
