@@ -1,6 +1,7 @@
-"""The per-process listing is shared by every thread of the provider server (the engine runs
-up to four RPCs at once in one process): a look-up before a create must never trip over a
-write that another thread records at the same moment.
+"""The per-process listing, and every registry of the provider process, is shared by every
+thread of the provider server (the engine runs up to four RPCs at once in one process): a
+look-up before a create must never trip over a write that another thread records at the
+same moment.
 
 Found through the real engine at speed: ``Inventory.find`` iterated the listing without its
 lock while another create ``put()`` into it, and ``LevelWebhook.create`` failed with
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from providers import http, inventory, journal
 from providers.inventory import Inventory
 
 LISTED = 2000  # objects in the listing: long enough for a find to be interrupted
@@ -98,3 +100,25 @@ def test_lookups_never_fail_while_other_threads_record_creates_and_deletes() -> 
     # Every look-up saw the listed objects (the writes add and remove others).
     assert found_sizes == [LISTED] * (READERS * LOOKUPS)
     assert len(listing.find(lambda _: True)) == LISTED
+
+
+@pytest.mark.usefixtures("frequent_thread_switches")
+def test_every_thread_gets_the_one_shared_object_of_each_registry() -> None:
+    """The process-wide registries (listings, journals, limiters, sessions) must hand every
+    thread the same object for one key: two listings would each miss the other's writes,
+    two limiters would each allow the full rate."""
+    rate = http.RateLimit(120, 60.0)
+    got: dict[str, set[int]] = {"listing": set(), "journal": set(), "limiter": set(),
+                                "session": set()}
+
+    def fetch() -> None:
+        for _ in range(50):
+            got["listing"].add(id(inventory.shared("kind", "https://x", "key", list)))
+            got["journal"].add(id(journal.for_stack("o/p/s")))
+            got["limiter"].add(id(http.limiter_for("ilert", "key", rate)))
+            got["session"].add(id(http.session_for("ilert", http.RetryPolicy())))
+
+    errors = _run_all([fetch] * 8)
+
+    assert errors == []
+    assert {name: len(ids) for name, ids in got.items()} == dict.fromkeys(got, 1)
