@@ -207,13 +207,13 @@ bench: venv
 ## bench-engine: the real Pulumi CLI against the sandbox at N=50, 200, 1000 integrations, pacing
 ## off and real (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off', CHECKPOINTS=on to compare)
 BENCH_ENGINE_SIZES ?= 50 200 1000
-bench-engine: venv
-	$(PY) -m bench.engine --sizes $(BENCH_ENGINE_SIZES) $(BENCH_ENGINE_ARGS)
+bench-engine: pulumi venv
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.engine --sizes $(BENCH_ENGINE_SIZES) $(BENCH_ENGINE_ARGS)
 
 ## crash-drill: SIGKILL the CLI in the middle of an up of 200 integrations, then up again: no
 ## duplicate, nothing lost (CRASH_ARGS='--kill all --integrations 500')
-crash-drill: venv
-	$(PY) -m bench.crash $(CRASH_ARGS)
+crash-drill: pulumi venv
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.crash $(CRASH_ARGS)
 
 clean: sandbox-stop
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

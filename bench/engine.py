@@ -80,11 +80,13 @@ def stack_config(sandbox: Sandbox, pacing: str, time_scale: float) -> dict[str, 
 
 
 def _floor(requests: Counter[str], pacing: str, time_scale: float) -> float:
-    """Seconds the rate limits alone need for these requests (0 with pacing off)."""
+    """Seconds the rate limits alone need for these requests (0 with pacing off): a sliding
+    window lets the first window's worth through at once, then that many per window."""
     if pacing == "off":
         return 0.0
     return max(
-        requests[api] / limit.requests * limit.window_seconds * time_scale
+        max(requests[api] - limit.requests, 0) / limit.requests
+        * limit.window_seconds * time_scale
         for api, limit in REAL_LIMITS.items()
     )
 
