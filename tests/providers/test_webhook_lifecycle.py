@@ -47,6 +47,7 @@ def test_read_returns_the_id_outputs_and_inputs_with_the_secret_marked_secret(
     assert read.outs == {
         "url": URL, "event_types": ["alert_active", "alert_resolved"], "enabled": False,
         "has_secret": True, "secret": "whsec-1",
+        "group_ids": None, "group_names": {}, "device_groups": None,
         "created_at": live["created_at"], "updated_at": live["updated_at"],
     }
     assert read.inputs is not None
@@ -54,6 +55,7 @@ def test_read_returns_the_id_outputs_and_inputs_with_the_secret_marked_secret(
     assert rpc.is_rpc_secret(secret) and rpc.unwrap_rpc_secret(secret) == "whsec-1"
     assert read.inputs == {
         "url": URL, "event_types": ["alert_active", "alert_resolved"], "enabled": False,
+        "device_groups": None,
     }
 
 
