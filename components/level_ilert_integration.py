@@ -88,6 +88,7 @@ class LevelIlertIntegration(pulumi.ComponentResource):
                 enabled=args.webhook_enabled,
                 secret=args.webhook_secret,
                 adopt=args.adopt,
+                alert_source_id=self.alert_source.id,
                 opts=child,
             )
         else:

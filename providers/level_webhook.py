@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from providers import inventory
 from providers.endpoints import LEVEL
+from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.http import NotFoundError, deadline, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
@@ -79,6 +80,9 @@ class WebhookArgs(BaseModel):
     device_groups: list[str] | None = None
     # Take over the existing webhook to this URL instead of creating one.
     adopt: bool = False
+    # The ilert alert source whose URL this is (optional): lets a preview tell an update of
+    # the source in place (its URL stays) from a replacement (a new URL).
+    alert_source_id: str | None = None
 
     def same_url(self, webhook: Webhook) -> bool:
         """Whether ``webhook`` delivers to the URL this create would use."""
@@ -165,7 +169,7 @@ class WebhookArgs(BaseModel):
         return value
 
 
-class WebhookExistsError(ValueError):
+class WebhookExistsError(KnownFailure, ValueError):
     """A webhook this create would duplicate exists already (and ``adopt`` is off)."""
 
 
@@ -209,6 +213,16 @@ class LevelWebhookProvider(ConfiguredProvider):
             groups.reload()
             return resolve(refs, groups.find(lambda _: True))
 
+    def _scope(self, client: LevelClient, webhook: Webhook, declared: object) -> _Scope:
+        """The webhook's live scope with group names, written as declared (no listing for
+        an org-wide or emptied scope)."""
+        if not webhook.group_ids:
+            return _Scope(webhook.group_ids, {}, webhook.group_ids)
+        groups = self._groups(client).find(lambda _: True)
+        names = {g.id: g.name for g in groups if g.id in webhook.group_ids}
+        refs = declared if isinstance(declared, list) else None
+        return _Scope(webhook.group_ids, names, declared_form(webhook.group_ids, refs, groups))
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate inputs without touching the network; Unknowns (preview) pass."""
         inputs, failures = validate(WebhookArgs, news, secret_fields=("secret",))
@@ -220,9 +234,11 @@ class LevelWebhookProvider(ConfiguredProvider):
         """Desired inputs against the outputs in state; event types as a set; no network."""
         changed = [
             field
-            for field in ("url", "enabled", "secret")
+            for field in ("enabled", "secret")
             if is_unknown(_news.get(field)) or _news.get(field) != _olds.get(field)
         ]
+        if _url_changes(_olds, _news):
+            changed.insert(0, "url")
         events = _news.get("event_types")
         if is_unknown(events) or set(events or ()) != set(_olds.get("event_types") or ()):
             changed.append("event_types")
@@ -230,7 +246,7 @@ class LevelWebhookProvider(ConfiguredProvider):
             changed.append("secret")  # removed or added in Level's UI
         if _scope_differs(_news.get("device_groups"), _olds):
             changed.append("device_groups")
-        return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+        return detailed_diff(_olds, _news, changed)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Adopt the webhook to this URL when asked, else refuse a duplicate, else one POST.
@@ -258,7 +274,8 @@ class LevelWebhookProvider(ConfiguredProvider):
         webhook = create_once(adopt_or_post, hooks, args.same_url, timeout)
         hooks.put(webhook)
         scope = self._scope(client, webhook, args.device_groups)
-        return dynamic.CreateResult(webhook.id, _outputs(webhook, args.secret, scope))
+        outputs = _outputs(webhook, args.secret, _declared(args.model_dump()), scope)
+        return dynamic.CreateResult(webhook.id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """From the listing (one GET for an id it lacks); gone (empty id) when Level has no
@@ -272,13 +289,15 @@ class LevelWebhookProvider(ConfiguredProvider):
         secret = props.get("secret") if live.has_secret else None
         with deadline(timeout):
             scope = self._scope(client, live, props.get("device_groups"))
-        outputs = _outputs(live, secret, scope)
+        outputs = _outputs(live, secret, _declared(props), scope)
         inputs = {
-            "url": outputs["url"],
+            "url": as_secret(outputs["url"]),
             "event_types": outputs["event_types"],
             "enabled": outputs["enabled"],
             "secret": as_secret(secret),
             "device_groups": outputs["device_groups"],
+            "adopt": outputs["adopt"],
+            "alert_source_id": outputs["alert_source_id"],
         }
         return dynamic.ReadResult(id_, outputs, inputs)
 
@@ -303,19 +322,8 @@ class LevelWebhookProvider(ConfiguredProvider):
             updated = client.update_webhook(_id, WebhookChanges(**fields))
             scope = self._scope(client, updated, args.device_groups)
         hooks.put(updated)
-        return dynamic.UpdateResult(_outputs(updated, args.secret, scope))
-
-    def _scope(
-        self, client: LevelClient, webhook: Webhook, declared: object
-    ) -> _Scope:
-        """The webhook's live scope with group names, written as declared (no listing for
-        an org-wide or emptied scope)."""
-        if not webhook.group_ids:
-            return _Scope(webhook.group_ids, {}, webhook.group_ids)
-        groups = self._groups(client).find(lambda _: True)
-        names = {g.id: g.name for g in groups if g.id in webhook.group_ids}
-        refs = declared if isinstance(declared, list) else None
-        return _Scope(webhook.group_ids, names, declared_form(webhook.group_ids, refs, groups))
+        declared = _declared(args.model_dump())
+        return dynamic.UpdateResult(_outputs(updated, args.secret, declared, scope))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """One DELETE; a webhook already gone counts as deleted."""
@@ -323,6 +331,21 @@ class LevelWebhookProvider(ConfiguredProvider):
         with contextlib.suppress(NotFoundError), deadline(timeout):
             client.delete_webhook(_id)
         hooks.remove(_id)
+
+
+def _url_changes(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Whether the desired URL differs from the one in state.
+
+    During a preview the URL is unknown whenever its alert source changes. The source's id
+    tells the two cases apart: Pulumi keeps an id known through an update in place, which
+    never changes the source's URL, and makes it unknown for a replacement, which does.
+    (Pulumi 3.274's engine ignores a provider's ``stables``, which would say the same.)
+    """
+    url, source_id = news.get("url"), news.get("alert_source_id")
+    if not is_unknown(url):
+        return bool(url != olds.get("url"))
+    recorded = olds.get("alert_source_id")
+    return is_unknown(source_id) or source_id is None or source_id != recorded
 
 
 def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
@@ -353,6 +376,18 @@ def _args(props: dict[str, Any]) -> WebhookArgs:
 
 
 _INPUTS = frozenset(WebhookArgs.model_fields)
+
+
+def _declared(props: dict[str, Any]) -> dict[str, Any]:
+    """What the user declared that Level does not keep: ``adopt`` and the source's id.
+
+    Echoed in the outputs, so that ``read`` can return them among the inputs (a refresh then
+    leaves them as declared) and ``diff`` can compare the source's id during a preview.
+    """
+    return {
+        "adopt": bool(props.get("adopt", False)),
+        "alert_source_id": props.get("alert_source_id"),
+    }
 
 
 @dataclass(frozen=True)
@@ -388,7 +423,9 @@ def _scope_differs(desired: object, olds: dict[str, Any]) -> bool:
     return mapped != set(recorded) or len(mapped) != len(desired)
 
 
-def _outputs(webhook: Webhook, secret: str | None, scope: _Scope) -> dict[str, Any]:
+def _outputs(
+    webhook: Webhook, secret: str | None, declared: dict[str, Any], scope: _Scope
+) -> dict[str, Any]:
     """The webhook as Level now has it; the secret echoed (secret output), never read back."""
     return {
         "url": webhook.url,
@@ -401,6 +438,7 @@ def _outputs(webhook: Webhook, secret: str | None, scope: _Scope) -> dict[str, A
         "device_groups": scope.device_groups,
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
+        **declared,
     }
 
 
@@ -412,6 +450,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
         webhook = LevelWebhook(
             "level-acme",
             url=source.integration_url,   # secret Output of IlertAlertSource
+            alert_source_id=source.id,    # optional: no phantom URL change in previews
             device_groups=["Acme Corp"],  # optional: only alerts of devices in Acme Corp
         )                                  # event_types default: alert_active, alert_resolved
     """
@@ -426,6 +465,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
     group_names: pulumi.Output[dict[str, str]]
     created_at: pulumi.Output[str]
     updated_at: pulumi.Output[str]
+    alert_source_id: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -437,10 +477,12 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
         secret: pulumi.Input[str] | None = None,
         device_groups: pulumi.Input[list[str]] | None = None,
         adopt: pulumi.Input[bool] = False,
+        alert_source_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
             "url": url,
+            "alert_source_id": alert_source_id,
             "event_types": list(event_types) if isinstance(event_types, tuple) else event_types,
             "enabled": enabled,
             "secret": pulumi.Output.secret(secret) if secret is not None else None,
