@@ -136,8 +136,8 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
     names = ", ".join(repr(i.name) for i in integrations)
     if verify.sandbox:
         err.write(
-            f"verify on the sandbox ({names}): nobody is paged. Level webhooks are org-wide, so "
-            "every integration's source receives the test alert; all are resolved again.\n"
+            f"verify on the sandbox ({names}): nobody is paged. Each test alert is raised where "
+            "only its integration should receive it; every alert it opens is resolved again.\n"
         )
     else:
         err.write(
