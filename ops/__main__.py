@@ -110,7 +110,10 @@ def _doctor(
         return code
     out.write(f"level-ilert doctor, stack {stack.name} ({_where(stack)})\n")
     out.write(f"ids from {outputs.origin}\n")
-    headings = {"credentials": "Credentials"}
+    headings = {
+        "credentials": "Credentials",
+        "routing": "Routing (which ilert sources open an alert for each kind of Level alert)",
+    }
     for integration in stack.integrations(args.integration):
         headings[integration.name] = f"{integration.name} (resource {integration.pulumi_name})"
     render(checks, headings, out)

@@ -79,6 +79,12 @@ class LevelExtras:
         """``GET /v2/alerts?limit=1``: Level's documented API, so it works in manual mode too."""
         self._api.request("GET", "/v2/alerts", params={"limit": 1})
 
+    def has_ungrouped_devices(self) -> bool:
+        """``GET /v2/devices?group_id=null&limit=1``: whether any device is in no group (Level
+        documents ``group_id=null`` for that)."""
+        page = self._api.request("GET", "/v2/devices", params={"group_id": "null", "limit": 1})
+        return bool(isinstance(page, dict) and page.get("data"))
+
     def raise_sandbox_alert(
         self,
         *,

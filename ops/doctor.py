@@ -469,6 +469,12 @@ class Doctor:
         with_devices: set[str | None] = {
             g.id for g in live.groups if (g.model_extra or {}).get("device_count", 1)
         }
+        extras = self.apis.level_extras
+        try:
+            if extras is not None and extras.has_ungrouped_devices():
+                with_devices.add(None)
+        except ApiError:
+            with_devices.add(None)  # cannot tell: count them as there
         rows = routing.table(live, with_devices)
         twice = [row.text() for row in rows if row.twice]
         nowhere = [row.text() for row in rows if row.nowhere]

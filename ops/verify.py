@@ -184,7 +184,8 @@ class Verify:
             step(Check(
                 scope, "verify.raise", "pass",
                 f"raised Level alert {alert.id} (sandbox): {data['severity']} on "
-                f"{data['device_hostname']} in {live.where(probe.group_id)}",
+                f"{data['device_hostname']} "
+                + (f"in {live.where(probe.group_id)}" if probe.group_id else "in no group"),
             ))
         else:
             step(self._webhook_by_reading(integration))

@@ -477,3 +477,18 @@ def test_a_scope_changed_by_hand_is_drift_and_a_deleted_group_empties_it(
     server.new_command()
     with pytest.raises(ProviderError, match="'Acme Corp' matches no Level group"):
         server.update(webhook.urn, webhook.id, webhook.outputs, webhook.inputs)
+
+
+def test_adopting_a_scoped_webhook_made_by_hand_puts_the_declared_scope_on(
+    server: ProviderServer, sandbox: Sandbox
+) -> None:
+    source = up_source(server)
+    url = source.outputs["integration_url"]
+    by_hand = sandbox.level.create_webhook(
+        {"url": url, "group_ids": [sandbox.level_group_id("Globex")]}
+    )
+    webhook = up_webhook(server, url, adopt=True, device_groups=["Acme Corp"])
+    assert webhook.id == by_hand["id"]
+    (live,) = sandbox.level_webhooks()
+    assert live["group_ids"] == [sandbox.level_group_id("Acme Corp")]
+    assert refresh(server, webhook)[0] == "DIFF_NONE"

@@ -178,3 +178,14 @@ def test_on_real_accounts_the_delivery_passes_the_filter_and_says_what_is_not_pr
     (opened,) = sandbox.ilert_alerts(source_id=project.objects["Emergencies"].source_id)
     assert opened["severity"] == 1  # an emergency: what the filter accepts
     assert "· not proven on real accounts: verify posted to this source's URL itself" in out
+
+
+def test_devices_left_without_a_group_page_nowhere_and_doctor_says_so(project: Project) -> None:
+    sandbox = project.sandbox
+    for path in ("Globex/HQ", "Globex"):
+        sandbox.level_delete_group(sandbox.level_group_id(path))  # its devices: no group now
+    code, document = project.doctor()
+    assert code == 1
+    rows = by_id(document, "routing")["routing.nowhere"]["details"]
+    assert rows == ["(devices in no group), emergency/critical/warning/information → nobody "
+                    "← pages nowhere"]
