@@ -463,7 +463,7 @@ class Doctor:
             return [Check(where, "routing.table", "skip",
                           "not checked: the credentials of both APIs are needed")]
         try:
-            live = self.apis.routing(self.stack, self.owner)
+            live = self.apis.routing(self.stack, self._owners())
         except ApiError as exc:
             return [Check(where, "routing.table", "fail", f"reading the routing: {exc}")]
         with_devices: set[str | None] = {
@@ -513,6 +513,19 @@ class Doctor:
             details=(*lines[:ROWS_SHOWN], *([f"... and {hidden} more"] if hidden > 0 else [])),
         ))
         return checks
+
+    def _owners(self) -> dict[int, Integration]:
+        """Each alert source id of the stack with its integration, also of integrations not
+        checked this run (``INTEGRATION=``), so the table names them as the stack's."""
+        owners = dict(self.owner)
+        for integration in self.stack.settings.integrations:
+            if integration in owners.values():
+                continue
+            ids = ids_for(integration, self.outputs, sources=lambda: self.apis.sources or [],
+                          webhooks=None, url_of=lambda _id: None)
+            if ids.alert_source_id is not None:
+                owners[ids.alert_source_id] = integration
+        return owners
 
     def _webhook(self, ids: Ids) -> Webhook | None:
         if ids.webhook_id is None:

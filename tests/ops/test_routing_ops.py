@@ -189,3 +189,12 @@ def test_devices_left_without_a_group_page_nowhere_and_doctor_says_so(project: P
     rows = by_id(document, "routing")["routing.nowhere"]["details"]
     assert rows == ["(devices in no group), emergency/critical/warning/information → nobody "
                     "← pages nowhere"]
+
+
+def test_doctor_of_one_integration_still_names_the_others_as_the_stacks(
+    project: Project,
+) -> None:
+    code, document = project.doctor("--integration", "Level - Acme")
+    assert code == 0, failed(document)
+    rows = by_id(document, "routing")["routing.table"]["details"]
+    assert "Globex, emergency/critical/warning/information → 'Level - Servers'" in rows
