@@ -243,8 +243,10 @@ def probe_for(
     preferring one that no other source receives. None when its filter accepts nothing
     this search can build (e.g. a ``regex`` on a field it cannot guess)."""
     mine = [r for r in routing.receivers if r.integration is integration]
+    # Org-wide: an existing group first, so the test device does not land in no group
+    # (where doctor would then count a device that pages nobody).
     places: list[str | None] = list(scope) if scope is not None else [
-        None, *(g.id for g in routing.groups)
+        *(g.id for g in routing.groups), None
     ]
     fallback: Probe | None = None
     for place, data in itertools.islice(_candidates(places, mine, key), MAX_PROBES):

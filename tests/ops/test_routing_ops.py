@@ -134,6 +134,7 @@ def test_verify_proves_each_integration_gets_its_alerts_and_no_other_does(
     assert raised["Acme"].endswith("in Acme Corp")
     assert raised["Globex"].endswith("in Globex")
     assert ": emergency on " in raised["Emergencies"]
+    assert raised["Emergencies"].endswith("in Acme Corp")  # never a device in no group
     # Exactly one ilert alert per Level alert, each on its intended source.
     per_source = {name: len(sandbox.ilert_alerts(source_id=o.source_id))
                   for name, o in project.objects.items()}
