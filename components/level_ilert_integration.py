@@ -94,6 +94,8 @@ class LevelIlertIntegration(pulumi.ComponentResource):
         self.webhook = None
         self.setup_instructions = None
         if webhook_management == "api":
+            # A replaced webhook (only `pulumi up --replace` does that) goes before its
+            # successor is made: two webhooks to one URL would page every alert twice.
             self.webhook = LevelWebhook(
                 name,
                 url=self.integration_url,
@@ -103,7 +105,7 @@ class LevelIlertIntegration(pulumi.ComponentResource):
                 device_groups=args.device_groups,
                 adopt=args.adopt,
                 alert_source_id=self.alert_source.id,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
         else:
             self.setup_instructions = pulumi.Output.from_input(

@@ -59,6 +59,8 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from providers.failures import KnownFailure
+
 LOG = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
 LOOPBACK_NAMES = ("localhost",)
@@ -277,7 +279,7 @@ class _SafeRetry(Retry):
             attempt.pace()
 
 
-class ApiError(Exception):
+class ApiError(KnownFailure):
     """An API call failed. Carries the status, the server's own message, method and path.
 
     ``may_have_acted`` is True when a write's outcome is unknown (its answer was lost, or

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from providers import http, inventory
+from providers import http, inventory, stack_state
 from sandbox import Sandbox
 from tests import ilert_openapi
 
@@ -32,6 +32,7 @@ def _own_provider_process() -> None:
     http.forget_limiters()
     http.forget_sessions()
     inventory.forget_all()
+    stack_state.forget_all()
 
 
 @pytest.fixture
