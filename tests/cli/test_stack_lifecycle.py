@@ -31,8 +31,10 @@ INTEGRATIONS: list[dict[str, Any]] = [
         "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW",
         "alertGroupingWindow": "PT5M",
         "resourceName": "acme",
+        "deviceGroups": ["Acme Corp"],  # routed by client: each Level alert pages once
     },
-    {"name": "Level - Globex servers", "escalationPolicy": 2, "resourceName": "globex"},  # by id
+    {"name": "Level - Globex servers", "escalationPolicy": 2, "resourceName": "globex",  # by id
+     "deviceGroups": ["Globex"]},
 ]
 
 
@@ -125,15 +127,16 @@ def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stac
     assert stack.sandbox.count("level", "POST") == 2
     stack.remember_secrets()
 
-    # Level's own test: an alert opens an ilert alert on each source, resolving closes it.
-    alert = stack.sandbox.raise_level_alert(device_hostname="WS-E2E")
-    for name in ("acme", "globex"):
+    # Level's own test, routed: an alert on a client's device opens an ilert alert on that
+    # client's source only; resolving it closes it.
+    for name, device in (("acme", "ACME-HQ-SRV01"), ("globex", "GLOBEX-HQ-SRV01")):
+        alert = stack.sandbox.raise_level_alert(device_hostname=device)
         (opened,) = stack.sandbox.ilert_alerts(source_id=stack.ids(name)[0])
         assert opened["status"] == "PENDING" and opened["alertKey"] == alert["id"]
-    stack.sandbox.resolve_level_alert(alert["id"])
-    for name in ("acme", "globex"):
+        stack.sandbox.resolve_level_alert(alert["id"])
         (closed,) = stack.sandbox.ilert_alerts(source_id=stack.ids(name)[0])
         assert closed["status"] == "RESOLVED"
+    assert len(stack.sandbox.ilert_alerts()) == 2
 
 
 def test_preview_right_after_up_expects_no_changes_and_only_reads(stack: Stack) -> None:
