@@ -171,12 +171,23 @@ class Project:
         return self.state_file.stat().st_size if self.state_file.exists() else 0
 
     def new_stack(self, config: Mapping[str, object], integrations: int) -> None:
-        """``pulumi stack init`` and a stack file with ``integrations`` integrations."""
+        """``pulumi stack init`` and a stack file with ``integrations`` integrations, each
+        routed to a Level device group of its own (made in the sandbox if missing), as an
+        MSP routes by client: no Level alert pages twice."""
         self.copy.init()
-        entries = [
-            {"name": integration_name(index), "escalationPolicy": "Default"}
-            for index in range(integrations)
-        ]
+        existing = {group["name"] for group in self.copy.sandbox.level_groups()}
+        entries = []
+        for index in range(integrations):
+            group = client_group(index)
+            if group not in existing:
+                self.copy.sandbox.level_add_group(group)
+            entries.append(
+                {
+                    "name": integration_name(index),
+                    "escalationPolicy": "Default",
+                    "deviceGroups": [group],
+                }
+            )
         self.copy.write_stack(entries, config=dict(config))
 
     def run(
@@ -261,6 +272,11 @@ def _kill_session(session: int) -> None:
 def integration_name(index: int) -> str:
     """The alert source name of the ``index``-th bench integration."""
     return f"Bench {index:04d}"
+
+
+def client_group(index: int) -> str:
+    """The Level device group the ``index``-th bench integration is scoped to."""
+    return f"Bench client {index:04d}"
 
 
 @contextmanager
