@@ -14,13 +14,16 @@ Run: ``make bench`` (or ``venv/bin/python -m bench.scale 10 200 1000``).
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from providers import budget
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -170,4 +173,6 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
+    # Time-scaled windows in a budget folder of their own, never in the user's cache.
+    os.environ.setdefault(budget.DIR_ENV, tempfile.mkdtemp(prefix="level-ilert-bench-"))
     main([int(arg) for arg in sys.argv[1:]] or [10, 200, 1000])

@@ -17,10 +17,11 @@ Retry rules:
   one) the rate-limit window; otherwise exponential backoff with jitter.
 
 Pacing and deadline:
-- Every attempt, retries included, first takes a token from the limiter of its API key
-  (``RateLimit``; ilert publishes 120 requests per minute per key). Limiters are shared by
-  every thread of the process, so the engine's parallel operations queue instead of
-  tripping the API's limit.
+- Every attempt, retries included, first takes a token from the budget of its API key
+  (``RateLimit``; ilert publishes 120 requests per minute per key). A budget is shared by
+  every thread of the process and, through ``providers/budget.py``, by every process on
+  this machine that uses the same key and base URL, so the engine's parallel operations and
+  concurrent stacks queue instead of tripping the API's limit.
 - One deadline per operation (``deadline()``) bounds attempts, waits and pacing together;
   without one, each request gets ``operation_timeout`` seconds of its own.
 
@@ -46,7 +47,6 @@ from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
-from pyrate_limiter import Duration, Limiter, Rate
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -58,6 +58,8 @@ from urllib3.exceptions import (
 )
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
+
+from providers.budget import Budget, Window, forget_locks, open_budget
 
 LOG = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -76,7 +78,6 @@ MAX_MESSAGE_CHARS = 300
 # operations at once, each with one request in flight), so no "pool is full" churn.
 POOL_SIZE = 32
 DEFAULT_OPERATION_TIMEOUT = 120.0
-PACING_MARGIN = 1.02
 
 
 @dataclass(frozen=True)
@@ -131,29 +132,34 @@ class RateLimit:
             raise ValueError("a rate limit needs requests >= 1 and window_seconds > 0")
 
 
-_LIMITERS: dict[tuple[str, str, RateLimit], Limiter] = {}
-_LIMITERS_LOCK = threading.Lock()
+_BUDGETS: dict[tuple[str, str, str, RateLimit], Budget] = {}
+_BUDGETS_LOCK = threading.Lock()
 
 
-def limiter_for(api: str, credential: str, limit: RateLimit) -> Limiter:
-    """The process-wide limiter of one API key: every thread and client of it shares one."""
+def limiter_for(api: str, base_url: str, credential: str, limit: RateLimit) -> Budget:
+    """The rate budget of one API key: shared by every thread and client of this process,
+    and through ``providers.budget`` by every process on this machine using the same key."""
     fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
-    key = (api, fingerprint, limit)
-    with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get(key)
-        if limiter is None:
-            # 2 % under the limit: requests leave a little after their token is taken, and
-            # the API counts them when they arrive.
-            window_ms = max(int(limit.window_seconds * Duration.SECOND * PACING_MARGIN), 1)
-            limiter = Limiter(Rate(limit.requests, window_ms), buffer_ms=5)
-            _LIMITERS[key] = limiter
-        return limiter
+    key = (api, base_url, fingerprint, limit)
+    with _BUDGETS_LOCK:
+        found = _BUDGETS.get(key)
+        if found is None:
+            found = _BUDGETS[key] = open_budget(
+                api=api, base_url=base_url, credential=credential,
+                window=Window(limit.requests, limit.window_seconds),
+            )
+        return found
 
 
 def forget_limiters() -> None:
-    """Drop every limiter (tests: each test plays a provider process of its own)."""
-    with _LIMITERS_LOCK:
-        _LIMITERS.clear()
+    """Close and drop every budget (tests: each test plays a provider process of its own)."""
+    with _BUDGETS_LOCK:
+        for found in _BUDGETS.values():
+            close = getattr(found, "close", None)
+            if close is not None:
+                close()
+        _BUDGETS.clear()
+    forget_locks()
 
 
 class DeadlineExceeded(Exception):
@@ -166,7 +172,7 @@ class _Attempt:
 
     deadline: float
     budget: float
-    limiter: Limiter | None
+    limiter: Budget | None
     rate_window: float | None
     deadline_hit: bool = False
     attempts: int = 1
@@ -180,9 +186,7 @@ class _Attempt:
         if self.limiter is None:
             return
         remaining = self.remaining()
-        if remaining <= 0 or not self.limiter.try_acquire(
-            "requests", blocking=True, timeout=remaining
-        ):
+        if remaining <= 0 or not self.limiter.acquire(remaining):
             self.deadline_hit = True
             raise MaxRetryError(None, "", DeadlineExceeded("no request slot before the deadline"))  # type: ignore[arg-type]
 
@@ -522,7 +526,9 @@ class ApiClient:
         self._session = session_for(api, retry or RetryPolicy())
         self._timeouts = timeouts or Timeouts()
         self._rate_limit = rate_limit
-        self._limiter = limiter_for(api, credential_secret, rate_limit) if rate_limit else None
+        self._limiter = (
+            limiter_for(api, self.base_url, credential_secret, rate_limit) if rate_limit else None
+        )
         self._operation_timeout = operation_timeout
         self._timeout_setting = operation_timeout_setting
 
