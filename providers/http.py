@@ -13,8 +13,14 @@ Retry rules:
   failures to connect. A POST that may have reached the server (timeout or reset after
   sending, 500/502/504) is never repeated: the error says ``may_have_acted`` and the
   provider settles it with one lookup instead, so a retry never creates a second object.
-- Waits: ``Retry-After`` when the API sends one; after a 429 without it (ilert never sends
-  one) the rate-limit window; otherwise exponential backoff with jitter.
+- A 429 is retried until the operation's deadline and spends none of the policy's
+  attempts (up to 20 429s per request): the API refused before doing anything. It waits
+  ``Retry-After`` when the API sends one; without it (ilert never sends one) it backs off
+  from 1 s, doubling up to the key's rate-limit window, each wait stretched by a random
+  0-25 % (``rate_limited_wait``).
+  The retry then takes a token from the shared budget like any request, so a herd of
+  refused clients queues instead of returning at once.
+- Other waits: exponential backoff with jitter.
 
 Pacing and deadline:
 - Every attempt, retries included, first takes a token from the budget of its API key
@@ -42,6 +48,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
@@ -57,7 +64,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
+from urllib3.util.retry import RequestHistory, Retry
 
 from providers.budget import Budget, Window, forget_locks, open_budget
 
@@ -78,6 +85,13 @@ MAX_MESSAGE_CHARS = 300
 # operations at once, each with one request in flight), so no "pool is full" churn.
 POOL_SIZE = 32
 DEFAULT_OPERATION_TIMEOUT = 120.0
+# After a 429 without Retry-After: 1 s, doubling up to the rate-limit window, +0-25 % jitter.
+FIRST_RATE_LIMITED_WAIT = 1.0
+RATE_LIMITED_JITTER = 0.25
+# 429s retried without spending an attempt. At 1, 2, 4 ... 60 s, 20 of them outlast any
+# sensible deadline; the bound only keeps a tiny window (tests, bench) from retrying
+# hundreds of times (urllib3 retries by recursion).
+FREE_RATE_LIMITED_RETRIES = 20
 
 
 @dataclass(frozen=True)
@@ -216,9 +230,24 @@ def deadline(seconds: float) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+def rate_limited_wait(consecutive: int, cap: float, jitter: float | None = None) -> float:
+    """Seconds to wait after the ``consecutive``-th 429 in a row that came without
+    ``Retry-After``: 1 s, doubling (2, 4, 8 ...), each stretched by a random 0-25 % so that
+    clients refused together do not return together, never more than ``cap`` (the key's
+    rate-limit window: a wait of one window always finds it free)."""
+    spread = random.random() if jitter is None else jitter  # noqa: S311 (spreads retries, not crypto)
+    backoff = FIRST_RATE_LIMITED_WAIT * 2 ** (max(consecutive, 1) - 1)
+    return float(min(cap, backoff * (1 + RATE_LIMITED_JITTER * spread)))
+
+
+def _trailing_429s(history: tuple[RequestHistory, ...]) -> int:
+    return len(list(takewhile(lambda entry: entry.status == 429, reversed(history))))
+
+
 class _SafeRetry(Retry):
-    """urllib3 Retry that repeats a POST only on answers proving nothing was done, waits
-    for the rate-limit window after a bare 429, and stops at the operation's deadline."""
+    """urllib3 Retry that repeats a POST only on answers proving nothing was done, backs off
+    from a second after a bare 429 (without counting it as an attempt), and stops at the
+    operation's deadline."""
 
     planned_wait: float = 0.0
 
@@ -246,7 +275,16 @@ class _SafeRetry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Self:
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if (
+            response is not None
+            and response.status == 429
+            and sum(entry.status == 429 for entry in self.history) < FREE_RATE_LIMITED_RETRIES
+        ):
+            # A 429 proves the API did nothing: it spends no attempt; the deadline bounds it.
+            entry = RequestHistory(method, url, None, 429, None)
+            retry = self.new(history=(*self.history, entry))
+        else:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
         attempt = _ATTEMPT.get()
         retry.planned_wait = retry._wait_before_next(response, attempt)
         if attempt is None:
@@ -266,8 +304,11 @@ class _SafeRetry(Retry):
             retry_after = self.get_retry_after(response)
             if retry_after is not None:
                 return retry_after
-            if response.status == 429 and attempt is not None and attempt.rate_window:
-                return attempt.rate_window  # ilert: a 429 lasts until the window ends
+            if response.status == 429:
+                window = attempt.rate_window if attempt is not None else None
+                return rate_limited_wait(
+                    _trailing_429s(self.history), window or self.backoff_max
+                )
         return self.get_backoff_time()
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
@@ -837,5 +878,6 @@ __all__ = [
     "is_loopback",
     "limiter_for",
     "normalise_base_url",
+    "rate_limited_wait",
     "session_for",
 ]
