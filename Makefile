@@ -1,17 +1,18 @@
 # level-ilert: every command a user or CI runs. `make test` is THE test command.
 SHELL := /bin/bash
 PYTHON ?= python3
+# Built tools (the Pulumi CLI, actionlint) live here, per version, outside the checkout.
+export LEVEL_ILERT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/level-ilert
 VENV := venv
 PY := $(VENV)/bin/python
 
 # --- Pulumi stacks -------------------------------------------------------------------------
 # STACK=sandbox (default) runs against the local sandbox with state in ./.pulumi-state, the
 # sandbox's fixed credentials and a fixed passphrase, whatever the shell exports.
-# Any other stack (STACK=dev, ...) uses BACKEND_URL if given, else your current `pulumi login`,
-# and must exist already (`pulumi stack init <name>`): make never creates a real stack.
+# Any other stack (STACK=dev, ...) uses BACKEND_URL if given, else the backend of your current
+# `pulumi login`, and must exist already (`pulumi stack init <name>`): make never creates a
+# real stack.
 STACK ?= sandbox
-PULUMI := $(shell command -v pulumi 2>/dev/null)
-INSTALL_PULUMI := The Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/, e.g. curl -fsSL https://get.pulumi.com | sh) and run this again
 SANDBOX_DIR := .sandbox
 SANDBOX_PID := $(SANDBOX_DIR)/sandbox.pid
 SANDBOX_PORTS := 8790 8791
@@ -23,16 +24,26 @@ export LEVEL_API_KEY := sandbox-level-key
 export PULUMI_CONFIG_PASSPHRASE := level-ilert-sandbox
 endif
 BACKEND_URL ?=
-ifneq ($(BACKEND_URL),)
-# Scoped to these commands: unlike `pulumi login`, this leaves your default backend alone.
-export PULUMI_BACKEND_URL := $(BACKEND_URL)
-endif
+# The Pulumi CLI: one on PATH at or above the version pinned in tools/pulumi-build/cli/go.mod,
+# else the one `make pulumi` builds into ~/.cache/level-ilert (tools/pulumi_cli.py).
+PULUMI_CLI := $(PYTHON) -m tools.pulumi_cli
+# Computed once, when a recipe first needs it (after `make pulumi` ran).
+PULUMI_DIR = $(eval PULUMI_DIR := $(shell $(PULUMI_CLI) dir))$(PULUMI_DIR)
+BACKEND = $(eval BACKEND := $(or $(BACKEND_URL),$(shell $(PULUMI_CLI) backend 2>/dev/null)))$(BACKEND)
+# Every run of the CLI: an explicit backend (never a default login or an ephemeral account),
+# no update check and no plugin download (nothing reaches the internet), and the venv first on
+# PATH (Pulumi's Python language host built here runs `python3` from PATH; harmless otherwise).
+PULUMI = PULUMI_BACKEND_URL="$(BACKEND)" PULUMI_SKIP_UPDATE_CHECK=true \
+  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
+  PATH="$(CURDIR)/$(VENV)/bin:$(PULUMI_DIR):$$PATH" pulumi
 PULUMI_FLAGS := --stack $(STACK) --non-interactive
+# Show the command as a user would type it, run it with the environment above.
+run-pulumi = @echo "pulumi $(1)" >&2; $(PULUMI) $(1)
 # True when both sandbox ports answer on loopback.
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
-.PHONY: test lint typecheck sandbox sandbox-start sandbox-stop venv clean \
-        up preview drift outputs destroy require-pulumi stack doctor verify bench \
+.PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
+        pulumi up preview drift outputs destroy stack doctor verify bench e2e \
         mutate mutate-ops
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
@@ -50,6 +61,18 @@ test: venv
 
 lint: venv
 	$(PY) -m ruff check .
+
+## lint-workflows: actionlint (built with go install, cached per version) and zizmor over
+## .github/workflows; outside `make test`, which needs no Go
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT_DIR = $(LEVEL_ILERT_CACHE)/tools/actionlint-$(ACTIONLINT_VERSION)
+lint-workflows: venv
+	@test -x $(ACTIONLINT_DIR)/actionlint || { \
+	  command -v go >/dev/null || { echo "lint-workflows needs Go to build actionlint (https://go.dev/dl/)" >&2; exit 2; }; \
+	  echo "building actionlint $(ACTIONLINT_VERSION) ..." >&2; \
+	  GOBIN=$(ACTIONLINT_DIR) GOFLAGS=-mod=mod go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); }
+	$(ACTIONLINT_DIR)/actionlint -color=false
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 
 typecheck: venv
 	$(PY) -m mypy
@@ -76,40 +99,48 @@ sandbox-start: venv
 sandbox-stop:
 	@if [ -f $(SANDBOX_PID) ]; then kill "$$(cat $(SANDBOX_PID))" 2>/dev/null || true; rm -f $(SANDBOX_PID); echo "sandbox stopped"; fi
 
-# --- Pulumi commands: each needs the CLI and stops with one line when it is missing ----------
-require-pulumi:
-	$(if $(PULUMI),@true,$(error $(INSTALL_PULUMI)))
+# --- Pulumi commands: each runs `make pulumi` first -----------------------------------------
+## pulumi: find the pinned Pulumi CLI, or build it from Pulumi's Go modules into the cache
+pulumi:
+	@$(PULUMI_CLI) ensure >/dev/null
 
 ifeq ($(STACK),sandbox)
-stack: require-pulumi venv sandbox-start
+stack: pulumi venv sandbox-start
 	@mkdir -p $(STATE_DIR)
-	@pulumi stack select sandbox 2>/dev/null || pulumi stack init sandbox
+	@$(PULUMI) stack select sandbox 2>/dev/null || $(PULUMI) stack init sandbox
 else
-stack: require-pulumi venv
-	@pulumi stack select $(STACK) >/dev/null 2>&1 || { \
-	  echo "Stack '$(STACK)' was not found on $${PULUMI_BACKEND_URL:-your current pulumi login}: create it with 'pulumi stack init $(STACK)' (README: Going to a real environment), or set BACKEND_URL." >&2; \
+stack: pulumi venv
+	@test -n "$(BACKEND)" || { \
+	  echo "No Pulumi backend for stack '$(STACK)': pass BACKEND_URL=<url> (file://..., s3://..., https://api.pulumi.com) or run 'pulumi login' first." >&2; \
+	  exit 2; }
+	@$(PULUMI) stack select $(STACK) >/dev/null 2>&1 || { \
+	  echo "Stack '$(STACK)' was not found on $(BACKEND): create it with 'pulumi stack init $(STACK)' (README: Going to a real environment), or set BACKEND_URL." >&2; \
 	  exit 2; }
 endif
 
-## up: provision (default STACK=sandbox: starts the sandbox, local state, then pulumi up)
-up: require-pulumi stack
-	pulumi up --yes $(PULUMI_FLAGS)
+## up: provision, after reading both APIs (Pulumi.yaml: refresh always), so it repairs drift
+up: stack
+	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
 
-## preview: what `up` would change
-preview: require-pulumi stack
-	pulumi preview --diff $(PULUMI_FLAGS)
+## preview: what `up` would change (after the same refresh)
+preview: stack
+	$(call run-pulumi,preview --diff $(PULUMI_FLAGS))
 
-## drift: refresh from the live APIs and fail (exit 7 on CLI >= 3.227) if anything drifted
-drift: require-pulumi stack
-	pulumi preview --refresh --expect-no-changes --diff $(PULUMI_FLAGS)
+## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2)
+drift: stack
+	$(call run-pulumi,preview --refresh --expect-no-changes --diff $(PULUMI_FLAGS))
 
 ## outputs: the stack's outputs (integration URLs show as [secret])
-outputs: require-pulumi stack
-	pulumi stack output $(PULUMI_FLAGS)
+outputs: stack
+	$(call run-pulumi,stack output $(PULUMI_FLAGS))
 
 ## destroy: delete the webhook(s), then the alert source(s)
-destroy: require-pulumi stack
-	pulumi destroy --yes $(PULUMI_FLAGS)
+destroy: stack
+	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
+
+## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`
+e2e: pulumi venv
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m pytest tests/cli -p no:cacheprovider
 
 # --- Operator checks beside pulumi: no Pulumi CLI needed (ops/ reads Pulumi.<stack>.yaml) -----
 # Options: INTEGRATION=<name> (default all), JSON=1 (one JSON document), PROBE_WRITE=1 (doctor:
@@ -122,16 +153,18 @@ OPS_DEPS := venv sandbox-start
 else
 OPS_DEPS := venv
 endif
+# The stack's ids come from `pulumi stack output` when the CLI is there (never built for this).
+OPS_ENV = PULUMI_BACKEND_URL="$(BACKEND)" PULUMI_SKIP_UPDATE_CHECK=true PATH="$(PULUMI_DIR):$$PATH"
 OPS_FLAGS = --stack $(STACK) $(if $(INTEGRATION),--integration '$(INTEGRATION)') \
             $(if $(filter 1,$(JSON)),--json)
 
 ## doctor: Level's troubleshooting list as checks, per integration of STACK (sends only GETs)
 doctor: $(OPS_DEPS)
-	@$(PY) -m ops doctor $(OPS_FLAGS) $(if $(filter 1,$(PROBE_WRITE)),--probe-write)
+	@$(OPS_ENV) $(PY) -m ops doctor $(OPS_FLAGS) $(if $(filter 1,$(PROBE_WRITE)),--probe-write)
 
 ## verify: Level's end-to-end test (raise, see it in ilert, resolve); YES=1 for real accounts
 verify: $(OPS_DEPS)
-	@$(PY) -m ops verify $(OPS_FLAGS) $(if $(filter 1,$(YES)),--yes) \
+	@$(OPS_ENV) $(PY) -m ops verify $(OPS_FLAGS) $(if $(filter 1,$(YES)),--yes) \
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 # --- Mutation testing (slow, so not part of `make test`) -------------------------------------

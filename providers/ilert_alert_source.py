@@ -35,6 +35,7 @@ from pydantic import (
 
 from providers import inventory
 from providers.endpoints import ILERT
+from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.http import NotFoundError, deadline
 from providers.ilert_api import (
     ALERT_CREATION_MODES,
@@ -87,6 +88,8 @@ PLAIN_FIELDS = (
     "active",
 )
 SECRET_OUTPUTS = ["integration_key", "integration_url"]
+# Outputs an update in place never changes (only a replacement makes a new source).
+STABLE_OUTPUTS = ("integration_key", "integration_url", "integration_type")
 
 
 def _one_of(value: str, allowed: tuple[str, ...], prop: str) -> str:
@@ -260,11 +263,11 @@ class AlertSourceArgs(BaseModel):
         )
 
 
-class UnknownEscalationPolicyError(ValueError):
+class UnknownEscalationPolicyError(KnownFailure, ValueError):
     """The escalation policy named in the inputs does not exist in ilert."""
 
 
-class AlertSourceExistsError(ValueError):
+class AlertSourceExistsError(KnownFailure, ValueError):
     """An alert source this create would duplicate exists already (and ``adopt`` is off)."""
 
 
@@ -315,9 +318,10 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             is_unknown(teams) or set(teams) != set(_olds.get("teams") or [])
         ):
             changed.append("teams")
-        replaces = ["integration_type"] if "integration_type" in changed else []
-        return dynamic.DiffResult(
-            changes=bool(changed), replaces=replaces, delete_before_replace=False
+        # An update in place keeps the source's key and URL, so the webhook that uses the URL
+        # has nothing to change; saying so keeps a preview from showing it as changing.
+        return detailed_diff(
+            _olds, _news, changed, replaces=["integration_type"], stables=STABLE_OUTPUTS
         )
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -352,7 +356,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             return dynamic.ReadResult("", {})
         declared = _Declared.recorded(props)
         outputs = _outputs(live, declared)
-        inputs = {key: outputs[key] for key in (*PLAIN_FIELDS, "escalation_policy")}
+        inputs = {key: outputs[key] for key in (*PLAIN_FIELDS, "escalation_policy", "adopt")}
         if declared.teams:
             inputs["teams"] = outputs["teams"]
         return dynamic.ReadResult(id_, outputs, inputs)
@@ -412,20 +416,29 @@ def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
 
 @dataclass(frozen=True)
 class _Declared:
-    """How the user declared what ilert reports in another form: policy by id, teams at all."""
+    """How the user declared what ilert does not report: policy by id, teams at all, adopt.
+
+    ``adopt`` is kept in the outputs so that ``read`` can return it among the inputs: a
+    refresh then leaves the declared inputs as they were instead of showing it as removed.
+    """
 
     policy_by_id: bool
     teams: bool
+    adopt: bool = False
 
     @classmethod
     def of(cls, args: AlertSourceArgs) -> _Declared:
-        return cls(isinstance(args.escalation_policy, int), args.teams is not None)
+        return cls(isinstance(args.escalation_policy, int), args.teams is not None, args.adopt)
 
     @classmethod
     def recorded(cls, outputs: Mapping[str, Any]) -> _Declared:
         """From the outputs in state (read gets outputs, not inputs)."""
         policy = outputs.get("escalation_policy", outputs.get("escalation_policy_id"))
-        return cls(isinstance(_policy_ref(policy), int), outputs.get("teams") is not None)
+        return cls(
+            isinstance(_policy_ref(policy), int),
+            outputs.get("teams") is not None,
+            bool(outputs.get("adopt", False)),
+        )
 
 
 def _policy_ref(value: object) -> int | str:
@@ -496,6 +509,7 @@ def _outputs(source: AlertSource, declared: _Declared) -> dict[str, Any]:
         "status": source.status,
         "integration_key": source.integration_key,
         "integration_url": source.integration_url,
+        "adopt": declared.adopt,
     }
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from providers import inventory
 from providers.endpoints import LEVEL
+from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.http import NotFoundError, deadline, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
@@ -128,7 +129,7 @@ class WebhookArgs(BaseModel):
         return value
 
 
-class WebhookExistsError(ValueError):
+class WebhookExistsError(KnownFailure, ValueError):
     """A webhook this create would duplicate exists already (and ``adopt`` is off)."""
 
 
@@ -172,7 +173,7 @@ class LevelWebhookProvider(ConfiguredProvider):
             changed.append("event_types")
         if "secret" not in changed and bool(_news.get("secret")) != bool(_olds.get("has_secret")):
             changed.append("secret")  # removed or added in Level's UI
-        return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+        return detailed_diff(_olds, _news, changed)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Adopt the webhook to this URL when asked, else refuse a duplicate, else one POST.
@@ -197,7 +198,7 @@ class LevelWebhookProvider(ConfiguredProvider):
 
         webhook = create_once(adopt_or_post, hooks, args.same_url, timeout)
         hooks.put(webhook)
-        return dynamic.CreateResult(webhook.id, _outputs(webhook, args.secret))
+        return dynamic.CreateResult(webhook.id, _outputs(webhook, args.secret, args.adopt))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """From the listing (one GET for an id it lacks); gone (empty id) when Level has no
@@ -209,12 +210,13 @@ class LevelWebhookProvider(ConfiguredProvider):
             return dynamic.ReadResult("", {})
         # Level never returns the secret: keep ours, unless Level says there is none now.
         secret = props.get("secret") if live.has_secret else None
-        outputs = _outputs(live, secret)
+        outputs = _outputs(live, secret, bool(props.get("adopt", False)))
         inputs = {
-            "url": outputs["url"],
+            "url": as_secret(outputs["url"]),
             "event_types": outputs["event_types"],
             "enabled": outputs["enabled"],
             "secret": as_secret(secret),
+            "adopt": outputs["adopt"],
         }
         return dynamic.ReadResult(id_, outputs, inputs)
 
@@ -235,7 +237,7 @@ class LevelWebhookProvider(ConfiguredProvider):
         with deadline(timeout):
             updated = client.update_webhook(_id, WebhookChanges(**fields))
         hooks.put(updated)
-        return dynamic.UpdateResult(_outputs(updated, args.secret))
+        return dynamic.UpdateResult(_outputs(updated, args.secret, args.adopt))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """One DELETE; a webhook already gone counts as deleted."""
@@ -275,8 +277,12 @@ def _args(props: dict[str, Any]) -> WebhookArgs:
 _INPUTS = frozenset(WebhookArgs.model_fields)
 
 
-def _outputs(webhook: Webhook, secret: str | None) -> dict[str, Any]:
-    """The webhook as Level now has it; the secret echoed (secret output), never read back."""
+def _outputs(webhook: Webhook, secret: str | None, adopt: bool) -> dict[str, Any]:
+    """The webhook as Level now has it; the secret echoed (secret output), never read back.
+
+    ``adopt`` is echoed too, so that ``read`` can return it among the inputs: a refresh then
+    leaves the declared inputs as they were instead of showing ``adopt`` as removed.
+    """
     return {
         "url": webhook.url,
         "event_types": sorted(webhook.event_types) if webhook.event_types is not None else None,
@@ -285,6 +291,7 @@ def _outputs(webhook: Webhook, secret: str | None) -> dict[str, Any]:
         "secret": secret,
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
+        "adopt": adopt,
     }
 
 

@@ -18,6 +18,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
+from providers import engine_adapter
 from providers.endpoints import ApiSettings, Endpoint, problems, resolve
 from providers.http import ApiError, NotFoundError, deadline
 from providers.inventory import HasId, Inventory
@@ -64,7 +65,10 @@ class ConfiguredProvider(ResourceProvider):
         Never raises: an exception here reaches the user as a Python traceback of the
         provider server. Unusable credentials and base URLs are reported by ``check``
         (``endpoint_failures``), which the engine calls right after, during the preview.
+        This is the server's first call on a provider object, so it also adapts the server
+        (``engine_adapter``: detailed diffs, known failures without a traceback).
         """
+        engine_adapter.install()
         self._config = {
             key: req.config.get(key) for key in CONFIG_KEYS if req.config.get(key) is not None
         }

@@ -1,9 +1,11 @@
-"""Read ``pulumi preview --json`` output and say whether the stack drifted.
+"""Read ``pulumi preview --json`` output and say whether the stack drifted, and where.
 
-The fallback for CLIs older than 3.227, which exit 255 for every error: drift and a broken
-run then look the same. This reads the ``changeSummary`` (and ``steps``) of the preview
-instead. Exit codes: 0 no drift, 7 drift (as ``--expect-no-changes`` on newer CLIs),
-2 the file is not a preview. Usage::
+The drift workflow (.github/workflows/drift.yml) runs one ``pulumi preview --refresh
+--expect-no-changes --json`` and puts this report in the job summary and the drift issue: per
+resource, the properties that drifted, by name only (never a value, so a public summary holds
+no secret). It also tells drift from a failed preview on CLIs older than 3.227, which exit
+255 for both. Exit codes: 0 no drift, 7 drift (as ``--expect-no-changes``), 2 the file is not
+a preview. Usage::
 
     pulumi preview --refresh --json --stack dev > preview.json || true
     python -m tools.drift_report preview.json
@@ -16,8 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Operations that are not changes (pulumi's engine.HasChanges ignores the same ones).
-NOT_CHANGES = frozenset({"same", "read", "discard", "read-replacement"})
+# Operations that are not changes (pulumi's engine.HasChanges ignores the same ones); a
+# ``refresh`` step only reads the live object, the step after it says what would change.
+NOT_CHANGES = frozenset({"same", "read", "discard", "read-replacement", "refresh"})
 EXIT_NO_DRIFT, EXIT_USAGE, EXIT_DRIFT = 0, 2, 7
 
 
@@ -28,15 +31,26 @@ def changes(preview: dict[str, Any]) -> dict[str, int]:
 
 
 def changed_resources(preview: dict[str, Any]) -> list[str]:
-    """``op urn [fields]`` for every step that changes something."""
+    """``op type name: fields`` for every step that changes something (fields by name only)."""
     lines = []
     for step in preview.get("steps") or []:
         op = step.get("op", "")
         if op in NOT_CHANGES:
             continue
         fields = sorted(step.get("detailedDiff") or step.get("diffReasons") or [])
-        lines.append(f"{op} {step.get('urn', '?')}" + (f" [{', '.join(fields)}]" if fields else ""))
+        lines.append(f"{op} {describe(step.get('urn', '?'))}" + (
+            f": {', '.join(fields)}" if fields else ""
+        ))
     return lines
+
+
+def describe(urn: str) -> str:
+    """``level:Webhook acme`` for a URN: the resource's short type and its name."""
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return urn
+    kind = parts[2].rsplit("$", 1)[-1].removeprefix("pulumi-python:dynamic/")
+    return f"{kind} {parts[3]}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -200,6 +200,9 @@ def test_refresh_after_drift_reads_it_and_diff_reports_it(
     if key == "escalationPolicy":  # declared by name: refreshed as the live policy's name
         assert inputs["escalation_policy"] == "On-call L1"
         assert resource.outputs["escalation_policy_id"] == 2
+    elif key == "url":  # read returns the live URL among the inputs, and as a secret
+        assert rpc.is_rpc_secret(inputs[key])
+        assert rpc.unwrap_rpc_secret(inputs[key]) == value
     else:
         assert inputs[key] == value
 

@@ -169,10 +169,11 @@ def test_create_then_read_then_diff_is_empty_with_one_request_each(
     assert read.id == source_id
     assert read.outs == outs
     assert read.inputs is not None
-    # `adopt` only steers a create; it is not a property of the live source.
-    assert {k: v for k, v in news.items() if k not in ("__provider", "adopt")} == {
+    # `adopt` only steers a create; read echoes it from state, so a refresh keeps it.
+    assert {k: v for k, v in news.items() if k != "__provider"} == {
         **read.inputs, "integration_type": "LEVELIO",
     }
+    assert outs["adopt"] is False
 
     diff = alert_sources.diff(source_id, outs, news)
     assert diff.changes is False

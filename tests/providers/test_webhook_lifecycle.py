@@ -47,13 +47,14 @@ def test_read_returns_the_id_outputs_and_inputs_with_the_secret_marked_secret(
     assert read.outs == {
         "url": URL, "event_types": ["alert_active", "alert_resolved"], "enabled": False,
         "has_secret": True, "secret": "whsec-1",
-        "created_at": live["created_at"], "updated_at": live["updated_at"],
+        "created_at": live["created_at"], "updated_at": live["updated_at"], "adopt": False,
     }
     assert read.inputs is not None
-    secret = read.inputs.pop("secret")
-    assert rpc.is_rpc_secret(secret) and rpc.unwrap_rpc_secret(secret) == "whsec-1"
+    for name, value in (("secret", "whsec-1"), ("url", URL)):  # inputs are not covered by
+        secret = read.inputs.pop(name)                         # additional_secret_outputs
+        assert rpc.is_rpc_secret(secret) and rpc.unwrap_rpc_secret(secret) == value
     assert read.inputs == {
-        "url": URL, "event_types": ["alert_active", "alert_resolved"], "enabled": False,
+        "event_types": ["alert_active", "alert_resolved"], "enabled": False, "adopt": False,
     }
 
 

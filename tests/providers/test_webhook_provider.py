@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import UNKNOWN, Unknown
+from pulumi.runtime import rpc
 
 from providers.endpoints import MissingCredentialError
 from providers.http import ForbiddenError, UnauthorizedError
@@ -118,7 +119,8 @@ def test_create_read_diff_with_one_request_each(
     assert sandbox.count() == 3
     assert read.outs == outs
     assert read.inputs is not None
-    assert read.inputs["url"] == URL
+    assert rpc.unwrap_rpc_secret(read.inputs["url"]) == URL
+    assert rpc.is_rpc_secret(read.inputs["url"])
 
     assert webhooks.diff(webhook_id, outs, news).changes is False
     assert webhooks.diff(webhook_id, outs, {**news, "__provider": "upgraded"}).changes is False

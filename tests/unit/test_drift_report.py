@@ -45,8 +45,27 @@ def test_an_update_is_drift_and_names_the_resource_and_fields(
     assert main([write(tmp_path, preview)]) == EXIT_DRIFT
     out = capsys.readouterr().out
     assert "drift: 1 to update" in out
-    assert f"update {URN} [enabled]" in out
+    assert "update level:Webhook acme: enabled" in out
     assert "urn:x" not in out
+
+
+def test_refresh_steps_are_reads_and_only_the_drifted_properties_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What CLI v3.274.1 prints for a webhook whose URL was changed by hand (trimmed).
+    preview = {
+        "changeSummary": {"same": 6, "update": 1},
+        "steps": [
+            {"op": "refresh", "urn": URN},
+            {"op": "update", "urn": URN, "diffReasons": ["url"],
+             "detailedDiff": {"url": {"kind": "update", "inputDiff": False}},
+             "oldState": {"outputs": {"url": "[secret]"}}},
+        ],
+    }
+
+    assert main([write(tmp_path, preview)]) == EXIT_DRIFT
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["drift: 1 to update", "  update level:Webhook acme: url"]
 
 
 def test_a_resource_deleted_by_hand_shows_as_create(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""The make targets users run: their behaviour without the Pulumi CLI, and the commands they run.
+"""The make targets users run: how they find the CLI, the commands and environment they run it with.
 
-The Pulumi CLI cannot be installed here, so a stub `pulumi` on PATH records its arguments:
-this tests our Makefile's command lines, not Pulumi.
+A stub `pulumi` on PATH (reporting a version at the pin, so `make pulumi` takes it instead of
+building one) records its arguments and environment: this tests our Makefile's command lines
+and runtime hygiene, not Pulumi (tests/cli runs the real CLI).
 """
 
 from __future__ import annotations
@@ -13,41 +14,57 @@ from pathlib import Path
 
 import pytest
 
+from tools import pulumi_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make")
 pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+PIN = pulumi_cli.pinned_version()
+CLI_TARGETS = ["up", "preview", "drift", "outputs", "destroy"]
 
 
-def make(*args: str, path: str) -> subprocess.CompletedProcess[str]:
+def make(*args: str, path: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """make in the checkout with only ``path`` on PATH, and an empty CLI cache and home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "PULUMI"))}
-    env["PATH"] = path
+    env.update(PATH=path, HOME=str(home), LEVEL_ILERT_CACHE=str(home / "cache"),
+               PULUMI_HOME=str(home / ".pulumi"))
     return subprocess.run(
         [str(MAKE), "--no-print-directory", "-s", "-C", str(ROOT), *args],
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )
 
 
-@pytest.mark.parametrize("target", ["up", "preview", "drift", "outputs", "destroy"])
-def test_without_the_cli_each_target_exits_2_with_one_line(target: str) -> None:
-    result = make(target, path="/usr/bin:/bin")
+@pytest.mark.parametrize("target", CLI_TARGETS)
+def test_without_the_cli_or_go_each_target_exits_2_with_one_line(
+    target: str, tmp_path: Path
+) -> None:
+    python_only = tmp_path / "python-only"
+    python_only.mkdir()
+    (python_only / "python3").symlink_to(shutil.which("python3") or "/usr/bin/python3")
+
+    result = make(target, path=f"{python_only}:/usr/bin:/bin", home=tmp_path)
 
     assert result.returncode == 2
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-    assert "Pulumi CLI is not on PATH" in lines[0]
-    assert "install" in lines[0]
+    assert len(lines) == 2, lines  # our sentence, then make's own "Error 2"
+    assert lines[0].startswith(f"The Pulumi CLI v{PIN} (or newer) is not on PATH and Go is not")
+    assert "https://www.pulumi.com/docs/iac/download-install/" in lines[0]
+    assert "Error 2" in lines[1]
 
 
 @pytest.fixture
 def stub_pulumi(tmp_path: Path) -> tuple[str, Path]:
-    """A `pulumi` that logs its arguments (and the stack's env); `stack select` of an unknown
-    stack fails as the real CLI does."""
+    """A `pulumi` at the pinned version that logs its arguments and environment; `stack
+    select` of an unknown stack fails as the real CLI does."""
     log = tmp_path / "calls.log"
     stub = tmp_path / "bin" / "pulumi"
     stub.parent.mkdir()
     stub.write_text(
         "#!/bin/sh\n"
-        'echo "$* | backend=${PULUMI_BACKEND_URL:-} passphrase=${PULUMI_CONFIG_PASSPHRASE:-}"'
+        f'if [ "$1" = version ]; then echo v{PIN}; exit 0; fi\n'
+        'echo "$* | backend=${PULUMI_BACKEND_URL:-} passphrase=${PULUMI_CONFIG_PASSPHRASE:-}'
+        " skip_update=${PULUMI_SKIP_UPDATE_CHECK:-} no_plugins="
+        '${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-} path=$PATH"'
         f" >> {log}\n"
         'if [ "$1 $2 $3" = "stack select missing" ]; then exit 255; fi\n',
         encoding="utf-8",
@@ -56,8 +73,20 @@ def stub_pulumi(tmp_path: Path) -> tuple[str, Path]:
     return f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin", log
 
 
-def commands(log: Path) -> list[str]:
-    return [line.split(" | ")[0] for line in log.read_text(encoding="utf-8").splitlines()]
+def calls(log: Path) -> list[dict[str, str]]:
+    """Each recorded call: its arguments and the environment fields it saw."""
+    found = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        command, _, rest = line.partition(" | ")
+        fields = dict(part.split("=", 1) for part in rest.split(" "))
+        found.append({"command": command, **fields})
+    return found
+
+
+def logged_in(home: Path, backend: str) -> None:
+    """What `pulumi login <backend>` leaves in PULUMI_HOME."""
+    (home / ".pulumi").mkdir(exist_ok=True)
+    (home / ".pulumi" / "credentials.json").write_text(f'{{"current": "{backend}"}}')
 
 
 @pytest.mark.parametrize(
@@ -66,55 +95,84 @@ def commands(log: Path) -> list[str]:
         ("up", "up --yes --stack dev --non-interactive"),
         ("preview", "preview --diff --stack dev --non-interactive"),
         ("drift", "preview --refresh --expect-no-changes --diff --stack dev --non-interactive"),
+        ("outputs", "stack output --stack dev --non-interactive"),
         ("destroy", "destroy --yes --stack dev --non-interactive"),
     ],
 )
-def test_real_stack_targets_run_the_documented_pulumi_command(
-    stub_pulumi: tuple[str, Path], target: str, command: str
+def test_real_stack_targets_run_the_documented_command_with_an_explicit_backend(
+    stub_pulumi: tuple[str, Path], tmp_path: Path, target: str, command: str
+) -> None:
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+
+    result = make(target, "STACK=dev", path=path, home=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"pulumi {command}" in result.stderr  # the command as a user would type it
+    recorded = calls(log)
+    assert [call["command"] for call in recorded] == ["stack select dev", command]
+    for call in recorded:
+        # The current login, passed explicitly; never the sandbox's passphrase; nothing that
+        # reaches the internet on its own; the venv first on PATH for the language host.
+        assert call["backend"] == "https://api.pulumi.com"
+        assert call["passphrase"] == ""
+        assert call["skip_update"] == "true"
+        assert call["no_plugins"] == "true"
+        assert call["path"].startswith(f"{ROOT / 'venv' / 'bin'}:")
+
+
+def test_a_real_stack_without_a_backend_stops_before_any_pulumi_command(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
 ) -> None:
     path, log = stub_pulumi
 
-    result = make(target, "STACK=dev", path=path)
+    result = make("up", "STACK=dev", path=path, home=tmp_path)
 
-    assert result.returncode == 0, result.stderr
-    assert commands(log) == ["stack select dev", command]
-    # A real stack never gets the sandbox's passphrase, backend or a global `pulumi login`.
-    assert log.read_text(encoding="utf-8").splitlines()[-1].endswith("backend= passphrase=")
+    assert result.returncode == 2
+    assert "No Pulumi backend for stack 'dev': pass BACKEND_URL=<url>" in result.stderr
+    assert not log.exists()
 
 
-def test_a_missing_real_stack_is_never_created(stub_pulumi: tuple[str, Path]) -> None:
+def test_a_missing_real_stack_is_never_created(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
     path, log = stub_pulumi
 
-    result = make("up", "STACK=missing", path=path)
+    result = make("up", "STACK=missing", "BACKEND_URL=file:///tmp/x", path=path, home=tmp_path)
 
     assert result.returncode == 2
     assert "pulumi stack init missing" in result.stderr
-    assert commands(log) == ["stack select missing"]
+    assert [call["command"] for call in calls(log)] == ["stack select missing"]
 
 
-def test_backend_url_is_used_for_these_commands_only(stub_pulumi: tuple[str, Path]) -> None:
+def test_backend_url_wins_over_the_login_for_these_commands_only(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
     path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
 
-    result = make("preview", "STACK=dev", "BACKEND_URL=s3://bucket/state", path=path)
+    result = make("preview", "STACK=dev", "BACKEND_URL=s3://bucket/state", path=path,
+                  home=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert "login" not in " ".join(commands(log))
-    assert log.read_text(encoding="utf-8").splitlines()[-1].endswith(
-        "backend=s3://bucket/state passphrase="
-    )
+    assert "login" not in " ".join(call["command"] for call in calls(log))
+    assert {call["backend"] for call in calls(log)} == {"s3://bucket/state"}
 
 
-def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_locally(
-    stub_pulumi: tuple[str, Path],
+def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_in_a_local_folder(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
 ) -> None:
     path, _ = stub_pulumi
 
-    result = make("-n", "up", path=path)  # dry run: the sandbox's fixed ports stay free
+    result = make("-n", "up", path=path, home=tmp_path)  # dry run: the sandbox ports stay free
 
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    assert "-m tools.pulumi_cli ensure" in out
     assert "-m sandbox --state .sandbox/world.json" in out
     assert "mkdir -p .pulumi-state" in out
-    assert "pulumi stack select sandbox 2>/dev/null || pulumi stack init sandbox" in out
+    assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in out
+    assert "stack select sandbox 2>/dev/null ||" in out
     assert out.rstrip().endswith("pulumi up --yes --stack sandbox --non-interactive")
+    assert out.index("-m tools.pulumi_cli ensure") < out.index("-m sandbox")
     assert out.index("-m sandbox") < out.index("pulumi up")
