@@ -66,6 +66,7 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import RequestHistory, Retry
 
+from providers import tally
 from providers.budget import Budget, Window, forget_locks, open_budget
 
 LOG = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ class DeadlineExceeded(Exception):
 class _Attempt:
     """What the retry hooks need to know about the request in flight (one per request)."""
 
+    api: str
     deadline: float
     budget: float
     limiter: Budget | None
@@ -197,12 +199,13 @@ class _Attempt:
 
     def pace(self) -> None:
         """Take a token for the next attempt, waiting at most until the deadline."""
-        if self.limiter is None:
-            return
-        remaining = self.remaining()
-        if remaining <= 0 or not self.limiter.acquire(remaining):
-            self.deadline_hit = True
-            raise MaxRetryError(None, "", DeadlineExceeded("no request slot before the deadline"))  # type: ignore[arg-type]
+        if self.limiter is not None:
+            remaining = self.remaining()
+            if remaining <= 0 or not self.limiter.acquire(remaining):
+                self.deadline_hit = True
+                reason = DeadlineExceeded("no request slot before the deadline")
+                raise MaxRetryError(None, "", reason)  # type: ignore[arg-type]
+        tally.record(self.api, tally.SENT)
 
 
 _ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
@@ -286,6 +289,8 @@ class _SafeRetry(Retry):
         else:
             retry = super().increment(method, url, response, error, _pool, _stacktrace)
         attempt = _ATTEMPT.get()
+        if attempt is not None and response is not None and response.status == 429:
+            tally.record(attempt.api, tally.RATE_LIMITED)
         retry.planned_wait = retry._wait_before_next(response, attempt)
         if attempt is None:
             return retry
@@ -601,6 +606,7 @@ class ApiClient:
         timeout = self._operation_timeout
         end, budget = _DEADLINE.get() or (started + timeout, timeout)
         attempt = _Attempt(
+            api=self.api,
             deadline=end,
             budget=budget,
             limiter=self._limiter,

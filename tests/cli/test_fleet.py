@@ -1,0 +1,120 @@
+"""``python -m ops fleet`` on three sandbox stacks (and one with a bad credential) through the
+real Pulumi CLI and Pulumi's Automation API: up, drift made by hand, destroy.
+
+Run by ``make e2e`` (it finds or builds the CLI and sets ``PULUMI_DIR``), never by ``make
+test``. The tests of this module share one project and one sandbox and run in order: each
+starts from the world the previous one left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import Sandbox
+from tests.cli.fleet_project import FleetProject
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("PULUMI_DIR"), reason="real-CLI tests: run them with make e2e"
+)
+
+GOOD = ("sandbox-a", "sandbox-b", "sandbox-c")
+BAD = "sandbox-d"  # its ilert:apiToken (secret config) is wrong
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetProject]:
+    with Sandbox() as sandbox:
+        fleet = FleetProject(tmp_path_factory.mktemp("fleet"), sandbox)
+        for name in GOOD:
+            fleet.stack(name, [f"Level - fleet {name[-1]}"])
+        fleet.stack(BAD, ["Level - fleet d"], {"ilert:apiToken": "not-the-sandbox-token"})
+        yield fleet
+
+
+def _by_stack(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["stack"]: entry for entry in document["stacks"]}
+
+
+def _fleet_sources(sandbox: Sandbox) -> list[str]:
+    return sorted(s["name"] for s in sandbox.ilert_alert_sources() if "fleet" in s["name"])
+
+
+def test_up_runs_every_stack_and_one_that_fails_stops_none(project: FleetProject) -> None:
+    project.sandbox.requests.clear()
+
+    done = project.fleet("up", "--json")
+
+    assert done.returncode == 2, done.stderr
+    stacks = _by_stack(json.loads(done.stdout))
+    assert sorted(stacks) == [*GOOD, BAD]  # every stack file whose stack exists
+    for name in GOOD:
+        assert stacks[name]["result"] == "updated", stacks[name]
+        assert stacks[name]["changes"].get("create", 0) >= 2, stacks[name]
+        assert stacks[name]["error"] is None
+    assert stacks[BAD]["result"] == "failed"
+    assert stacks[BAD]["error"].startswith(
+        "ilert:AlertSource level-fleet-d: ilert API GET /api/alert-sources failed (HTTP 401)"
+    )
+    assert "not-the-sandbox-token" not in done.stdout + done.stderr
+    # What the APIs hold: the three good stacks' objects, nothing of the failed one.
+    assert _fleet_sources(project.sandbox) == [
+        "Level - fleet a", "Level - fleet b", "Level - fleet c",
+    ]
+    assert len(project.sandbox.level_webhooks()) == 3
+    # The requests the summary counts per stack are the ones the APIs received.
+    received = Counter(request.service for request in project.sandbox.requests)
+    counted: Counter[str] = Counter()
+    for entry in stacks.values():
+        counted.update({api.lower(): n for api, n in entry["requests"].items()})
+    assert counted == received
+
+
+def test_drift_made_by_hand_gives_exit_7_naming_the_stack_and_property(
+    project: FleetProject,
+) -> None:
+    (source,) = [s for s in project.sandbox.ilert_alert_sources()
+                 if s["name"] == "Level - fleet b"]
+    project.sandbox.ilert_edit_alert_source(source["id"], active=False)
+
+    done = project.fleet("drift", "--stacks", *GOOD)
+
+    assert done.returncode == 7, done.stdout + done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()
+             if line.startswith("sandbox-")}
+    assert lines["sandbox-b"].split()[1] == "drift"
+    assert "ilert:AlertSource level-fleet-b: active" in lines["sandbox-b"]
+    assert lines["sandbox-a"].split()[1] == "clean"
+    assert lines["sandbox-c"].split()[1] == "clean"
+    assert "fleet drift: 3 stack(s); drift in sandbox-b" in done.stdout
+    # A drift check changes nothing.
+    assert project.sandbox.ilert_alert_source(source["id"])["active"] is False
+
+
+def test_destroy_asks_first_then_deletes_what_every_stack_made(project: FleetProject) -> None:
+    refused = project.fleet("destroy", "--stacks", *GOOD)
+
+    assert refused.returncode == 2
+    assert "Destroy 3 stack(s): sandbox-a, sandbox-b, sandbox-c?" in refused.stderr
+    assert "Not destroyed" in refused.stderr
+    assert len(_fleet_sources(project.sandbox)) == 3
+
+    done = project.fleet("destroy", "--yes", "--json", "--stacks", *GOOD, BAD)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = {name: entry["result"] for name, entry in _by_stack(json.loads(done.stdout)).items()}
+    assert results == dict.fromkeys([*GOOD, BAD], "destroyed")
+    assert _fleet_sources(project.sandbox) == []
+    assert project.sandbox.level_webhooks() == []
+
+
+def test_stacks_are_read_from_the_project_not_the_checkout(project: FleetProject) -> None:
+    """Nothing above wrote into the checkout: no stack file, state or Pulumi home there."""
+    checkout = Path(__file__).resolve().parents[2]
+    assert not list(checkout.glob("Pulumi.sandbox-*.yaml"))
