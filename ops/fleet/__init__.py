@@ -90,7 +90,7 @@ def main(
         err.write(f"{error}\n")
         return report.EXIT_FAILED
     if selection.missing:
-        err.write(f"left out, no such stack on its backend: {', '.join(selection.missing)}\n")
+        err.write(f"left out: {'; '.join(selection.missing)}\n")
     if not selection.targets:
         err.write(
             f"No stack of this project exists on {', '.join(selection.searched)}: create one "

@@ -143,21 +143,29 @@ def select(
 ) -> Selection:
     """The fleet: ``requested`` stacks, or every stack file whose stack exists on its backend.
 
-    A requested stack that does not exist is kept (its run fails, naming the fix); a stack
-    file without a stack is only listed as missing when nothing was requested.
+    A requested stack that does not exist is kept (its run fails, naming the fix), and one
+    without a backend stops the fleet. Without a request, stack files whose stack does not
+    exist, or that have no backend, are left out and named.
     """
-    names = list(dict.fromkeys(requested)) or stack_files(project_dir)
+    if requested:
+        targets = [target_for(name, project_dir, environ) for name in dict.fromkeys(requested)]
+        return Selection(targets, [], backends(targets))
+    names = stack_files(project_dir)
     if not names:
         raise FleetError(f"No Pulumi.<stack>.yaml in {project_dir}: nothing to run.")
-    targets = [target_for(name, project_dir, environ) for name in names]
-    if requested:
-        return Selection(targets, [], backends(targets))
+    targets, missing = [], []
+    for name in names:
+        try:
+            targets.append(target_for(name, project_dir, environ))
+        except FleetError:  # no backend for the real stacks: the sandbox ones still run
+            missing.append(f"{name} (no backend: pass BACKEND_URL or run pulumi login)")
     found: dict[str, set[str]] = {}
     for target in targets:
         if target.backend not in found:
             found[target.backend] = existing_stacks(target.backend, project_dir, target.env)
     kept = [target for target in targets if target.name in found[target.backend]]
-    missing = [target.name for target in targets if target.name not in found[target.backend]]
+    missing += [f"{target.name} (no such stack on {target.backend})" for target in targets
+                if target.name not in found[target.backend]]
     return Selection(kept, missing, backends(targets))
 
 

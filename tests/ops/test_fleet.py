@@ -82,6 +82,22 @@ def test_requested_stacks_are_kept_in_order_without_asking_the_backend(tmp_path:
     assert selection.missing == []
 
 
+def test_by_default_stack_files_without_a_stack_or_a_backend_are_left_out_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pulumi_cli, "current_backend", lambda: None)
+    for name in ("dev", "sandbox-a"):
+        (tmp_path / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+
+    selection = stacks.select(tmp_path, [], {})
+
+    assert selection.targets == []
+    assert selection.missing == [
+        "dev (no backend: pass BACKEND_URL or run pulumi login)",
+        f"sandbox-a (no such stack on file://{tmp_path.resolve()}/.pulumi-state)",
+    ]
+
+
 def test_the_cli_runs_with_the_makefiles_hygiene(tmp_path: Path) -> None:
     cli = tmp_path / "cli"
     cli.mkdir()
