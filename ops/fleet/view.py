@@ -9,6 +9,7 @@ summary goes to stdout.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Sequence
 from types import TracebackType
@@ -98,9 +99,10 @@ class LiveView:
         """Nothing to do now: the next redraw shows it."""
 
     def _draw(self) -> None:
+        columns = max(shutil.get_terminal_size().columns - 1, 20)  # a wrapped line breaks it
         with self._lock:
             text = "".join(
-                "\x1b[2K" + line(state, self._width)[:200] + "\n" for state in self._states
+                "\x1b[2K" + line(state, self._width)[:columns] + "\n" for state in self._states
             )
             up = f"\x1b[{self._drawn}F" if self._drawn else ""
             self._out.write(up + text)
