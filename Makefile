@@ -211,9 +211,11 @@ mutate-ops: venv
 	@$(MUTMUT) 'ops.*' $(MUTMUT_QUIET)
 	@$(PY) -m tests.mutation_report --scope ops --min-score 0
 
-## bench: scale and pacing figures (N=10, 200, 1000 integrations; BENCH_SIZES to choose)
-bench: venv
+## bench: scale and pacing figures (N=10, 200, 1000 integrations; BENCH_SIZES to choose), then
+## many runs on one API key: 2 concurrent ups x 100, and a fleet of 10 stacks x 20 (real CLI)
+bench: venv pulumi
 	$(PY) -m bench.scale $(BENCH_SIZES)
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.shared_key
 
 clean: sandbox-stop
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -21,7 +21,7 @@ import argparse
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TextIO
@@ -69,6 +69,15 @@ def _confirm(names: Sequence[str], out: TextIO, answer: TextIO) -> bool:
     return answer.readline().strip().lower() == "yes"
 
 
+def _once_per_api(notes: Iterable[str]) -> list[str]:
+    """The first "waiting on a shared budget" note of each API: every provider process says
+    it once, and the fleet says it once for all of them."""
+    first: dict[str, str] = {}
+    for note in notes:
+        first.setdefault(note.split(":", 1)[0], note)
+    return list(first.values())
+
+
 def main(
     args: argparse.Namespace,
     out: TextIO,
@@ -112,7 +121,7 @@ def main(
         ]
         with ThreadPoolExecutor(max_workers=min(args.parallel, len(runs))) as pool:
             list(pool.map(StackRun.run, runs))
-    notes = list(dict.fromkeys(note for state in states for note in state.notes))
+    notes = _once_per_api(note for state in states for note in state.notes)
     if args.json:
         report.dump(report.document(states, action, notes), out)
     else:

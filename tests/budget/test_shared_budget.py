@@ -60,7 +60,7 @@ class Run:
 def _two_workers(tmp: Path, *, shared: bool) -> Run:
     directories = [tmp / "one", tmp / "one"] if shared else [tmp / "one", tmp / "two"]
     with Sandbox(rate_limits={"ilert": SANDBOX_LIMIT}, time_scale=TIME_SCALE) as sandbox:
-        start_at = time.time() + 1.5  # both have imported everything by then
+        start_at = time.time() + 0.8  # both have imported everything by then
         workers = [
             _worker("requests", sandbox.ilert_url, ILERT_TOKEN, PER_WORKER, CLIENT_REQUESTS,
                     CLIENT_WINDOW, start_at, directory=directory)
@@ -134,7 +134,7 @@ def test_threads_of_two_processes_never_overspend_the_budget(tmp_path: Path) -> 
     """A stress test of the locks: 2 processes x 4 threads take 120 tokens at 50 per 0.5 s;
     the log the budget keeps never holds more than 50 in any 0.5 s window."""
     url = "http://127.0.0.1:9"
-    start_at = time.time() + 1.5
+    start_at = time.time() + 0.8
     workers = [
         _worker("tokens", url, ILERT_TOKEN, 60, 4, start_at, directory=tmp_path)
         for _ in range(2)

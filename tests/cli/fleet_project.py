@@ -54,13 +54,20 @@ class FleetProject:
             self.env.pop(key, None)
 
     def stack(
-        self, name: str, integrations: Sequence[str], config: Mapping[str, str] | None = None
+        self,
+        name: str,
+        integrations: Sequence[str],
+        config: Mapping[str, str] | None = None,
+        *,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
-        """Write ``Pulumi.<name>.yaml`` (one integration per name), init it, set ``config``."""
+        """Write ``Pulumi.<name>.yaml`` (one integration per name, plain ``settings``), init
+        the stack, and set ``config`` as secrets."""
         lines = [
             "config:",
             f"  ilert:baseUrl: {self.sandbox.ilert_url}",
             f"  level:baseUrl: {self.sandbox.level_url}",
+            *(f'  {key}: "{value}"' for key, value in (settings or {}).items()),
             "  level-ilert:integrations:",
         ]
         for integration in integrations:

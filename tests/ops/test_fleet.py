@@ -300,3 +300,15 @@ def test_plain_progress_prints_a_line_per_new_phase_only() -> None:
         ["sandbox-a", "starting"], ["sandbox-a", "updating"], ["sandbox-a", "refreshing"],
         ["sandbox-a", "unchanged"],
     ]
+
+
+def test_the_fleet_says_once_per_api_that_runs_waited_on_a_shared_budget() -> None:
+    from ops.fleet import _once_per_api
+
+    notes = [
+        "ilert API: waiting for a request slot; ... shared with 1 other process on this machine.",
+        "Level API: waiting for a request slot; ... shared with 3 other processes on this machine.",
+        "ilert API: waiting for a request slot; ... shared with 7 other processes on this machine.",
+    ]
+
+    assert _once_per_api(notes) == notes[:2]
