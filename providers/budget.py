@@ -19,6 +19,13 @@ Both are held only for the milliseconds of one SQLite transaction, never while a
 is in flight. The kernel drops an ``flock`` when its process dies (``kill -9`` included)
 and SQLite ignores a transaction cut short, so no process can leave the budget locked.
 
+Waiting: a token is taken only when the window has room (pyrate-limiter's check and insert,
+under the locks); otherwise the process sleeps until the oldest request in the window
+leaves it, read from the log, and tries again. Each token is stamped with the clock when it
+is taken, never with the time a sleep was meant to end (pyrate-limiter's own blocking wait
+does that, and a thread woken late on a busy machine would log its request as earlier than
+it left).
+
 The budget also tells a run that waits because *other* processes spent the window: the
 first such wait per budget and process is logged once at WARNING (a provider's stderr
 reaches the Pulumi CLI's output). Waiting on one's own requests is plain pacing and says
@@ -60,6 +67,9 @@ _OTHERS: Final = (
     "SELECT COUNT(DISTINCT name) FROM requests WHERE item_timestamp >= ? AND name != ?"
 )
 _DELETE_OLD: Final = "DELETE FROM requests WHERE item_timestamp < ?"
+_NTH_NEWEST: Final = (
+    "SELECT item_timestamp FROM requests ORDER BY item_timestamp DESC LIMIT 1 OFFSET ?"
+)
 # Rows older than this are deleted (at most once a minute per process). Far above any
 # window a user sets, so a process with a short window never deletes rows that a process
 # with a longer one still counts.
@@ -72,6 +82,10 @@ LOCK_POLL_SECONDS: Final = 0.002
 # A budget is locked for milliseconds at a time; one locked longer than this when a process
 # opens it is held by a stopped process (Ctrl-Z): pace alone rather than hang.
 OPEN_TIMEOUT_SECONDS: Final = 10.0
+WAIT_BUFFER_MS: Final = 5
+# Sleeps per token at most: each ends when the window frees a slot; another process may take
+# it first, so a wait can take several. The timeout bounds the time; this, the loop.
+MAX_WAITS: Final = 100_000
 _DIGEST_PREFIX: Final = b"level-ilert rate budget v1\x00"
 
 
@@ -216,7 +230,7 @@ class SharedBudget:
 
     def acquire(self, timeout: float) -> bool:
         """One token, waiting at most ``timeout`` seconds (saying once when others share)."""
-        if self._limiter.try_acquire(self._me, blocking=False):
+        if self._take(timeout):
             self._cleanup()
             return True
         if not self._said_shared:
@@ -229,7 +243,45 @@ class SharedBudget:
                     self.api, self.window.requests, self.window.seconds, others,
                     "" if others == 1 else "es",
                 )
-        return bool(self._limiter.try_acquire(self._me, blocking=True, timeout=max(timeout, 0.0)))
+        end = time.monotonic() + max(timeout, 0.0)
+        for _ in range(MAX_WAITS):
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(self._wait_seconds(), remaining))
+            if self._take(end - time.monotonic()):
+                return True
+        return False
+
+    def _take(self, timeout: float) -> bool:
+        """One token if the window has room now; waits only for the lock, not for room."""
+        if not self._lock.acquire(timeout=max(timeout, 0.0)):
+            return False
+        try:
+            # Re-entered by the limiter: the lock is this thread's already.
+            return bool(self._limiter.try_acquire(self._me, blocking=False))
+        finally:
+            self._lock.release()
+
+    def _wait_seconds(self) -> float:
+        """Until the oldest request that still fills the window leaves it (at least 1 ms).
+
+        The wait is re-read from the log after every sleep and the token stamped with the
+        clock when it is taken: pyrate-limiter's own blocking wait stamps it with the time
+        the sleep was *meant* to end, so a thread that overslept (a busy machine) would log
+        its request earlier than it left, and let the next one out early.
+        """
+        offset = self.window.requests - 1
+        if not self._lock.acquire(timeout=1.0):
+            return LOCK_POLL_SECONDS
+        try:
+            row = self._bucket.conn.execute(_NTH_NEWEST, (offset,)).fetchone()
+        finally:
+            self._lock.release()
+        if row is None:
+            return 0.001
+        leaves_ms = int(row[0]) + self.window.rate().interval - time.time_ns() // 1_000_000
+        return max(leaves_ms + WAIT_BUFFER_MS, 1) / 1000
 
     def other_processes(self, timeout: float = -1) -> int:
         """How many other processes took tokens from this budget within the window (0 when

@@ -65,3 +65,32 @@ def test_a_folder_that_cannot_be_used_paces_this_process_alone_and_says_so_once(
     assert f"Set {budget.DIR_ENV} to a writable folder" in message
     assert KEY not in message
     first.close()
+
+
+def test_a_token_is_logged_when_it_is_taken_even_after_an_overslept_wait(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A busy machine wakes a waiting thread late. The log must say when the request really
+    left, or the next one would be let out early and meet the API's 429."""
+    import sqlite3
+    import time
+
+    real_sleep = time.sleep
+    def late(seconds: float) -> None:
+        real_sleep(seconds + 0.1)
+
+    monkeypatch.setattr(budget.time, "sleep", late)
+    monkeypatch.setattr("pyrate_limiter.limiter.sleep", late)  # its own blocking wait
+    shared = budget.SharedBudget(api="ilert", base_url="https://a", credential=KEY,
+                                 window=budget.Window(2, 0.3), directory=tmp_path)
+    returned = []
+    for _ in range(4):
+        assert shared.acquire(timeout=5.0)
+        returned.append(time.time_ns() // 1_000_000)
+    shared.close()
+
+    with sqlite3.connect(next(tmp_path.glob("*.sqlite"))) as connection:
+        logged = sorted(row[0] for row in connection.execute("SELECT item_timestamp FROM requests"))
+    assert len(logged) == 4
+    for stamp, back in zip(logged, returned, strict=True):
+        assert back - 20 <= stamp <= back  # not the time the sleep was meant to end
