@@ -9,7 +9,7 @@ key, no ``Retry-After``) and a Level limit of 60 per 60 s, with time scaled down
    process (what every process did before: each paced alone).
 2. **A fleet of 10 stacks x 20 integrations on one key**: ``python -m ops fleet up`` through
    the real Pulumi CLI and the Automation API, all stacks at once (needs ``make pulumi``;
-   skipped with a line saying so when ``PULUMI_DIR`` is not set).
+   skipped with a line saying so when the CLI is not there).
 
 Each prints the HTTP 429s the APIs sent, the failed operations, and the wall time against
 the floor: the requests of the busiest API divided by its allowed rate (the least time any
@@ -37,6 +37,7 @@ from providers import budget
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from sandbox.ratelimit import RateLimit
 from tests.cli.fleet_project import FleetProject  # the real-CLI harness of make e2e
+from tests.cli.harness import cli_dir
 from tests.engine.harness import ProviderServer
 
 DEFAULT_TIME_SCALE = 0.05  # a 60 s window lasts 3 s: long enough that process noise is small
@@ -119,7 +120,7 @@ def concurrent_ups(
 
 def fleet(stacks: int, integrations: int, time_scale: float) -> dict[str, Any] | None:
     """``python -m ops fleet up`` of ``stacks`` stacks x ``integrations`` on one key."""
-    if not os.environ.get("PULUMI_DIR"):
+    if not os.access(cli_dir() / "pulumi", os.X_OK):
         return None
     minute = 60.0 * time_scale
     windows = {"ilert:rateLimitWindowSeconds": str(minute),
@@ -130,7 +131,7 @@ def fleet(stacks: int, integrations: int, time_scale: float) -> dict[str, Any] |
         project = FleetProject(Path(tmp), sandbox)
         for stack in range(stacks):
             names = [f"Level f{stack} {index}" for index in range(integrations)]
-            project.stack(f"sandbox-{stack:02d}", names, settings=windows)
+            project.add_stack(f"sandbox-{stack:02d}", names, settings=windows)
         sandbox.requests.clear()
         started = time.perf_counter()
         done = project.fleet("up", "--json", "--parallel", str(stacks))
@@ -140,7 +141,7 @@ def fleet(stacks: int, integrations: int, time_scale: float) -> dict[str, Any] |
         figures = _figures(sandbox, 2 * stacks * integrations - created, wall, minute)
         figures["failed stacks"] = [s["stack"] for s in summary["stacks"] if s["error"]]
         figures["notes"] = summary.get("notes", [])
-        figures["exit"] = done.returncode
+        figures["exit"] = done.code
         return figures
 
 
@@ -170,8 +171,8 @@ def main() -> None:
     stacks, per = args.fleet_stacks, args.fleet_integrations
     figures_or_none = fleet(stacks, per, scale)
     if figures_or_none is None:
-        print(f"| fleet {stacks} stacks x {per}: skipped, no PULUMI_DIR (make bench sets it "
-              f"after make pulumi) | | | | | | | |")
+        print(f"| fleet {stacks} stacks x {per}: skipped, no Pulumi CLI in {cli_dir()} (run "
+              f"make pulumi) | | | | | | | |")
         return
     print(_row(f"fleet up, {stacks} stacks x {per} integrations (real CLI)", figures_or_none))
     if figures_or_none["failed stacks"] or figures_or_none["exit"]:

@@ -81,6 +81,8 @@ class LevelIlertIntegration(pulumi.ComponentResource):
         self.webhook = None
         self.setup_instructions = None
         if webhook_management == "api":
+            # A replaced webhook (only `pulumi up --replace` does that) goes before its
+            # successor is made: two webhooks to one URL would page every alert twice.
             self.webhook = LevelWebhook(
                 name,
                 url=self.integration_url,
@@ -88,7 +90,8 @@ class LevelIlertIntegration(pulumi.ComponentResource):
                 enabled=args.webhook_enabled,
                 secret=args.webhook_secret,
                 adopt=args.adopt,
-                opts=child,
+                alert_source_id=self.alert_source.id,
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
         else:
             self.setup_instructions = pulumi.Output.from_input(

@@ -20,16 +20,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
 from providers import ilert_api, level_api
+from providers.failures import KnownFailure
 from providers.http import credential_problem, normalise_base_url
 
 ConfigLookup = Callable[[str], object]
 
 
-class MissingCredentialError(RuntimeError):
+class MissingCredentialError(KnownFailure, RuntimeError):
     """A credential is set neither in the stack config nor in the environment."""
 
 
-class EndpointSettingError(ValueError):
+class EndpointSettingError(KnownFailure, ValueError):
     """A credential or base URL is set but unusable; the message names its key, not its value."""
 
 

@@ -17,7 +17,7 @@ The adapter replaces two names in that module's globals, which the server looks 
 call: ``proto``, so that ``proto.DiffResponse`` also carries the detailed diff and the stable
 properties our ``diff`` computed (they travel inside the ``replaces`` list it passes on); and
 ``traceback``, so that ``format_exc`` returns a known failure's message alone (see
-``KnownFailure``), while any other exception keeps its full traceback and gains a line saying
+providers/failures.py), while any other exception keeps its full traceback and gains a line saying
 it is a bug to report. ``install`` runs from ``ConfiguredProvider.configure``, the first call
 the server makes on a provider object; it changes nothing outside that server, and nothing
 when the module no longer has the shape described here (tests/engine/test_engine_adapter.py
@@ -35,6 +35,8 @@ from typing import Any
 
 from pulumi.dynamic import DiffResult
 
+from providers.failures import KnownFailure
+
 SERVER_MODULE = "pulumi.dynamic.__main__"
 BUG_NOTE = (
     "This is a bug in level-ilert, not a problem with your settings: please report it with "
@@ -42,14 +44,6 @@ BUG_NOTE = (
 )
 # PropertyDiff kinds of Pulumi's provider protocol (provider.proto).
 ADD, ADD_REPLACE, DELETE, DELETE_REPLACE, UPDATE, UPDATE_REPLACE = range(6)
-
-
-class KnownFailure(Exception):
-    """A failure the project expects and explains: its message alone reaches the user.
-
-    Every error class of ours that a provider may raise on purpose derives from it; any other
-    exception is a bug and keeps its traceback.
-    """
 
 
 class DetailedReplaces(list[str]):
@@ -185,3 +179,6 @@ def install(module: ModuleType | None = None) -> bool:
         if not isinstance(names["traceback"], _TracebackForUsers):
             names["traceback"] = _TracebackForUsers()
     return True
+
+
+__all__ = ["BUG_NOTE", "DetailedReplaces", "KnownFailure", "detailed_diff", "install"]

@@ -68,6 +68,7 @@ from urllib3.util.retry import RequestHistory, Retry
 
 from providers import tally
 from providers.budget import Budget, Window, forget_locks, open_budget
+from providers.failures import KnownFailure
 
 LOG = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -327,7 +328,7 @@ class _SafeRetry(Retry):
             attempt.pace()
 
 
-class ApiError(Exception):
+class ApiError(KnownFailure):
     """An API call failed. Carries the status, the server's own message, method and path.
 
     ``may_have_acted`` is True when a write's outcome is unknown (its answer was lost, or

@@ -18,7 +18,7 @@ import contextlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import pulumi
@@ -33,7 +33,7 @@ from pydantic import (
     field_validator,
 )
 
-from providers import inventory
+from providers import inventory, stack_state
 from providers.endpoints import ILERT
 from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.http import NotFoundError, deadline
@@ -88,6 +88,7 @@ PLAIN_FIELDS = (
     "active",
 )
 SECRET_OUTPUTS = ["integration_key", "integration_url"]
+STACK_STATE_KIND = "ilert:alert-sources"
 # Outputs an update in place never changes (only a replacement makes a new source).
 STABLE_OUTPUTS = ("integration_key", "integration_url", "integration_type")
 
@@ -298,6 +299,8 @@ class IlertAlertSourceProvider(ConfiguredProvider):
                 client.list_escalation_policies,
             ),
             timeout=tuning.operation_timeout,
+            base_url=client.base_url,
+            credential=endpoint.credential,
         )
         return client, lists
 
@@ -333,14 +336,19 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         args = _args(props)
         client, lists = self._client()
 
+        def same_and_not_ours(source: AlertSource) -> bool:
+            # The source a replacement replaces is this stack's own: neither a duplicate to
+            # refuse nor one to adopt (the engine deletes it once this create is done).
+            return args.same_source(source) and not lists.in_state(source.id)
+
         def adopt_or_post() -> AlertSource:
-            existing = _only_one(lists.sources.find(args.same_source), args)
+            existing = _only_one(lists.sources.find(same_and_not_ours), args)
             policy_id = _policy_id(lists, args.escalation_policy)
             if existing is not None:
                 return client.update_alert_source(existing.id, args.request(policy_id))
             return client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
 
-        source = create_once(adopt_or_post, lists.sources, args.same_source, lists.timeout)
+        source = create_once(adopt_or_post, lists.sources, same_and_not_ours, lists.timeout)
         lists.sources.put(source)
         return dynamic.CreateResult(str(source.id), _outputs(source, _Declared.of(args)))
 
@@ -354,6 +362,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             )
         if live is None:
             return dynamic.ReadResult("", {})
+        lists.note_in_state(live.id)
         declared = _Declared.recorded(props)
         outputs = _outputs(live, declared)
         inputs = {key: outputs[key] for key in (*PLAIN_FIELDS, "escalation_policy", "adopt")}
@@ -388,6 +397,16 @@ class _Lists:
     sources: inventory.Inventory[AlertSource]
     policies: inventory.Inventory[EscalationPolicy]
     timeout: float
+    base_url: str
+    credential: str = field(repr=False)
+
+    def note_in_state(self, source_id: int | str) -> None:
+        """A refresh read this source: this stack's state holds it."""
+        stack_state.note(STACK_STATE_KIND, self.base_url, self.credential, source_id)
+
+    def in_state(self, source_id: int | str) -> bool:
+        """Whether this stack's state holds the source (a refresh of this run read it)."""
+        return stack_state.holds(STACK_STATE_KIND, self.base_url, self.credential, source_id)
 
 
 def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | None:

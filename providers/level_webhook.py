@@ -67,6 +67,9 @@ class WebhookArgs(BaseModel):
     secret: str | None = None
     # Take over the existing webhook to this URL instead of creating one.
     adopt: bool = False
+    # The ilert alert source whose URL this is (optional): lets a preview tell an update of
+    # the source in place (its URL stays) from a replacement (a new URL).
+    alert_source_id: str | None = None
 
     def same_url(self, webhook: Webhook) -> bool:
         """Whether ``webhook`` delivers to the URL this create would use."""
@@ -165,9 +168,11 @@ class LevelWebhookProvider(ConfiguredProvider):
         """Desired inputs against the outputs in state; event types as a set; no network."""
         changed = [
             field
-            for field in ("url", "enabled", "secret")
+            for field in ("enabled", "secret")
             if is_unknown(_news.get(field)) or _news.get(field) != _olds.get(field)
         ]
+        if _url_changes(_olds, _news):
+            changed.insert(0, "url")
         events = _news.get("event_types")
         if is_unknown(events) or set(events or ()) != set(_olds.get("event_types") or ()):
             changed.append("event_types")
@@ -198,7 +203,8 @@ class LevelWebhookProvider(ConfiguredProvider):
 
         webhook = create_once(adopt_or_post, hooks, args.same_url, timeout)
         hooks.put(webhook)
-        return dynamic.CreateResult(webhook.id, _outputs(webhook, args.secret, args.adopt))
+        outputs = _outputs(webhook, args.secret, _declared(args.model_dump()))
+        return dynamic.CreateResult(webhook.id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """From the listing (one GET for an id it lacks); gone (empty id) when Level has no
@@ -210,13 +216,14 @@ class LevelWebhookProvider(ConfiguredProvider):
             return dynamic.ReadResult("", {})
         # Level never returns the secret: keep ours, unless Level says there is none now.
         secret = props.get("secret") if live.has_secret else None
-        outputs = _outputs(live, secret, bool(props.get("adopt", False)))
+        outputs = _outputs(live, secret, _declared(props))
         inputs = {
             "url": as_secret(outputs["url"]),
             "event_types": outputs["event_types"],
             "enabled": outputs["enabled"],
             "secret": as_secret(secret),
             "adopt": outputs["adopt"],
+            "alert_source_id": outputs["alert_source_id"],
         }
         return dynamic.ReadResult(id_, outputs, inputs)
 
@@ -237,7 +244,7 @@ class LevelWebhookProvider(ConfiguredProvider):
         with deadline(timeout):
             updated = client.update_webhook(_id, WebhookChanges(**fields))
         hooks.put(updated)
-        return dynamic.UpdateResult(_outputs(updated, args.secret, args.adopt))
+        return dynamic.UpdateResult(_outputs(updated, args.secret, _declared(args.model_dump())))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """One DELETE; a webhook already gone counts as deleted."""
@@ -245,6 +252,21 @@ class LevelWebhookProvider(ConfiguredProvider):
         with contextlib.suppress(NotFoundError), deadline(timeout):
             client.delete_webhook(_id)
         hooks.remove(_id)
+
+
+def _url_changes(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Whether the desired URL differs from the one in state.
+
+    During a preview the URL is unknown whenever its alert source changes. The source's id
+    tells the two cases apart: Pulumi keeps an id known through an update in place, which
+    never changes the source's URL, and makes it unknown for a replacement, which does.
+    (Pulumi 3.274's engine ignores a provider's ``stables``, which would say the same.)
+    """
+    url, source_id = news.get("url"), news.get("alert_source_id")
+    if not is_unknown(url):
+        return bool(url != olds.get("url"))
+    recorded = olds.get("alert_source_id")
+    return is_unknown(source_id) or source_id is None or source_id != recorded
 
 
 def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
@@ -277,12 +299,20 @@ def _args(props: dict[str, Any]) -> WebhookArgs:
 _INPUTS = frozenset(WebhookArgs.model_fields)
 
 
-def _outputs(webhook: Webhook, secret: str | None, adopt: bool) -> dict[str, Any]:
-    """The webhook as Level now has it; the secret echoed (secret output), never read back.
+def _declared(props: dict[str, Any]) -> dict[str, Any]:
+    """What the user declared that Level does not keep: ``adopt`` and the source's id.
 
-    ``adopt`` is echoed too, so that ``read`` can return it among the inputs: a refresh then
-    leaves the declared inputs as they were instead of showing ``adopt`` as removed.
+    Echoed in the outputs, so that ``read`` can return them among the inputs (a refresh then
+    leaves them as declared) and ``diff`` can compare the source's id during a preview.
     """
+    return {
+        "adopt": bool(props.get("adopt", False)),
+        "alert_source_id": props.get("alert_source_id"),
+    }
+
+
+def _outputs(webhook: Webhook, secret: str | None, declared: dict[str, Any]) -> dict[str, Any]:
+    """The webhook as Level now has it; the secret echoed (secret output), never read back."""
     return {
         "url": webhook.url,
         "event_types": sorted(webhook.event_types) if webhook.event_types is not None else None,
@@ -291,7 +321,7 @@ def _outputs(webhook: Webhook, secret: str | None, adopt: bool) -> dict[str, Any
         "secret": secret,
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
-        "adopt": adopt,
+        **declared,
     }
 
 
@@ -303,6 +333,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
         webhook = LevelWebhook(
             "level-acme",
             url=source.integration_url,   # secret Output of IlertAlertSource
+            alert_source_id=source.id,    # optional: no phantom URL change in previews
         )                                  # event_types default: alert_active, alert_resolved
     """
 
@@ -313,6 +344,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
     secret: pulumi.Output[str | None]
     created_at: pulumi.Output[str]
     updated_at: pulumi.Output[str]
+    alert_source_id: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -323,10 +355,12 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
         enabled: pulumi.Input[bool] = True,
         secret: pulumi.Input[str] | None = None,
         adopt: pulumi.Input[bool] = False,
+        alert_source_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
             "url": url,
+            "alert_source_id": alert_source_id,
             "event_types": list(event_types) if isinstance(event_types, tuple) else event_types,
             "enabled": enabled,
             "secret": pulumi.Output.secret(secret) if secret is not None else None,

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from providers.failures import KnownFailure
 from providers.http import DEFAULT_OPERATION_TIMEOUT, RateLimit
 
 ConfigLookup = Callable[[str], object]
@@ -39,7 +40,7 @@ KEYS = tuple(
 )
 
 
-class TuningError(ValueError):
+class TuningError(KnownFailure, ValueError):
     """A pacing or deadline setting is not a positive number; names the key."""
 
 

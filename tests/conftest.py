@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from providers import budget, http, inventory
+from providers import budget, http, inventory, stack_state
 from sandbox import Sandbox
 from tests import ilert_openapi
 
@@ -37,6 +37,7 @@ def _own_provider_process(
     http.forget_limiters()
     http.forget_sessions()
     inventory.forget_all()
+    stack_state.forget_all()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal, Self
@@ -219,15 +219,18 @@ class CheckOutcome:
 class DiffOutcome:
     """Decoded ``DiffResponse``.
 
-    ``diffs`` is the response's ``diffs`` list; the Python server never fills it (nor
-    ``stables`` or ``detailedDiff``), so with DIFF_UNKNOWN the engine falls back to its own
-    comparison of old and new *inputs*.
+    ``diffs``, ``stables`` and ``detailed`` (property -> kind name, e.g. ``UPDATE``) are empty
+    from the SDK's own server; our providers fill them through providers/engine_adapter.py.
+    Without a detailed diff the engine falls back to its own comparison of old and new
+    *inputs*.
     """
 
     changes: DiffChanges
     replaces: list[str]
     delete_before_replace: bool
     diffs: list[str]
+    stables: list[str] = field(default_factory=list)
+    detailed: dict[str, str] | None = None
 
 
 class ProviderError(Exception):
@@ -604,11 +607,18 @@ class ProviderServer:
             changes = "DIFF_NONE"
         else:
             changes = "DIFF_UNKNOWN"
+        kinds = provider_pb2.PropertyDiff.Kind
         return DiffOutcome(
             changes=changes,
             replaces=list(response.replaces),
             delete_before_replace=response.deleteBeforeReplace,
             diffs=list(response.diffs),
+            stables=list(response.stables),
+            detailed=(
+                {key: kinds.Name(value.kind) for key, value in response.detailedDiff.items()}
+                if response.hasDetailedDiff
+                else None
+            ),
         )
 
     def create(

@@ -9,6 +9,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import UNKNOWN, Unknown
 
 from providers.endpoints import MissingCredentialError
+from providers.engine_adapter import DELETE, UPDATE, UPDATE_REPLACE, DetailedReplaces
 from providers.ilert_alert_source import IlertAlertSourceProvider, UnknownEscalationPolicyError
 from sandbox import Sandbox
 from tests.providers.conftest import new_command
@@ -215,6 +216,14 @@ def test_drift_behind_pulumis_back_is_seen_by_read_and_diff_and_repaired_by_upda
     diff = alert_sources.diff(source_id, read.outs, news)
     assert diff.changes is True
     assert diff.replaces == []
+    assert isinstance(diff.replaces, DetailedReplaces)
+    # Exactly the drifted property (the grouping case also drifted its window, a second
+    # property with its own rule); never adopt, status or other outputs.
+    assert diff.replaces.detailed == (
+        {field: UPDATE, "alert_grouping_window": DELETE}
+        if field == "alert_creation" else {field: UPDATE}
+    )
+    assert diff.stables == ["integration_key", "integration_url", "integration_type"]
 
     sandbox.requests.clear()
     updated = alert_sources.update(source_id, read.outs, news)
@@ -282,7 +291,12 @@ def test_renaming_and_changing_policy_are_in_place_but_integration_type_replaces
     same_policy_by_name = alert_sources.diff(source_id, outs, by_name)
 
     assert (in_place.changes, in_place.replaces) == (True, [])
+    assert isinstance(in_place.replaces, DetailedReplaces)
+    assert in_place.replaces.detailed == {"name": UPDATE, "escalation_policy": UPDATE}
     assert (replace.changes, replace.replaces) == (True, ["integration_type"])
+    assert isinstance(replace.replaces, DetailedReplaces)
+    assert replace.replaces.detailed == {"integration_type": UPDATE_REPLACE}
+    assert replace.stables == []  # a new source has a new key and URL
     assert same_policy_by_name.changes is False
 
 

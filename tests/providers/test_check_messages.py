@@ -168,7 +168,7 @@ def test_alert_source_check_says_exactly_what_to_fix(
         (
             {"url": URL, "colour": 1},
             [("colour", "colour is not a known property; remove it. Known ones: adopt, "
-                        "enabled, event_types, secret, url.")],
+                        "alert_source_id, enabled, event_types, secret, url.")],
         ),
     ],
 )

@@ -48,6 +48,7 @@ def test_read_returns_the_id_outputs_and_inputs_with_the_secret_marked_secret(
         "url": URL, "event_types": ["alert_active", "alert_resolved"], "enabled": False,
         "has_secret": True, "secret": "whsec-1",
         "created_at": live["created_at"], "updated_at": live["updated_at"], "adopt": False,
+        "alert_source_id": None,
     }
     assert read.inputs is not None
     for name, value in (("secret", "whsec-1"), ("url", URL)):  # inputs are not covered by
@@ -55,6 +56,7 @@ def test_read_returns_the_id_outputs_and_inputs_with_the_secret_marked_secret(
         assert rpc.is_rpc_secret(secret) and rpc.unwrap_rpc_secret(secret) == value
     assert read.inputs == {
         "event_types": ["alert_active", "alert_resolved"], "enabled": False, "adopt": False,
+        "alert_source_id": None,
     }
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.dynamic import Config, ConfigureRequest, DiffResult
 from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime import rpc
 
 from providers.endpoints import MissingCredentialError
+from providers.engine_adapter import ADD, UPDATE, DetailedReplaces
 from providers.http import ForbiddenError, UnauthorizedError
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import LEVEL_READONLY_KEY, Sandbox
@@ -46,6 +47,7 @@ def test_check_defaults_to_both_alert_events_sorted(
         "enabled": True,
         "secret": None,
         "adopt": False,
+        "alert_source_id": None,
     }
     assert checked(webhooks, url=URL)["event_types"] == ["alert_active", "alert_resolved"]
     assert sandbox.count() == 0
@@ -127,18 +129,26 @@ def test_create_read_diff_with_one_request_each(
     assert sandbox.count() == 3
 
 
+def named(diff: DiffResult) -> dict[str, int]:
+    """The properties a diff names for the engine, with their PropertyDiff kinds."""
+    assert isinstance(diff.replaces, DetailedReplaces)
+    return diff.replaces.detailed
+
+
 @pytest.mark.parametrize(
-    "change",
+    ("change", "drifted"),
     [
-        {"event_types": ["alert_active"]},
-        {"enabled": False},
-        {"url": "https://elsewhere.example/hook"},
-        {"secret": None},
-        {"event_types": None},
+        ({"event_types": ["alert_active"]}, {"event_types": UPDATE}),
+        ({"enabled": False}, {"enabled": UPDATE}),
+        ({"url": "https://elsewhere.example/hook"}, {"url": UPDATE}),
+        ({"secret": None}, {"secret": ADD}),  # Level dropped it: the declared one is added back
+        # "Send all event types" (null) in Level's UI: our explicit list is added back.
+        ({"event_types": None}, {"event_types": ADD}),
     ],
 )
-def test_drift_behind_pulumis_back_is_seen_and_repaired(
-    webhooks: LevelWebhookProvider, sandbox: Sandbox, change: dict[str, Any]
+def test_drift_behind_pulumis_back_is_seen_named_and_repaired(
+    webhooks: LevelWebhookProvider, sandbox: Sandbox, change: dict[str, Any],
+    drifted: dict[str, int],
 ) -> None:
     webhook_id, outs, news = created(webhooks, url=URL, secret="s3cr3t")
     sandbox.level_edit_webhook(webhook_id, **change)
@@ -147,7 +157,9 @@ def test_drift_behind_pulumis_back_is_seen_and_repaired(
     read = webhooks.read(webhook_id, outs)
     assert read.outs is not None
     assert read.outs != outs
-    assert webhooks.diff(webhook_id, read.outs, news).changes is True
+    diff = webhooks.diff(webhook_id, read.outs, news)
+    assert diff.changes is True
+    assert named(diff) == drifted  # exactly the drifted property: no adopt, no updated_at
 
     sandbox.requests.clear()
     updated = webhooks.update(webhook_id, read.outs, news)
@@ -252,3 +264,49 @@ def test_missing_key_names_config_and_env(
 
     with pytest.raises(MissingCredentialError, match=r"level:apiKey.*LEVEL_API_KEY"):
         provider.create(checked(provider, url=URL))
+
+
+SOURCE_ID = "100001"
+UNKNOWN_VALUE = Unknown()  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize(
+    ("url", "source_id", "recorded_id", "url_changes"),
+    [
+        # A preview while the source is updated in place: the URL is unknown, the id is not.
+        (UNKNOWN_VALUE, SOURCE_ID, SOURCE_ID, False),
+        # A preview while the source is replaced: both unknown, the URL will change.
+        (UNKNOWN_VALUE, UNKNOWN_VALUE, SOURCE_ID, True),
+        # State written before the source id was recorded: cannot tell, so say it changes.
+        (UNKNOWN_VALUE, SOURCE_ID, None, True),
+        # Another source's id (the webhook moved to another integration's source).
+        (UNKNOWN_VALUE, "100002", SOURCE_ID, True),
+        # Known URLs compare as they are, whatever the ids.
+        (URL, "100002", SOURCE_ID, False),
+        (URL + "x", SOURCE_ID, SOURCE_ID, True),
+    ],
+)
+def test_an_unknown_url_is_a_change_only_when_the_alert_source_is_replaced(
+    webhooks: LevelWebhookProvider, url: object, source_id: object, recorded_id: str | None,
+    url_changes: bool,
+) -> None:
+    olds = {"url": URL, "event_types": ["alert_active", "alert_resolved"], "enabled": True,
+            "has_secret": False, "secret": None, "alert_source_id": recorded_id}
+    news = {"__provider": BLOB, "url": url, "event_types": ["alert_active", "alert_resolved"],
+            "enabled": True, "secret": None, "adopt": False, "alert_source_id": source_id}
+
+    diff = webhooks.diff("wh-1", olds, news)
+
+    assert diff.changes is url_changes
+    assert named(diff) == ({"url": UPDATE} if url_changes else {})
+
+
+def test_the_alert_source_id_is_recorded_and_read_back(webhooks: LevelWebhookProvider) -> None:
+    webhook_id, outs, _ = created(webhooks, url=URL, alert_source_id=SOURCE_ID)
+    new_command()
+
+    read = webhooks.read(webhook_id, outs)
+
+    assert outs["alert_source_id"] == SOURCE_ID
+    assert read.outs is not None and read.outs["alert_source_id"] == SOURCE_ID
+    assert read.inputs is not None and read.inputs["alert_source_id"] == SOURCE_ID
