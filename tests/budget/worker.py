@@ -2,9 +2,10 @@
 
 Commands (all use the budget folder their parent chose, ``LEVEL_ILERT_RATELIMIT_DIR``):
 
-- ``requests URL TOKEN COUNT REQUESTS WINDOW START_AT``: at the wall-clock time START_AT
-  (so that two workers overlap), send COUNT GETs through the HTTP layer, paced at
-  REQUESTS per WINDOW seconds, and print one JSON line (how many failed, how long).
+- ``requests URL TOKEN COUNT REQUESTS WINDOW DEADLINE``: send COUNT GETs at once (a
+  thread each) through the HTTP layer, paced at REQUESTS per WINDOW seconds, each within
+  DEADLINE seconds, and print one JSON line: how many succeeded, and how many found no
+  request slot before their deadline (held back by the budget, never sent).
 - ``tokens URL TOKEN COUNT THREADS START_AT``: take COUNT tokens (50 per 0.5 s) from
   THREADS threads at once, straight from the budget, and print how many came.
 - ``hold URL TOKEN``: take the budget's lock, print ``held`` and wait to be killed.
@@ -18,15 +19,26 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from providers import budget
-from providers.http import ApiClient, ApiError, RateLimit, RetryPolicy, Timeouts
+from providers.http import (
+    ApiClient,
+    ApiError,
+    DeadlineExceededError,
+    RateLimit,
+    RetryPolicy,
+    Timeouts,
+)
 
 PATH = "/api/escalation-policies"
 
 
-def _client(url: str, token: str, limit: RateLimit, *, read_timeout: float = 30.0) -> ApiClient:
+def _client(
+    url: str, token: str, limit: RateLimit, *, read_timeout: float = 30.0,
+    operation_timeout: float = 60.0,
+) -> ApiClient:
     return ApiClient(
         api="ilert",
         base_url=url,
@@ -37,21 +49,25 @@ def _client(url: str, token: str, limit: RateLimit, *, read_timeout: float = 30.
         retry=RetryPolicy(attempts=2, backoff_factor=0.05, backoff_jitter=0),
         timeouts=Timeouts(connect=2.0, read=read_timeout),
         rate_limit=limit,
-        operation_timeout=60.0,
+        operation_timeout=operation_timeout,
     )
 
 
-def _requests(url: str, token: str, count: int, limit: RateLimit, start_at: float) -> None:
-    client = _client(url, token, limit)
-    time.sleep(max(0.0, min(start_at - time.time(), 30.0)))
-    failed = 0
-    started = time.monotonic()
-    for _ in range(count):
+def _requests(url: str, token: str, count: int, limit: RateLimit, deadline: float) -> None:
+    client = _client(url, token, limit, operation_timeout=deadline)
+
+    def one(_: int) -> str:
         try:
             client.request("GET", PATH)
+        except DeadlineExceededError as error:
+            return "held back" if "no request slot" in str(error) else "failed"
         except ApiError:
-            failed += 1
-    print(json.dumps({"failed": failed, "seconds": time.monotonic() - started}), flush=True)
+            return "failed"
+        return "ok"
+
+    with ThreadPoolExecutor(count) as pool:
+        outcomes = Counter(pool.map(one, range(count)))
+    print(json.dumps(dict(outcomes)), flush=True)
 
 
 def _hold(url: str, token: str) -> None:
