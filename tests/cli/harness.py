@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,14 @@ PROGRAM = ("__main__.py", "Pulumi.yaml", "requirements.txt", "providers", "compo
 PASSPHRASE = "e2e-passphrase"
 COMMAND_TIMEOUT_SECONDS = 240
 EXIT_DRIFT = 7
+# What each story cost, as the sandbox logged it: test id -> "ilert GET" -> count (printed
+# at the end of `make e2e` by tests/cli/conftest.py).
+STORY_COSTS: dict[str, Counter[str]] = {}
+
+
+def record_cost(story: str, sandbox: Sandbox) -> None:
+    """Keep one story's API calls (the sandbox's request log) for the summary at the end."""
+    STORY_COSTS[story] = Counter(f"{r.service} {r.method}" for r in sandbox.requests)
 
 
 def cli_dir() -> Path:
