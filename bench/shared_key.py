@@ -130,8 +130,13 @@ def fleet(stacks: int, integrations: int, time_scale: float) -> dict[str, Any] |
     ) as sandbox:
         project = FleetProject(Path(tmp), sandbox)
         for stack in range(stacks):
-            names = [f"Level f{stack} {index}" for index in range(integrations)]
-            project.add_stack(f"sandbox-{stack:02d}", names, settings=windows)
+            # Filters that provably exclude each other: no Level alert pages two of them.
+            entries = [
+                {"name": f"Level f{stack} {index}",
+                 "eventFilter": f"event.customDetails.name == 'check {index}'"}
+                for index in range(integrations)
+            ]
+            project.add_stack(f"sandbox-{stack:02d}", entries, settings=windows)
         sandbox.requests.clear()
         started = time.perf_counter()
         done = project.fleet("up", "--json", "--parallel", str(stacks))
@@ -142,6 +147,8 @@ def fleet(stacks: int, integrations: int, time_scale: float) -> dict[str, Any] |
         figures["failed stacks"] = [s["stack"] for s in summary["stacks"] if s["error"]]
         figures["notes"] = summary.get("notes", [])
         figures["exit"] = done.code
+        figures["errors"] = sorted({s["error"] for s in summary["stacks"] if s["error"]}
+                                   or ([done.stderr.strip()[-300:]] if done.code else []))
         return figures
 
 
@@ -177,6 +184,8 @@ def main() -> None:
     print(_row(f"fleet up, {stacks} stacks x {per} integrations (real CLI)", figures_or_none))
     if figures_or_none["failed stacks"] or figures_or_none["exit"]:
         print(f"fleet exit {figures_or_none['exit']}, failed: {figures_or_none['failed stacks']}")
+        for error in figures_or_none["errors"]:
+            print(f"fleet error: {error}")
     for note in figures_or_none["notes"]:
         print(f"fleet note: {note}")
 

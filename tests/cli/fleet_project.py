@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ops.fleet.stacks import SANDBOX_PASSPHRASE, STATE_DIR
 from sandbox import Sandbox
@@ -40,18 +41,21 @@ class FleetProject(Project):
     def add_stack(
         self,
         name: str,
-        integrations: Sequence[str],
+        integrations: Sequence[str | Mapping[str, Any]],
         *,
         secrets: Mapping[str, str] | None = None,
         settings: Mapping[str, str] | None = None,
     ) -> None:
-        """``Pulumi.<name>.yaml`` with these integrations and plain ``settings``, the stack
-        created, and ``secrets`` set as secure config."""
+        """``Pulumi.<name>.yaml`` with these integrations (a name, or the entry's settings;
+        escalation policy Default unless given) and plain ``settings``, the stack created, and
+        ``secrets`` set as secure config."""
         self.stack = name
-        self.write_stack(
-            [{"name": integration, "escalationPolicy": "Default"} for integration in integrations],
-            config=settings,
-        )
+        entries = [
+            {"escalationPolicy": "Default",
+             **({"name": entry} if isinstance(entry, str) else dict(entry))}
+            for entry in integrations
+        ]
+        self.write_stack(entries, config=settings)
         self.init()
         for key, value in (secrets or {}).items():
             self.config_set_secret(key, value)
