@@ -12,9 +12,10 @@ key, no ``Retry-After``) and a Level limit of 60 per 60 s, with time scaled down
    skipped with a line saying so when the CLI is not there).
 
 Each prints the HTTP 429s the APIs sent, the failed operations, and the wall time against
-the floor: the requests of the busiest API divided by its allowed rate (the least time any
-client could take; for the fleet it also includes the CLI's own start-up, which the floor
-does not).
+the floor: the requests of the busiest API divided by its allowed rate. (A sliding window
+lets the first window's worth go at once, so a client that paces perfectly can finish a
+little under it; the fleet's wall time also holds the CLI's own start-up per stack, which
+the floor does not.)
 
 Run: ``make bench`` (or ``venv/bin/python -m bench.shared_key``; ``--time-scale 0.05``).
 """
@@ -172,7 +173,8 @@ def main() -> None:
     print("\n| case | ilert req | Level req | 429s | failed ops | wall s | floor s | wall/floor |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     n = args.integrations
-    for shared, label in ((True, "shared budget"), (False, "a budget per process (before)")):
+    for shared, label in ((True, "shared budget"),
+                          (False, "a budget per process (the pacing before issue 17)")):
         figures = concurrent_ups(n, 2, scale, shared=shared)
         print(_row(f"2 concurrent ups x {n} integrations, {label}", figures), flush=True)
     stacks, per = args.fleet_stacks, args.fleet_integrations
