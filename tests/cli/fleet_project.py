@@ -35,7 +35,6 @@ class FleetProject(Project):
         self.env.update(
             PULUMI_BACKEND_URL=f"file://{self.backend}",
             PULUMI_CONFIG_PASSPHRASE=SANDBOX_PASSPHRASE,
-            LEVEL_ILERT_RATELIMIT_DIR=str(root / ".ratelimit"),
         )
 
     def add_stack(
