@@ -612,6 +612,17 @@ class ApiClient:
         body = self.request(method, path, params=params, json=json, sensitive=sensitive)
         return self.parse(model, body, method, path)
 
+    def malformed(self, method: str, path: str, what: str) -> ApiError:
+        """The error for an answer this client cannot use (``what`` never quotes it)."""
+        return ApiError(
+            api=self.api,
+            method=method,
+            path=path,
+            status=None,
+            message=what,
+            hint="The API may have changed; this client needs updating.",
+        )
+
     def parse(self, model: type[Model], body: Any, method: str, path: str) -> Model:
         """Validate one answer; a mismatch never quotes the answer, which may hold keys or URLs."""
         try:
@@ -621,13 +632,8 @@ class ApiClient:
                 f"{'.'.join(str(part) for part in error['loc']) or 'the body'}: {error['msg']}"
                 for error in exc.errors(include_input=False, include_url=False)
             )
-            raise ApiError(
-                api=self.api,
-                method=method,
-                path=path,
-                status=None,
-                message=f"the answer does not have the shape of {model.__name__} ({problems})",
-                hint="The API may have changed; this client needs updating.",
+            raise self.malformed(
+                method, path, f"the answer does not have the shape of {model.__name__} ({problems})"
             ) from None
 
     def _deadline_hint(self, attempt: _Attempt, *, sentence: bool = True) -> str:

@@ -57,6 +57,7 @@ from providers.provider_base import (
     create_once,
     is_unknown,
     none_if_gone,
+    parse_inputs,
     quote,
     validate,
 )
@@ -430,7 +431,7 @@ def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | 
 
 
 def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
-    return AlertSourceArgs.model_validate({k: v for k, v in props.items() if k in _INPUTS})
+    return parse_inputs(AlertSourceArgs, props)
 
 
 @dataclass(frozen=True)
@@ -466,9 +467,6 @@ def _policy_ref(value: object) -> int | str:
         return int(value)
     text = str(value).strip()
     return int(text) if text.isdigit() else text
-
-
-_INPUTS = frozenset(AlertSourceArgs.model_fields)
 
 
 def _differs(desired: object, recorded: object) -> bool:

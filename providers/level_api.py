@@ -221,12 +221,12 @@ class LevelClient:
             page = self._api.request("GET", path, params=query)
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list):
-                raise TypeError(f"Level answered {path} without a data list")
+                raise self._api.malformed("GET", path, "the answer has no data list (a page)")
             yield from data
             if not page.get("has_more") or not data:
                 return
             cursor = str(data[-1]["id"])
-        raise RuntimeError(f"Level kept answering has_more for {path} after {MAX_PAGES} pages")
+        raise self._api.malformed("GET", path, f"has_more was still true after {MAX_PAGES} pages")
 
 
 def _webhook_path(webhook_id: str) -> str:

@@ -61,12 +61,15 @@ class ProvidersAgainstSandbox(CapturingMocks):
 def stack_config(
     sandbox: Sandbox, integrations: list[dict[str, Any]], **extra: str
 ) -> dict[str, str]:
-    """The stack config as the engine hands it over: namespaced keys, string values."""
+    """The stack config as the engine hands it over: namespaced keys, string values.
+
+    Manual mode has no Level settings: it refuses them, since it never calls Level.
+    """
+    level = {"level:apiKey": LEVEL_API_KEY, "level:baseUrl": sandbox.level_url}
     return {
         "ilert:apiToken": ILERT_TOKEN,
         "ilert:baseUrl": sandbox.ilert_url,
-        "level:apiKey": LEVEL_API_KEY,
-        "level:baseUrl": sandbox.level_url,
+        **({} if extra.get("level:webhookManagement") == "manual" else level),
         "level-ilert:integrations": json.dumps(integrations),
         **extra,
     }
