@@ -493,14 +493,23 @@ def _policy_id(lists: _Lists, policy: int | str) -> int:
         found = lists.policies.find(lambda candidate: candidate.name == policy)
     if found:
         return int(found[0].id)
-    policies = lists.policies.find(lambda _: True)
+    raise UnknownEscalationPolicyError(
+        unknown_policy_message("escalation_policy", policy, lists.policies.find(lambda _: True))
+    )
+
+
+def unknown_policy_message(
+    setting: str, policy: str, policies: list[EscalationPolicy]
+) -> str:
+    """``setting`` names policy ``policy``, which is none of ``policies``: the sentence that
+    lists the existing names (the first few) and says what to write instead."""
     names = ", ".join(repr(p.name) for p in policies[:POLICY_NAMES_SHOWN])
     hidden = len(policies) - POLICY_NAMES_SHOWN
     more = f" and {hidden} more" if hidden > 0 else ""
-    raise UnknownEscalationPolicyError(
-        f"escalation_policy {policy!r} matches no ilert escalation policy (names are exact "
-        f"and case-sensitive). Existing policies: {names or 'none'}{more}. Use one of these "
-        f"names or a numeric policy id."
+    return (
+        f"{setting} {policy!r} matches no ilert escalation policy (names are exact and "
+        f"case-sensitive). Existing policies: {names or 'none'}{more}. Use one of these names "
+        f"or a numeric policy id."
     )
 
 

@@ -76,9 +76,10 @@ def stack_config(
 
 
 def run_program(
-    config: dict[str, str], mocks: CapturingMocks | None = None
+    config: dict[str, str], mocks: CapturingMocks | None = None, *, preview: bool = False
 ) -> tuple[dict[str, Any], CapturingMocks]:
-    """Run `__main__.py` with this config under mocks; returns its globals and the mocks."""
+    """Run `__main__.py` with this config under mocks (as `pulumi up`'s update phase, or
+    with ``preview`` as a dry run); returns its globals and the mocks."""
     mocks = mocks or CapturingMocks()
     namespace: dict[str, Any] = {}
 
@@ -86,7 +87,7 @@ def run_program(
         pulumi.runtime.set_all_config(config)
         namespace.update(runpy.run_path(str(PROGRAM)))
 
-    capture_registrations(program, mocks=mocks, stack="sandbox")
+    capture_registrations(program, mocks=mocks, stack="sandbox", preview=preview)
     return namespace, mocks
 
 

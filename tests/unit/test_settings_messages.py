@@ -81,7 +81,7 @@ def test_duplicate_names_are_reported_with_the_other_problems_of_the_file() -> N
     }
 
     with pytest.raises(SettingsError, match=r"^Invalid stack config:") as caught:
-        load_settings(objects.get, {}.get)
+        load_settings(objects.get, lambda _key: None)
 
     lines = str(caught.value).splitlines()
     assert lines[0] == "Invalid stack config:"
