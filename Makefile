@@ -126,9 +126,11 @@ up: stack
 preview: stack
 	$(call run-pulumi,preview --diff $(PULUMI_FLAGS))
 
-## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2)
+## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2);
+## it only reads, so its preflight skips the Level write probe (a read-only key is enough)
 drift: stack
 	$(call run-pulumi,preview --refresh --expect-no-changes --diff $(PULUMI_FLAGS))
+drift: export LEVEL_ILERT_PREFLIGHT := read-only
 
 ## outputs: the stack's outputs (integration URLs show as [secret])
 outputs: stack
