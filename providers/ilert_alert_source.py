@@ -415,10 +415,12 @@ def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | 
     if not found:
         return None
     ids = ", ".join(str(source.id) for source in found)
-    what = f"alert source named {args.name!r} of type {args.integration_type}"
+    named = f"named {args.name!r} of type {args.integration_type}"
+    what = f"alert source {named}"
     if len(found) > 1:
         raise AlertSourceExistsError(
-            f"ilert has {len(found)} {what}s (ids {ids}); adopting one would be a guess. "
+            f"ilert has {len(found)} alert sources {named} (ids {ids}); adopting one would be "
+            f"a guess. "
             f"Delete or rename the extra ones in ilert, or give this integration another name."
         )
     if not args.adopt:

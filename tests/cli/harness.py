@@ -105,7 +105,8 @@ class Project:
     ) -> None:
         """Write ``Pulumi.<stack>.yaml``: the sandbox's URLs, ``integrations``, extra config.
 
-        Secure values set earlier with ``config_set_secret`` are kept unless told otherwise.
+        Secure values set earlier with ``config_set_secret`` are kept unless told otherwise;
+        a key given as None in ``config`` is left out (``level:baseUrl`` in manual mode).
         """
         path = self.stack_file
         old = yaml.safe_load(path.read_text()) if path.exists() else {}
@@ -125,6 +126,7 @@ class Project:
                     entry.update({k: v for k, v in secure.items() if k not in entry})
             values["level-ilert:integrations"] = entries
         values.update(config or {})
+        values = {key: value for key, value in values.items() if value is not None}
         document: dict[str, Any] = {"config": values}
         if old and "encryptionsalt" in old:
             document["encryptionsalt"] = old["encryptionsalt"]

@@ -68,9 +68,9 @@ def test_manual_mode_never_calls_level_and_outputs_the_ui_steps(
 ) -> None:
     project.write_stack(
         [{"name": "Level - Acme", "escalationPolicy": "Default"}],
-        config={"level:webhookManagement": "manual"},
+        config={"level:webhookManagement": "manual", "level:baseUrl": None},
     )
-    project.env.pop("LEVEL_API_KEY")  # manual mode needs no Level key
+    project.env.pop("LEVEL_API_KEY")  # manual mode needs no Level key, and refuses Level keys
     world.requests.clear()
 
     project.up()
