@@ -33,6 +33,8 @@ PROGRAM = ("__main__.py", "Pulumi.yaml", "requirements.txt", "providers", "compo
 PASSPHRASE = "e2e-passphrase"
 COMMAND_TIMEOUT_SECONDS = 240
 EXIT_DRIFT = 7
+# What `make drift` and .github/workflows/drift.yml add: the preflight skips its write probe.
+DRIFT_ENV = {"LEVEL_ILERT_PREFLIGHT": "read-only"}
 
 
 def cli_dir() -> Path:
@@ -171,13 +173,17 @@ class Project:
         return self.pulumi("preview", "--diff", "--stack", self.stack, *args)
 
     def drift(self) -> Run:
-        """``make drift``'s command."""
-        return self.preview("--refresh", "--expect-no-changes")
+        """``make drift``'s command, with its environment (a read-only preflight)."""
+        return self.pulumi(
+            "preview", "--diff", "--stack", self.stack, "--refresh", "--expect-no-changes",
+            env=DRIFT_ENV,
+        )
 
     def drift_json(self) -> tuple[Run, dict[str, Any]]:
         """The drift workflow's command: ``preview --refresh --expect-no-changes --json``."""
         run = self.pulumi(
-            "preview", "--refresh", "--expect-no-changes", "--json", "--stack", self.stack
+            "preview", "--refresh", "--expect-no-changes", "--json", "--stack", self.stack,
+            env=DRIFT_ENV,
         )
         return run, json.loads(run.stdout)
 

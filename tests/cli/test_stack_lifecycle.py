@@ -113,9 +113,11 @@ def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stac
     assert stack.webhook("globex")["url"] == globex["integrationUrl"]
     assert stack.webhook("acme")["has_secret"] is True
     assert stack.webhook("acme")["event_types"] == ["alert_active", "alert_resolved"]
-    # The cost of a first up: policies + sources listed, two POSTs each side.
+    # The cost of a first up: the preview's preflight (policies listed, one Level GET, the
+    # no-op write probe), then policies + sources listed, two POSTs each side.
     assert stack.sandbox.count("ilert", "POST") == 2
-    assert stack.sandbox.count("level", "POST") == 2
+    assert stack.sandbox.count("level", "POST", "/v2/webhooks") == 2
+    assert stack.sandbox.count("level", "POST", "/v2/alerts/") == 1
     stack.remember_secrets()
 
     # Level's own test: an alert opens an ilert alert on each source, resolving closes it.
@@ -133,14 +135,22 @@ def test_preview_right_after_up_expects_no_changes_and_only_reads(stack: Stack) 
     stack.sandbox.requests.clear()
 
     plain = stack.project.preview("--expect-no-changes")
+    plain_requests = list(stack.sandbox.requests)
+    stack.sandbox.requests.clear()
     refreshed = stack.project.drift()
 
     assert plain.code == 0, str(plain)
     assert refreshed.code == 0, str(refreshed)
-    methods = {request.method for request in stack.sandbox.requests}
-    assert methods == {"GET"}
-    # refresh: always (Pulumi.yaml) makes every preview read both APIs: one listing each.
-    assert stack.sandbox.count() <= 6, [r.path for r in stack.sandbox.requests]
+    # A preview writes nothing: its only non-GET is the preflight's no-op write probe, which
+    # a drift check (read-only preflight) leaves out.
+    assert [(r.method, r.path) for r in plain_requests if r.method != "GET"] == [
+        ("POST", "/v2/alerts/level-ilert-write-probe/resolve")
+    ]
+    assert {request.method for request in stack.sandbox.requests} == {"GET"}
+    # refresh: always (Pulumi.yaml) makes every preview read both APIs: one listing each; the
+    # preflight lists the policies once and asks Level for one webhook.
+    assert len(plain_requests) <= 5, [r.path for r in plain_requests]
+    assert stack.sandbox.count() <= 4, [r.path for r in stack.sandbox.requests]
 
 
 def edit_source(stack: Stack, **fields: Any) -> None:
@@ -247,7 +257,11 @@ def test_a_replaced_source_is_created_first_and_its_webhook_repointed_before_the
     assert new_source != old_source
     assert stack.ids("acme")[1] == webhook_id  # the same webhook, re-pointed in place
     assert stack.webhook("acme")["url"] == stack.source("acme")["integrationUrl"]
-    order = [(r.service, r.method, r.path) for r in stack.sandbox.requests if r.method != "GET"]
+    order = [
+        (r.service, r.method, r.path)
+        for r in stack.sandbox.requests
+        if r.method != "GET" and not r.path.startswith("/v2/alerts/")  # the preflight's probe
+    ]
     assert order == [
         ("ilert", "POST", "/api/alert-sources"),
         ("level", "PATCH", f"/v2/webhooks/{webhook_id}"),
