@@ -32,6 +32,17 @@ def setup_instructions(integration: Integration, output_name: str) -> str:
         else "  4. Leave Secret empty (no webhookSecret is configured).\n"
     )
     enabled = "on" if integration.webhook_enabled else "off"
+    step = 6
+    groups_step = ""
+    if integration.device_groups:
+        ticked = ", ".join(repr(group) for group in integration.device_groups)
+        groups_step = (
+            f"  6. Scope it to device groups: tick only {ticked} (the groups below them are\n"
+            f"     included). Level's webhook settings pages document no group scope; if yours\n"
+            f"     has none, this webhook gets every alert of the organisation: route in ilert\n"
+            f"     instead (eventFilter on this integration) and remove deviceGroups.\n"
+        )
+        step = 7
     return (
         f"Level webhook for ilert alert source {integration.name!r} (manual mode):\n"
         f"  1. Copy the ilert webhook URL: pulumi stack output {output_name} --show-secrets\n"
@@ -41,8 +52,10 @@ def setup_instructions(integration: Integration, output_name: str) -> str:
         f"{secret_step}"
         f"  5. Under Events to send, choose Select types to send and tick {events}\n"
         f"     (both: Alert active opens the ilert alert, Alert resolved closes it).\n"
-        f"  6. Leave Enabled {enabled} and save.\n"
-        f"  7. Test: raise a test alert on a device; it must appear in ilert under this alert\n"
+        f"{groups_step}"
+        f"  {step}. Leave Enabled {enabled} and save.\n"
+        f"  {step + 1}. Test: raise a test alert on a device; it must appear in ilert under this "
+        f"alert\n"
         f"     source, and resolving it in Level must resolve it in ilert. If nothing arrives,\n"
         f"     check the URL, both events, that the alert source is active, and the webhook's\n"
         f"     Requests tab (delivery log) in Level."
@@ -89,6 +102,7 @@ class LevelIlertIntegration(pulumi.ComponentResource):
                 event_types=args.event_types,
                 enabled=args.webhook_enabled,
                 secret=args.webhook_secret,
+                device_groups=args.device_groups,
                 adopt=args.adopt,
                 alert_source_id=self.alert_source.id,
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),

@@ -7,6 +7,12 @@ outputs the URL and the UI steps). The per-field rules are the providers' own
 (``AlertSourceArgs``, ``WebhookArgs``), so config and ``pulumi preview`` agree; errors are
 reported with the config path a user edits, e.g. ``level-ilert:integrations[0].alertCreation``.
 
+Routing keys: ``deviceGroups`` (the Level device groups the webhook is scoped to, ids or
+names), ``eventFilter`` (the source's ICL condition) and ``sharesAlertsWith`` (names of
+integrations of this stack that may receive the same alerts). Two integrations that would
+both page for one Level alert fail the preview (components/routing.py) unless one names
+the other in ``sharesAlertsWith``.
+
 Nothing a user writes in our namespaces (``level:``, ``ilert:``, ``level-ilert:``) is
 ignored: an unknown key, or a key of an integration spelled another way
 (``escalation_policy``, ``escalationpolicy``), is an error that names the key meant. The
@@ -25,6 +31,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from components import routing
 from providers.endpoints import ILERT, LEVEL, problems
 from providers.ilert_alert_source import (
     NAME_MAX_CHARS,
@@ -94,6 +101,9 @@ class Integration(BaseModel):
     webhook_secret: str | None = Field(default=None, repr=False)
     resource_name: str | None = None
     adopt: bool = False
+    device_groups: list[str] | None = None
+    event_filter: str | None = None
+    shares_alerts_with: list[str] | None = None
 
     @field_validator("resource_name")
     @classmethod
@@ -131,6 +141,7 @@ class Integration(BaseModel):
             "event_types": self.event_types,
             "enabled": self.webhook_enabled,
             "secret": self.webhook_secret,
+            "device_groups": self.device_groups,
             "adopt": self.adopt,
         }
 
@@ -138,7 +149,8 @@ class Integration(BaseModel):
         """The inputs of this integration's ``IlertAlertSource`` (unset ones left out)."""
         fields = (
             "name", "escalation_policy", "alert_creation", "alert_grouping_window",
-            "alert_priority_rule", "auto_resolution_timeout", "teams", "active", "adopt",
+            "alert_priority_rule", "auto_resolution_timeout", "teams", "active", "event_filter",
+            "adopt",
         )
         return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
 
@@ -172,6 +184,7 @@ def load_settings(
     *,
     config_keys: Iterable[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    check_routing: bool = True,
 ) -> StackSettings:
     """Read and validate the stack settings; raises ``SettingsError`` naming key and fix.
 
@@ -180,7 +193,9 @@ def load_settings(
     (``__main__.py`` reads them from the Pulumi runtime): unknown keys in our namespaces
     are refused; without it that check is skipped. ``environ`` (default ``os.environ``)
     supplies the credential env fallbacks checked with the config. Every problem found is
-    reported in one ``SettingsError``, one line each.
+    reported in one ``SettingsError``, one line each. ``check_routing`` (default on, as at
+    every preview) refuses two integrations that would page for the same Level alert;
+    ``make doctor`` turns it off to report that against the live setup instead.
     """
     lines = unknown_keys(config_keys or ())
     management = (get(WEBHOOK_MANAGEMENT_KEY) or "api").strip()
@@ -211,14 +226,18 @@ def load_settings(
             f"{INTEGRATIONS_KEY} must be a non-empty list of integrations, like:\n{EXAMPLE}"
         )
     else:
+        indexed: list[tuple[int, Integration]] = []
         for index, entry in enumerate(raw):
             integration, wrong = _integration(index, entry)
             lines.extend(wrong)
             if integration is not None:
                 integrations.append(integration)
+                indexed.append((index, integration))
         lines.extend(duplicates(raw))
+        lines.extend(_unknown_partners(raw, indexed))
     if lines:  # every problem at once: one edit of the stack file, not one per run
         raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {line}" for line in lines))
+    _check_routing(integrations, pages_twice=check_routing)
     return StackSettings.model_validate(
         {"webhook_management": management, "integrations": integrations}
     )
@@ -324,6 +343,40 @@ _CONFIG_RENAMES = {"secret": "webhookSecret", "enabled": "webhookEnabled"}
 def _config_word(name: str) -> str:
     """A property name as the config key users write (``secret`` -> ``webhookSecret``)."""
     return _CONFIG_RENAMES.get(name, to_camel(name))
+
+
+def _check_routing(integrations: list[Integration], *, pages_twice: bool) -> None:
+    """No Level alert pages twice (checked once every entry is valid, partners included)."""
+    found = routing.overlaps(integrations) if pages_twice else []
+    if found:
+        raise SettingsError(
+            "Two integrations would page for the same Level alert:\n"
+            + routing.explain(found, integrations)
+        )
+
+
+def _unknown_partners(entries: list[Any], indexed: list[tuple[int, Integration]]) -> list[str]:
+    """``sharesAlertsWith`` must name other integrations of this stack, by ``name`` (the
+    names as written, so that a partner with a problem of its own is still found)."""
+    names = [
+        entry["name"] for entry in entries
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str)
+    ]
+    lines = []
+    for index, integration in indexed:
+        for partner in integration.shares_alerts_with or ():
+            where = f"{INTEGRATIONS_KEY}[{index}].sharesAlertsWith"
+            if partner == integration.name:
+                lines.append(f"{where}: {partner!r} is this integration itself; list others.")
+            elif partner not in names:
+                guess = suggest(partner, names)
+                hint = f"did you mean {guess!r}?" if guess else (
+                    f"the integrations are {', '.join(map(repr, names))}."
+                )
+                lines.append(
+                    f"{where}: no integration of this stack is named {partner!r}; {hint}"
+                )
+    return lines
 
 
 def duplicates(entries: list[Any]) -> list[str]:

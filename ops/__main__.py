@@ -110,7 +110,10 @@ def _doctor(
         return code
     out.write(f"level-ilert doctor, stack {stack.name} ({_where(stack)})\n")
     out.write(f"ids from {outputs.origin}\n")
-    headings = {"credentials": "Credentials"}
+    headings = {
+        "credentials": "Credentials",
+        "routing": "Routing (which ilert sources open an alert for each kind of Level alert)",
+    }
     for integration in stack.integrations(args.integration):
         headings[integration.name] = f"{integration.name} (resource {integration.pulumi_name})"
     render(checks, headings, out)
@@ -136,8 +139,8 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
     names = ", ".join(repr(i.name) for i in integrations)
     if verify.sandbox:
         err.write(
-            f"verify on the sandbox ({names}): nobody is paged. Level webhooks are org-wide, so "
-            "every integration's source receives the test alert; all are resolved again.\n"
+            f"verify on the sandbox ({names}): nobody is paged. Each test alert is raised where "
+            "only its integration should receive it; every alert it opens is resolved again.\n"
         )
     else:
         err.write(

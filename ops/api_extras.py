@@ -80,14 +80,31 @@ class LevelExtras:
         """``GET /v2/alerts?limit=1``: Level's documented API, so it works in manual mode too."""
         self._api.request("GET", "/v2/alerts", params={"limit": 1})
 
-    def raise_sandbox_alert(self, *, device_hostname: str, name: str) -> LevelAlert:
-        """The sandbox's ``POST /sandbox/alerts`` (real Level raises alerts from monitors only)."""
-        body = {
+    def has_ungrouped_devices(self) -> bool:
+        """``GET /v2/devices?group_id=null&limit=1``: whether any device is in no group (Level
+        documents ``group_id=null`` for that)."""
+        page = self._api.request("GET", "/v2/devices", params={"group_id": "null", "limit": 1})
+        return bool(isinstance(page, dict) and page.get("data"))
+
+    def raise_sandbox_alert(
+        self,
+        *,
+        device_hostname: str,
+        name: str,
+        severity: str = "warning",
+        description: str = "Test alert sent by `make verify`; it is resolved again at once.",
+        group_id: str | None = None,
+    ) -> LevelAlert:
+        """The sandbox's ``POST /sandbox/alerts`` (real Level raises alerts from monitors only),
+        on the device of this hostname (a new one is put in ``group_id``)."""
+        body: dict[str, Any] = {
             "device_hostname": device_hostname,
             "name": name,
-            "severity": "warning",
-            "description": "Test alert sent by `make verify`; it is resolved again at once.",
+            "severity": severity,
+            "description": description,
         }
+        if group_id is not None:
+            body["group_id"] = group_id
         return self._api.call(LevelAlert, "POST", "/sandbox/alerts", json=body)
 
     def key_can_write(self) -> bool:

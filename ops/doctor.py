@@ -1,5 +1,11 @@
 """``python -m ops doctor``: Level's troubleshooting list, as checks against the live APIs.
 
+Routing (ops/routing.py): each integration's device-group scope and event filter are
+compared with the stack file (a deleted group that emptied a scope is named), and a table
+says, per Level alert shape (a group and a severity), which ilert sources would open an
+alert for it, webhooks outside the stack included; a shape that pages twice (beyond
+``sharesAlertsWith``) or, where devices are, nowhere fails.
+
 For each integration of the stack, one line per check, each with the fix when it fails:
 the ilert alert source (exists, is Level.io, is active, its escalation policy exists, its
 recent alerts), the Level webhook in api mode (exists, enabled, exactly the source's URL,
@@ -14,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from components.settings import Integration
+from ops import routing
 from ops.api_extras import IlertExtras, LevelExtras
 from ops.ids import Ids, Outputs, ids_for
 from ops.report import Check, Status
@@ -25,13 +32,16 @@ from providers.level_api import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
     MANUAL_MODE_HINT,
+    Group,
     LevelClient,
     Webhook,
     WebhookManagementUnavailableError,
 )
+from providers.level_groups import UnknownGroupError, describe, resolve
 from providers.tuning import DEFAULT_RATE_LIMITS
 
 CREDENTIALS = "credentials"
+ROWS_SHOWN = 40
 # Paced like the providers (same key, same limiter): a doctor of hundreds of integrations
 # must not trip ilert's 120 requests per minute.
 ILERT_PACE, LEVEL_PACE = DEFAULT_RATE_LIMITS["ilert"], DEFAULT_RATE_LIMITS["level"]
@@ -51,6 +61,7 @@ class Apis:
     level_extras: LevelExtras | None
     sources: list[AlertSource] | None = None
     webhooks: list[Webhook] | None = None
+    groups: list[Group] | None = None
     _source_by_id: dict[int, AlertSource] = field(default_factory=dict)
 
     @classmethod
@@ -70,10 +81,28 @@ class Apis:
         )
 
     def source(self, source_id: int) -> AlertSource:
-        """One alert source by id (the full object, with its integration URL), cached."""
+        """One alert source by id (the full object, with its URL and filter), cached."""
         if source_id not in self._source_by_id and self.ilert is not None:
             self._source_by_id[source_id] = self.ilert.get_alert_source(source_id)
         return self._source_by_id[source_id]
+
+    def level_groups(self) -> list[Group]:
+        """Level's device groups, listed once."""
+        if self.groups is None:
+            self.groups = list(self.level.list_groups()) if self.level is not None else []
+        return self.groups
+
+    def routing(self, stack: Stack, owner: dict[int, Integration]) -> routing.Routing:
+        """The live routing: groups, every webhook, the ilert sources behind them (with
+        their filters: one GET each for the sources webhooks point at)."""
+        by_url: dict[str, AlertSource] = {}
+        urls = {webhook.url for webhook in self.webhooks or []}
+        for listed in self.sources or []:
+            if listed.integration_url in urls:
+                by_url[listed.integration_url] = self.source(listed.id)
+        return routing.Routing.of(
+            self.level_groups(), self.webhooks or [], by_url, stack.settings.integrations, owner
+        )
 
 
 class Doctor:
@@ -89,6 +118,7 @@ class Doctor:
         self.api_mode = stack.settings.webhook_management == "api"
         self.ilert_ok = False
         self.level_ok = False
+        self.owner: dict[int, Integration] = {}  # source id -> the stack's integration
 
     @property
     def up(self) -> str:
@@ -101,6 +131,7 @@ class Doctor:
         checks = [self._ilert_credentials(), *self._level_credentials()]
         for integration in integrations:
             checks.extend(self.integration(integration))
+        checks.extend(self.routing_checks())
         return checks
 
     # ----------------------------------------------------------------- credentials
@@ -221,6 +252,9 @@ class Doctor:
         except ApiError as exc:
             return [Check(scope, "source.exists", "fail", f"lookup failed: {exc}")]
         checks, source = self._source_checks(integration, ids)
+        if source is not None:
+            self.owner[source.id] = integration
+            checks.append(self._filter_check(integration, source))
         if self.api_mode:
             checks.extend(self._webhook_checks(integration, ids, source))
         else:
@@ -350,6 +384,7 @@ class Doctor:
                 tuple(explain_difference(url, webhook.url)),
             ))
         checks.append(self._events(scope, webhook))
+        checks.append(self._scope_check(integration, webhook))
         if integration.webhook_secret or integration.name in self.stack.secure_webhook_secrets:
             checks.append(
                 Check(scope, "webhook.secret", "pass", "it has a secret (deliveries are signed)")
@@ -362,6 +397,135 @@ class Doctor:
         checks.append(self._duplicates(scope, url, webhook))
         checks.append(Check(scope, "webhook.deliveries", "info", REQUESTS_TAB))
         return checks
+
+    def _filter_check(self, integration: Integration, source: AlertSource) -> Check:
+        scope = integration.name
+        live, declared = source.event_filter, integration.event_filter
+        if live == declared:
+            what = f"accepts only alerts where {live}" if live else "accepts every alert"
+            return Check(scope, "source.filter", "pass", f"its eventFilter {what}, as declared")
+        now = repr(live) if live else "none (it accepts every alert)"
+        return Check(
+            scope, "source.filter", "fail",
+            f"its eventFilter differs from the stack file: ilert has {now}, the stack declares "
+            f"{declared!r}" if declared else
+            f"it has an eventFilter the stack does not declare ({live!r}): alerts it rejects "
+            "page nobody",
+            f"`{self.up}` puts the declared filter back",
+        )
+
+    def _scope_check(self, integration: Integration, webhook: Webhook) -> Check:
+        scope = integration.name
+        fix = f"`{self.up}` puts the declared scope back"
+        if webhook.group_ids == []:
+            return Check(
+                scope, "webhook.scope", "fail",
+                "its device-group scope is empty: the groups it named were deleted in Level, "
+                "so it delivers nothing (Level never widens a scope to the whole organisation)",
+                "set deviceGroups to existing groups, or remove it for the whole organisation; "
+                f"then `{self.up}`",
+            )
+        groups = self.apis.level_groups()
+        by_id = {group.id: group for group in groups}
+        live = (
+            "the whole organisation" if webhook.group_ids is None else
+            ", ".join(describe(by_id[i], by_id) if i in by_id else i for i in webhook.group_ids)
+        )
+        if integration.device_groups is None:
+            if webhook.group_ids is None:
+                return Check(scope, "webhook.scope", "pass",
+                             "it gets alerts of the whole organisation, as declared")
+            return Check(scope, "webhook.scope", "fail",
+                         f"it is scoped to {live}, but the stack declares the whole "
+                         "organisation", fix)
+        try:
+            declared = resolve(integration.device_groups, groups, "deviceGroups")
+        except UnknownGroupError as exc:
+            return Check(scope, "webhook.scope", "fail", str(exc),
+                         "fix deviceGroups in the stack file, then " + f"`{self.up}`")
+        if webhook.group_ids is not None and sorted(webhook.group_ids) == declared:
+            return Check(scope, "webhook.scope", "pass",
+                         f"it gets alerts of devices in {live} and below, as declared")
+        return Check(scope, "webhook.scope", "fail",
+                     f"its device-group scope is {live}, not the declared "
+                     f"{', '.join(map(repr, integration.device_groups))}", fix)
+
+    def routing_checks(self) -> list[Check]:
+        """The routing table and what pages twice or nowhere (api mode, both APIs readable)."""
+        where = "routing"
+        if not self.api_mode:
+            return [Check(
+                where, "routing.table", "info",
+                "manual mode: Level's API cannot show webhooks, so which source receives which "
+                "alert is not checked; tick the device groups the setupInstructions name",
+            )]
+        if not (self.ilert_ok and self.level_ok):
+            return [Check(where, "routing.table", "skip",
+                          "not checked: the credentials of both APIs are needed")]
+        try:
+            live = self.apis.routing(self.stack, self._owners())
+        except ApiError as exc:
+            return [Check(where, "routing.table", "fail", f"reading the routing: {exc}")]
+        with_devices: set[str | None] = {
+            g.id for g in live.groups if (g.model_extra or {}).get("device_count", 1)
+        }
+        extras = self.apis.level_extras
+        try:
+            if extras is not None and extras.has_ungrouped_devices():
+                with_devices.add(None)
+        except ApiError:
+            with_devices.add(None)  # cannot tell: count them as there
+        rows = routing.table(live, with_devices)
+        twice = [row.text() for row in rows if row.twice]
+        nowhere = [row.text() for row in rows if row.nowhere]
+        checks = []
+        if twice:
+            checks.append(Check(
+                where, "routing.twice", "fail",
+                f"{len(twice)} kind(s) of Level alert open an ilert alert on two or more "
+                "sources: each pages twice",
+                "scope or filter those integrations apart (deviceGroups, eventFilter), or say "
+                "both should receive it (sharesAlertsWith); a webhook outside the stack: delete "
+                f"it in Level or filter its source; then `{self.up}`",
+                tuple(twice[:ROWS_SHOWN]),
+            ))
+        if nowhere:
+            checks.append(Check(
+                where, "routing.nowhere", "fail",
+                f"{len(nowhere)} kind(s) of Level alert on groups with devices open no ilert "
+                "alert: nobody is paged for them",
+                "scope an integration to those groups (deviceGroups), widen an eventFilter, or "
+                "add an org-wide integration for the rest",
+                tuple(nowhere[:ROWS_SHOWN]),
+            ))
+        if not twice and not nowhere:
+            checks.append(Check(
+                where, "routing.once", "pass",
+                "every Level alert on a device opens at most one ilert alert (beyond "
+                "sharesAlertsWith), and every group with devices is covered",
+            ))
+        lines = [row.text() for row in rows]
+        hidden = len(lines) - ROWS_SHOWN
+        checks.append(Check(
+            where, "routing.table", "info",
+            "which ilert sources open an alert, per group and severity (live groups, webhooks "
+            "and filters; how ilert reads a Level alert is the sandbox's assumption)",
+            details=(*lines[:ROWS_SHOWN], *([f"... and {hidden} more"] if hidden > 0 else [])),
+        ))
+        return checks
+
+    def _owners(self) -> dict[int, Integration]:
+        """Each alert source id of the stack with its integration, also of integrations not
+        checked this run (``INTEGRATION=``), so the table names them as the stack's."""
+        owners = dict(self.owner)
+        for integration in self.stack.settings.integrations:
+            if integration in owners.values():
+                continue
+            ids = ids_for(integration, self.outputs, sources=lambda: self.apis.sources or [],
+                          webhooks=None, url_of=lambda _id: None)
+            if ids.alert_source_id is not None:
+                owners[ids.alert_source_id] = integration
+        return owners
 
     def _webhook(self, ids: Ids) -> Webhook | None:
         if ids.webhook_id is None:

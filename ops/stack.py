@@ -89,7 +89,11 @@ def load_stack(
     secure = _secure_secrets(config.get(INTEGRATIONS_KEY))
     plain = {key: _without_ciphertext(value) for key, value in config.items()}
     try:
-        settings = load_settings(plain.get, lambda key: _scalar(plain.get(key)))
+        # Two integrations that page for one alert stop a preview; doctor reports that
+        # from the live setup instead (ops/routing.py), so it must still run.
+        settings = load_settings(
+            plain.get, lambda key: _scalar(plain.get(key)), check_routing=False
+        )
     except SettingsError as exc:
         raise StackError(f"{path.name}: {exc}") from None
 

@@ -2,13 +2,19 @@
 
 Sandbox stack (both APIs on loopback): raise a Level alert through the sandbox's control
 route, watch the ilert alert open, resolve the Level alert (``POST /v2/alerts/{id}/resolve``)
-and watch the ilert alert resolve: every link of the wiring is exercised.
+and watch the ilert alert resolve: every link of the wiring is exercised. The alert proves
+the routing too (ops/routing.py): it is raised on a device in the integration's device
+groups, with a text and severity its source's eventFilter accepts and, where the setup
+allows, that no other source's does; then exactly that integration's source (and those it
+``sharesAlertsWith``) must have opened an alert for it, and no other ilert source.
 
 Real accounts: Level's API cannot raise an alert, so the Level webhook is checked by reading
 it (the doctor's checks), and one Level-shaped ``alert_active`` and then ``alert_resolved``
 delivery (the body and ``X-Level-Signature`` a Level webhook sends) is posted to the alert
 source's URL while ilert's API is watched. That pages the on-call person of the escalation
-policy, so the caller must confirm (``--yes``).
+policy, so the caller must confirm (``--yes``). Posting to one source's URL cannot prove
+the routing: that Level's group scope sends this device's alerts here, and that no other
+source gets them; verify says so, and ``make doctor``'s routing table reads it instead.
 
 Whatever happens, also on Ctrl-C, what was opened is resolved again: the Level alert (or an
 ``alert_resolved`` delivery), then any ilert alert of the test still open, through ilert's API.
@@ -35,6 +41,7 @@ from urllib.parse import urlsplit
 import requests
 
 from components.settings import Integration
+from ops import routing
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, ids_for
 from ops.report import Check
@@ -42,6 +49,7 @@ from ops.stack import Stack
 from ops.urls import mask
 from providers.http import ApiError, is_loopback
 from providers.ilert_api import Alert, AlertSource
+from providers.level_api import Webhook
 
 OPEN_STATES = ("PENDING", "ACCEPTED")
 DEVICE = "level-ilert-verify"
@@ -148,20 +156,41 @@ class Verify:
                 f"`make up STACK={self.stack.name}`; `make doctor` shows what is missing",
             ))
             return
+        probe: routing.Probe | None = None
         if self.sandbox:
-            if self.apis.level_extras is None:
+            if self.apis.level_extras is None or self.apis.level is None:
                 step(Check(scope, "verify.raise", "fail", "no Level API key to raise an alert",
                            self.stack.level_problem or ""))
                 return
+            live = self._routing()
+            probe = routing.probe_for(
+                live, integration, self._live_scope(live, integration), uuid.uuid4().hex[:8]
+            )
+            if probe is None:
+                step(Check(
+                    scope, "verify.raise", "fail",
+                    "no test alert reaches this integration's source: its webhook delivers no "
+                    "group, or its eventFilter accepts nothing verify can build",
+                ))
+                result.steps.extend(self._broken_links(integration))
+                return
+            data = probe.data
             alert = self.apis.level_extras.raise_sandbox_alert(
-                device_hostname=DEVICE, name=f"level-ilert verify {uuid.uuid4().hex[:8]}"
+                device_hostname=str(data["device_hostname"]), name=str(data["name"]),
+                severity=str(data["severity"]), description=str(data["description"]),
+                group_id=probe.group_id,
             )
             opened.level_alert_id = opened.key = alert.id
-            step(Check(scope, "verify.raise", "pass", f"raised Level alert {alert.id} (sandbox)"))
+            step(Check(
+                scope, "verify.raise", "pass",
+                f"raised Level alert {alert.id} (sandbox): {data['severity']} on "
+                f"{data['device_hostname']} "
+                + (f"in {live.where(probe.group_id)}" if probe.group_id else "in no group"),
+            ))
         else:
             step(self._webhook_by_reading(integration))
-            data = level_alert_data()
-            opened.delivered, opened.key = data, data["id"]
+            data = self._delivery_data(integration, source)
+            opened.delivered, opened.key = data, str(data["id"])
             answer = deliver(
                 source.integration_url, "alert_active", data, self._secret(integration)
             )
@@ -184,6 +213,7 @@ class Verify:
             scope, "verify.opened", "pass",
             f"ilert alert #{ilert_alert.id} opened ({ilert_alert.status}): {ilert_alert.summary}",
         ))
+        step(self._only_here(integration, source, key, probe))
         if self.sandbox:
             assert self.apis.level is not None
             assert opened.level_alert_id is not None
@@ -209,6 +239,86 @@ class Verify:
             result.steps.extend(self._broken_links(integration))
             return
         step(Check(scope, "verify.resolved", "pass", f"ilert alert #{ilert_alert.id} resolved"))
+
+    def _routing(self) -> routing.Routing:
+        """The live routing (doctor's), with this stack's integrations as owners."""
+        if self.apis.webhooks is None and self.apis.level is not None:
+            self.apis.webhooks = list(self.apis.level.list_webhooks())
+        if self.apis.sources is None and self.apis.ilert is not None:
+            self.apis.sources = list(self.apis.ilert.list_alert_sources())
+        owner = {}
+        for each in self.stack.integrations():
+            found = self._quiet_source(each)
+            if found is not None:
+                owner[found.id] = each
+        return self.apis.routing(self.stack, owner)
+
+    @staticmethod
+    def _live_scope(live: routing.Routing, integration: Integration) -> list[str] | None:
+        """The groups this integration's live webhook delivers (None: the organisation)."""
+        for receiver in live.receivers:
+            if receiver.integration is integration:
+                return receiver.webhook.group_ids
+        return None
+
+    def _delivery_data(self, integration: Integration, source: AlertSource) -> dict[str, Any]:
+        """Real accounts: a Level alert this source's eventFilter accepts."""
+        data = level_alert_data()
+        full = self.apis.source(source.id)
+        if not full.event_filter:
+            return data
+        webhook = Webhook(id="(verify)", url=full.integration_url or "")
+        only = routing.Routing.of([], [webhook], {webhook.url: full}, [integration],
+                                  {full.id: integration})
+        probe = routing.probe_for(only, integration, None, str(data["id"]))
+        return {**data, **probe.data, "id": data["id"]} if probe is not None else data
+
+    def _only_here(
+        self, integration: Integration, source: AlertSource, key: str, probe: routing.Probe | None
+    ) -> Check:
+        """Exactly this source (and those it shares alerts with) opened an alert for it."""
+        scope = integration.name
+        if not self.sandbox:
+            return Check(
+                scope, "verify.routing", "info",
+                "not proven on real accounts: verify posted to this source's URL itself, so "
+                "whether Level's device-group scope sends this device's alerts here, and "
+                "whether another source also gets them, is not exercised; `make doctor` "
+                "shows which sources each kind of Level alert reaches",
+            )
+        stack_sources = [s for s in map(self._quiet_source, self.stack.integrations()) if s]
+        everyone = self.apis.sources or stack_sources  # every Level.io source ilert lists
+        others = [
+            s for s in everyone
+            if s.id != source.id and s.integration_type == source.integration_type
+        ]
+        allowed = {
+            s.name for s in others if s.name in (integration.shares_alerts_with or ())
+        } | {
+            i.name for i in self.stack.integrations()
+            if integration.name in (i.shares_alerts_with or ())
+        }
+        extra = []
+        for other in others:
+            found = self._alert(other, key)
+            if found is not None and other.name not in allowed:
+                extra.append(f"{other.name!r} (#{found.id})")
+        checked = ", ".join(repr(o.name) for o in others) or "none"
+        if extra:
+            return Check(
+                scope, "verify.routing", "fail",
+                f"the test alert also opened an ilert alert on {', '.join(extra)}: this kind "
+                "of Level alert pages twice",
+                "scope or filter the integrations apart (deviceGroups, eventFilter) or say both "
+                "should receive it (sharesAlertsWith); `make doctor` shows the routing table",
+            )
+        note = "" if probe is None or probe.exclusive else (
+            " (every test alert verify could build here also reaches another source)"
+        )
+        return Check(
+            scope, "verify.routing", "pass",
+            f"no other source of the stack opened an alert for it (checked: {checked}){note}",
+        )
 
     def _source(self, integration: Integration) -> AlertSource | None:
         assert self.apis.ilert is not None
@@ -253,7 +363,10 @@ class Verify:
     def _broken_links(self, integration: Integration) -> list[Check]:
         """The doctor's failed checks of this integration: where the wiring is broken."""
         try:
-            failed = [c for c in self._doctor_checks(integration) if c.status == "fail"]
+            failed = [
+                c for c in self._doctor_checks(integration)
+                if c.status == "fail" and c.scope != "routing"  # the stack-wide table
+            ]
         except ApiError as exc:
             return [Check(integration.name, "verify.diagnosis", "info", f"no diagnosis: {exc}")]
         if not failed:
@@ -333,7 +446,7 @@ class Verify:
                 lines.append(f"could not send alert_resolved ({exc})")
         if opened.key is None:
             return lines
-        # Level webhooks are org-wide: a raised alert reached every integration's source.
+        # A raised alert may have reached other sources too (a routing mistake): close them.
         sources = [source] if not self.sandbox else [
             s for s in (self._quiet_source(i) for i in self.stack.integrations()) if s
         ]

@@ -10,6 +10,13 @@ integration type forces a replacement, teams compared as a set and only when dec
 Import is not supported by Pulumi dynamic resources: ``adopt=True`` takes over an existing
 source of the same name and type instead (one PUT to the declared settings; its id, key and
 URL stay). Without it, finding such a source fails the create: never a duplicate.
+
+``event_filter`` is the source's ICL ``eventFilter`` (ilert drops an event it rejects),
+validated at check (providers/icl.py: the error points at the column). ilert returns it
+only with ``include=eventFilter`` and never in lists, so a read answered from the listing
+takes it from state while ilert's ``updatedAt`` is the one recorded with it, and reads the
+source once (``GET ?include=eventFilter``) when ``updatedAt`` moved: refresh stays one
+request per 50 sources until something was changed by hand.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from pydantic import (
     field_validator,
 )
 
-from providers import inventory, stack_state
+from providers import icl, inventory, stack_state
 from providers.endpoints import ILERT
 from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.http import NotFoundError, deadline
@@ -87,6 +94,7 @@ PLAIN_FIELDS = (
     "alert_priority_rule",
     "auto_resolution_timeout",
     "active",
+    "event_filter",
 )
 SECRET_OUTPUTS = ["integration_key", "integration_url"]
 STACK_STATE_KIND = "ilert:alert-sources"
@@ -189,8 +197,22 @@ class AlertSourceArgs(BaseModel):
     auto_resolution_timeout: str | None = None
     teams: list[TeamId] | None = None
     active: bool = True
+    # ilert's eventFilter (ICL); None: every event opens an alert.
+    event_filter: str | None = None
     # Take over an existing source of this name and type instead of creating one.
     adopt: bool = False
+
+    @field_validator("event_filter")
+    @classmethod
+    def _valid_icl(cls, value: str | None) -> str | None:
+        """Balanced, closed strings, known operators; the error points at the column."""
+        if value is None:
+            return None
+        try:
+            icl.check(value)
+        except icl.IclSyntaxError as error:
+            raise ValueError(f"event_filter is not a valid ICL condition: {error}") from None
+        return value
 
     @field_validator("integration_type")
     @classmethod
@@ -262,6 +284,7 @@ class AlertSourceArgs(BaseModel):
             active=self.active,
             teams=self.teams,
             setup_status=setup_status,
+            event_filter=self.event_filter,
         )
 
 
@@ -364,6 +387,8 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         if live is None:
             return dynamic.ReadResult("", {})
         lists.note_in_state(live.id)
+        with deadline(lists.timeout):
+            live = _with_event_filter(client, live, props)
         declared = _Declared.recorded(props)
         outputs = _outputs(live, declared)
         inputs = {key: outputs[key] for key in (*PLAIN_FIELDS, "escalation_policy", "adopt")}
@@ -515,6 +540,18 @@ def unknown_policy_message(
     )
 
 
+def _with_event_filter(
+    client: IlertClient, live: AlertSource, recorded: Mapping[str, Any]
+) -> AlertSource:
+    """``live`` with ilert's ``eventFilter``: a listing lacks it, so it is taken from state
+    while ilert's ``updatedAt`` has not moved since, else read once with the include."""
+    if live.includes_read:
+        return live
+    if live.updated_at is not None and live.updated_at == recorded.get("updated_at"):
+        return live.model_copy(update={"event_filter": recorded.get("event_filter")})
+    return client.get_alert_source(live.id)
+
+
 def _outputs(source: AlertSource, declared: _Declared) -> dict[str, Any]:
     """The resource's outputs: the managed fields as ilert now has them, plus what it made.
 
@@ -537,6 +574,8 @@ def _outputs(source: AlertSource, declared: _Declared) -> dict[str, Any]:
         "status": source.status,
         "integration_key": source.integration_key,
         "integration_url": source.integration_url,
+        "event_filter": source.event_filter,
+        "updated_at": source.updated_at,
         "adopt": declared.adopt,
     }
 
@@ -552,6 +591,7 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
             escalation_policy="On-call L1",      # or a numeric id
             alert_creation="ONE_ALERT_GROUPED_PER_WINDOW",
             alert_grouping_window="PT5M",
+            event_filter="event.customDetails.severity in ['critical', 'emergency']",
         )
         pulumi.export("ilertUrl", source.integration_url)  # a secret output
     """
@@ -567,9 +607,11 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
     auto_resolution_timeout: pulumi.Output[str | None]
     teams: pulumi.Output[list[int] | None]
     active: pulumi.Output[bool]
+    event_filter: pulumi.Output[str | None]
     status: pulumi.Output[str]
     integration_key: pulumi.Output[str]
     integration_url: pulumi.Output[str]
+    updated_at: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -584,6 +626,7 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
         auto_resolution_timeout: pulumi.Input[str] | None = None,
         teams: pulumi.Input[list[int]] | None = None,
         active: pulumi.Input[bool] = True,
+        event_filter: pulumi.Input[str] | None = None,
         adopt: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -597,6 +640,7 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
             "auto_resolution_timeout": auto_resolution_timeout,
             "teams": teams,
             "active": active,
+            "event_filter": event_filter,
             "adopt": adopt,
             # Outputs only: declared so that they exist as attributes of the resource.
             "escalation_policy_id": None,
@@ -604,6 +648,7 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
             "status": None,
             "integration_key": None,
             "integration_url": None,
+            "updated_at": None,
         }
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)

@@ -1,4 +1,4 @@
-"""Typed client for Level's v2 API: webhooks (our pinned contract) and alerts.
+"""Typed client for Level's v2 API: webhooks (our pinned contract), groups, devices, alerts.
 
 Level's public API reference documents alerts, devices and groups, but describes outbound
 webhooks only as configured in the web UI. The webhook calls below follow the contract in
@@ -9,6 +9,11 @@ contract lives, so it can be corrected here alone when Level publishes its own.
 
 An organisation whose API answers 404 on the webhooks collection does not offer webhook
 management: ``WebhookManagementUnavailableError`` says so and names the manual mode.
+
+A webhook's optional device-group scope ``group_ids`` follows the same contract, which takes
+it from Level's own ilert article (separate webhooks "scoped to different event types or
+device groups"); Level's webhook settings pages show no scope (level-api.md §7). Groups
+and devices are Level's documented ``GET /v2/groups`` and ``GET /v2/devices``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from providers.http import (
 
 DEFAULT_BASE_URL = "https://api.level.io"
 WEBHOOKS_PATH = "/v2/webhooks"
+GROUPS_PATH = "/v2/groups"
+DEVICES_PATH = "/v2/devices"
 PAGE_SIZE_MAX = 100
 MAX_PAGES = 1000  # a guard against a server that never says has_more=false
 
@@ -74,8 +81,26 @@ class Webhook(LevelModel):
     enabled: bool = True
     event_types: list[str] | None = None
     has_secret: bool = False
+    #: the device-group scope: None = the whole organisation, [] = emptied (delivers nothing)
+    group_ids: list[str] | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+
+class Group(LevelModel):
+    """A Level device group; ``parent_id`` None is a top-level group (an MSP's client)."""
+
+    id: str
+    name: str
+    parent_id: str | None = None
+
+
+class Device(LevelModel):
+    """A Level device (only what routing needs is typed)."""
+
+    id: str
+    hostname: str
+    group_id: str | None = None
 
 
 class WebhookChanges(LevelModel):
@@ -87,6 +112,7 @@ class WebhookChanges(LevelModel):
     enabled: bool | None = None
     event_types: list[str] | None = None
     secret: str | None = None
+    group_ids: list[str] | None = None
 
     def body(self) -> dict[str, Any]:
         """The fields given to the constructor, ``None`` kept where it was given."""
@@ -189,11 +215,15 @@ class LevelClient:
         event_types: list[str] | None,
         enabled: bool = True,
         secret: str | None = None,
+        group_ids: list[str] | None = None,
     ) -> Webhook:
-        """POST one webhook (201); ``event_types=None`` means all event types, future ones too."""
+        """POST one webhook (201); ``event_types=None`` means all event types, future ones too;
+        ``group_ids`` scopes it to those device groups (left out: the whole organisation)."""
         body: dict[str, Any] = {"url": url, "enabled": enabled, "event_types": event_types}
         if secret is not None:
             body["secret"] = secret
+        if group_ids is not None:
+            body["group_ids"] = group_ids
         try:
             return self._api.call(
                 Webhook, "POST", WEBHOOKS_PATH, json=body, sensitive=(url, secret)
@@ -215,6 +245,22 @@ class LevelClient:
     def delete_webhook(self, webhook_id: str) -> None:
         """DELETE one webhook (204)."""
         self._api.request("DELETE", _webhook_path(webhook_id))
+
+    # -- groups and devices (documented v2 API) ----------------------------------------------
+    def list_groups(self, *, page_size: int = PAGE_SIZE_MAX) -> Iterator[Group]:
+        """Every device group of the organisation, following ``starting_after`` cursors."""
+        for item in self._pages(GROUPS_PATH, page_size, {}):
+            yield self._api.parse(Group, item, "GET", GROUPS_PATH)
+
+    def list_devices(
+        self, *, ancestor_group_id: str | None = None, page_size: int = PAGE_SIZE_MAX
+    ) -> list[Device]:
+        """Devices, optionally only those in a group or below it (``ancestor_group_id``)."""
+        params = {"ancestor_group_id": ancestor_group_id} if ancestor_group_id else {}
+        return [
+            self._api.parse(Device, item, "GET", DEVICES_PATH)
+            for item in self._pages(DEVICES_PATH, page_size, params)
+        ]
 
     # -- alerts (documented v2 API) ----------------------------------------------------------
     def list_alerts(

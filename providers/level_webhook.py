@@ -8,12 +8,20 @@ Level's public reference does not publish; organisations without it use the manu
 
 The optional ``secret`` (Level signs deliveries with it) is write-only in Level: it is kept
 in state as a secret so a rotation shows as a change, and ``has_secret`` reports drift.
+
+``device_groups`` scopes the webhook to Level device groups (and everything below them),
+each given by id or by a name exactly one group has (providers/level_groups.py); they are
+resolved at create and update from one ``GET /v2/groups`` listing per process. Outputs:
+``group_ids`` (the live scope; None = the whole organisation, [] = emptied because its
+groups were deleted: it delivers nothing), ``group_names`` and ``device_groups`` (the live
+scope written the way the stack declared it, so refresh shows a scope changed by hand).
 """
 
 from __future__ import annotations
 
 import contextlib
 import unicodedata
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -30,10 +38,12 @@ from providers.level_api import (
     ALERT_EVENT_TYPES,
     ALERT_RESOLVED,
     EVENT_TYPES,
+    Group,
     LevelClient,
     Webhook,
     WebhookChanges,
 )
+from providers.level_groups import declared_form, resolve
 from providers.pickling import sdk_pickler_restored
 from providers.provider_base import (
     ConfiguredProvider,
@@ -46,6 +56,7 @@ from providers.provider_base import (
 )
 
 SECRET_OUTPUTS = ["url", "secret"]
+MAX_GROUPS = 100
 ONE_WAY_SYNC = (
     f"event_types must include both {ALERT_ACTIVE} (opens the ilert alert) and "
     f"{ALERT_RESOLVED} (resolves it); with only one of them, alerts are opened but never "
@@ -66,6 +77,8 @@ class WebhookArgs(BaseModel):
     event_types: list[str] = list(ALERT_EVENT_TYPES)
     enabled: bool = True
     secret: str | None = None
+    # Level device groups (ids, or names exactly one group has); None: the whole organisation.
+    device_groups: list[str] | None = None
     # Take over the existing webhook to this URL instead of creating one.
     adopt: bool = False
     # The ilert alert source whose URL this is (optional): lets a preview tell an update of
@@ -125,6 +138,30 @@ class WebhookArgs(BaseModel):
             raise ValueError(ONE_WAY_SYNC)
         return sorted(value)
 
+    @field_validator("device_groups")
+    @classmethod
+    def _group_references(cls, value: list[str] | None) -> list[str] | None:
+        """A non-empty list of distinct group ids or names (resolved at create/update)."""
+        if value is None:
+            return None
+        if not value:
+            raise ValueError(
+                "device_groups must not be an empty list: a webhook scoped to no group delivers "
+                "nothing. Leave it out for the whole organisation, or list groups."
+            )
+        if len(value) > MAX_GROUPS:
+            raise ValueError(f"device_groups lists {len(value)} groups; at most {MAX_GROUPS}.")
+        for ref in value:
+            if not ref.strip() or any(unicodedata.category(c) == "Cc" for c in ref):
+                raise ValueError(
+                    "device_groups entries must be group ids or group names: not blank, one "
+                    "line each."
+                )
+        twice = sorted({ref for ref in value if value.count(ref) > 1})
+        if twice:
+            raise ValueError(f"device_groups lists {', '.join(map(repr, twice))} twice.")
+        return value
+
     @field_validator("secret")
     @classmethod
     def _secret_not_blank(cls, value: str | None) -> str | None:
@@ -158,6 +195,35 @@ class LevelWebhookProvider(ConfiguredProvider):
         )
         return client, hooks, tuning.operation_timeout
 
+    def _groups(self, client: LevelClient) -> inventory.Inventory[Group]:
+        """The organisation's groups, listed once per process."""
+        endpoint = self.endpoint(LEVEL)
+        return inventory.shared(
+            "level:groups", client.base_url, endpoint.credential, client.list_groups
+        )
+
+    def _group_ids(self, client: LevelClient, refs: list[str] | None) -> list[str] | None:
+        """The ids of the declared groups (a name unknown to the listing lists once more: the
+        group may have been made since)."""
+        if refs is None:
+            return None
+        groups = self._groups(client)
+        try:
+            return resolve(refs, groups.find(lambda _: True))
+        except ValueError:
+            groups.reload()
+            return resolve(refs, groups.find(lambda _: True))
+
+    def _scope(self, client: LevelClient, webhook: Webhook, declared: object) -> _Scope:
+        """The webhook's live scope with group names, written as declared (no listing for
+        an org-wide or emptied scope)."""
+        if not webhook.group_ids:
+            return _Scope(webhook.group_ids, {}, webhook.group_ids)
+        groups = self._groups(client).find(lambda _: True)
+        names = {g.id: g.name for g in groups if g.id in webhook.group_ids}
+        refs = declared if isinstance(declared, list) else None
+        return _Scope(webhook.group_ids, names, declared_form(webhook.group_ids, refs, groups))
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate inputs without touching the network; Unknowns (preview) pass."""
         inputs, failures = validate(WebhookArgs, news, secret_fields=("secret",))
@@ -179,6 +245,8 @@ class LevelWebhookProvider(ConfiguredProvider):
             changed.append("event_types")
         if "secret" not in changed and bool(_news.get("secret")) != bool(_olds.get("has_secret")):
             changed.append("secret")  # removed or added in Level's UI
+        if _scope_differs(_news.get("device_groups"), _olds):
+            changed.append("device_groups")
         return detailed_diff(_olds, _news, changed)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -192,19 +260,22 @@ class LevelWebhookProvider(ConfiguredProvider):
 
         def adopt_or_post() -> Webhook:
             existing = _only_one(hooks.find(args.same_url), args)
+            group_ids = self._group_ids(client, args.device_groups)
             if existing is not None:
                 changes = WebhookChanges(
-                    enabled=args.enabled, event_types=args.event_types, secret=args.secret
+                    enabled=args.enabled, event_types=args.event_types, secret=args.secret,
+                    group_ids=group_ids,
                 )
                 return client.update_webhook(existing.id, changes)
             return client.create_webhook(
                 url=args.url, event_types=args.event_types, enabled=args.enabled,
-                secret=args.secret,
+                secret=args.secret, group_ids=group_ids,
             )
 
         webhook = create_once(adopt_or_post, hooks, args.same_url, timeout)
         hooks.put(webhook)
-        outputs = _outputs(webhook, args.secret, _declared(args.model_dump()))
+        scope = self._scope(client, webhook, args.device_groups)
+        outputs = _outputs(webhook, args.secret, _declared(args.model_dump()), scope)
         return dynamic.CreateResult(webhook.id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
@@ -217,12 +288,15 @@ class LevelWebhookProvider(ConfiguredProvider):
             return dynamic.ReadResult("", {})
         # Level never returns the secret: keep ours, unless Level says there is none now.
         secret = props.get("secret") if live.has_secret else None
-        outputs = _outputs(live, secret, _declared(props))
+        with deadline(timeout):
+            scope = self._scope(client, live, props.get("device_groups"))
+        outputs = _outputs(live, secret, _declared(props), scope)
         inputs = {
             "url": as_secret(outputs["url"]),
             "event_types": outputs["event_types"],
             "enabled": outputs["enabled"],
             "secret": as_secret(secret),
+            "device_groups": outputs["device_groups"],
             "adopt": outputs["adopt"],
             "alert_source_id": outputs["alert_source_id"],
         }
@@ -243,9 +317,14 @@ class LevelWebhookProvider(ConfiguredProvider):
             fields["secret"] = None  # an explicit null removes it
         client, hooks, timeout = self._client()
         with deadline(timeout):
+            group_ids = self._group_ids(client, args.device_groups)
+            if group_ids is not None or _olds.get("group_ids") is not None:
+                fields["group_ids"] = group_ids  # null makes it org-wide again
             updated = client.update_webhook(_id, WebhookChanges(**fields))
+            scope = self._scope(client, updated, args.device_groups)
         hooks.put(updated)
-        return dynamic.UpdateResult(_outputs(updated, args.secret, _declared(args.model_dump())))
+        declared = _declared(args.model_dump())
+        return dynamic.UpdateResult(_outputs(updated, args.secret, declared, scope))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """One DELETE; a webhook already gone counts as deleted."""
@@ -309,7 +388,42 @@ def _declared(props: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outputs(webhook: Webhook, secret: str | None, declared: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Scope:
+    """A webhook's device-group scope as Level has it, with names and the declared form."""
+
+    group_ids: list[str] | None
+    group_names: dict[str, str]
+    device_groups: list[str] | None
+
+
+def _scope_differs(desired: object, olds: dict[str, Any]) -> bool:
+    """Whether the declared groups (ids or names) are not exactly the scope in state.
+
+    Offline: an id is compared with the ids in state, a name with the names recorded for
+    them; a reference that is neither (a group new to the stack) is a change, resolved by
+    the update.
+    """
+    if is_unknown(desired):
+        return True
+    recorded = olds.get("group_ids")
+    if desired is None or recorded is None:
+        return desired is not None or recorded is not None
+    if not isinstance(desired, list):
+        return True
+    names: dict[str, str] = olds.get("group_names") or {}
+    mapped: set[str] = set()
+    for ref in desired:
+        ids = [ref] if ref in recorded else [i for i in recorded if names.get(i) == ref]
+        if len(ids) != 1:
+            return True
+        mapped.add(ids[0])
+    return mapped != set(recorded) or len(mapped) != len(desired)
+
+
+def _outputs(
+    webhook: Webhook, secret: str | None, declared: dict[str, Any], scope: _Scope
+) -> dict[str, Any]:
     """The webhook as Level now has it; the secret echoed (secret output), never read back."""
     return {
         "url": webhook.url,
@@ -317,6 +431,9 @@ def _outputs(webhook: Webhook, secret: str | None, declared: dict[str, Any]) -> 
         "enabled": webhook.enabled,
         "has_secret": webhook.has_secret,
         "secret": secret,
+        "group_ids": sorted(scope.group_ids) if scope.group_ids is not None else None,
+        "group_names": scope.group_names,
+        "device_groups": scope.device_groups,
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
         **declared,
@@ -332,6 +449,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
             "level-acme",
             url=source.integration_url,   # secret Output of IlertAlertSource
             alert_source_id=source.id,    # optional: no phantom URL change in previews
+            device_groups=["Acme Corp"],  # optional: only alerts of devices in Acme Corp
         )                                  # event_types default: alert_active, alert_resolved
     """
 
@@ -340,6 +458,9 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
     enabled: pulumi.Output[bool]
     has_secret: pulumi.Output[bool]
     secret: pulumi.Output[str | None]
+    device_groups: pulumi.Output[list[str] | None]
+    group_ids: pulumi.Output[list[str] | None]
+    group_names: pulumi.Output[dict[str, str]]
     created_at: pulumi.Output[str]
     updated_at: pulumi.Output[str]
     alert_source_id: pulumi.Output[str | None]
@@ -352,6 +473,7 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
         event_types: pulumi.Input[list[str]] | tuple[str, ...] = ALERT_EVENT_TYPES,
         enabled: pulumi.Input[bool] = True,
         secret: pulumi.Input[str] | None = None,
+        device_groups: pulumi.Input[list[str]] | None = None,
         adopt: pulumi.Input[bool] = False,
         alert_source_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -362,9 +484,12 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
             "event_types": list(event_types) if isinstance(event_types, tuple) else event_types,
             "enabled": enabled,
             "secret": pulumi.Output.secret(secret) if secret is not None else None,
+            "device_groups": device_groups,
             "adopt": adopt,
             # Outputs only: declared so that they exist as attributes of the resource.
             "has_secret": None,
+            "group_ids": None,
+            "group_names": None,
             "created_at": None,
             "updated_at": None,
         }

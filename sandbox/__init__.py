@@ -25,6 +25,25 @@ Level app::
     # the delivery log (Level's "Requests" tab): attempts, statuses, errors
     curl http://127.0.0.1:8791/sandbox/deliveries
 
+Routing (reference/level-webhook-contract.md, "Group scope"). The world starts with an MSP's
+group tree: clients "Acme Corp" (sites "HQ", "Warehouse") and "Globex" (site "HQ"), devices
+in the sites (ACME-HQ-SRV01, ACME-HQ-WS01, ACME-WH-WS01, GLOBEX-HQ-SRV01, GLOBEX-HQ-WS01)::
+
+    curl http://127.0.0.1:8791/v2/groups -H 'Authorization: sandbox-level-key'
+    curl 'http://127.0.0.1:8791/v2/devices?ancestor_group_id=<id>' -H 'Authorization: ...'
+    # raise on an existing device (by hostname or device_id), or on a new one in a group
+    curl -X POST http://127.0.0.1:8791/sandbox/alerts -H 'Authorization: sandbox-level-key' \\
+         -H 'Content-Type: application/json' \\
+         -d '{"device_hostname": "ACME-HQ-SRV01", "name": "Disk", "severity": "emergency"}'
+    # add a group or a device; delete a group (its id leaves every webhook's group_ids)
+    curl -X POST .../sandbox/groups -d '{"name": "Initech", "parent_id": null}' ...
+    curl -X POST .../sandbox/devices -d '{"hostname": "INITECH-01", "group_id": "<id>"}' ...
+    curl -X DELETE .../sandbox/groups/<id> -H 'Authorization: sandbox-level-key'
+
+A webhook with ``group_ids`` gets an alert only when its device is in one of those groups
+or below one. An ilert source's ``eventFilter`` (ICL, providers/icl.py) is evaluated on
+each ``alert_active``: false drops it (202, ``EVENT_FILTERED``, reason in the intake log).
+
 ilert app::
 
     # what ilert did with each incoming event (created/appended/resolved/ignored and why)

@@ -14,6 +14,12 @@ Choices where ilert documents nothing (see reference/ilert-api.md "Open question
 - Dedup uses the alert key only (trimmed, case-insensitive, per source) whatever the
   source's ``alertCreation``; Level severity maps emergency→1, critical→2, warning→3,
   information→4.
+- ``eventFilter`` (and the ``eventTypeFilter*`` fields) must be valid ICL (400 otherwise);
+  before a Level ``alert_active`` opens or appends, the source's ``eventFilter`` is
+  evaluated (providers/icl.py; the delivery as ``event.summary``, ``event.details`` and
+  ``event.customDetails`` = ``data``, as the contract assumes): false drops it (still 202,
+  ``responseCode`` ``EVENT_FILTERED``, the intake log says why). ``alert_resolved`` always
+  resolves the open alert of its key.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from providers import icl
 from sandbox.errors import bad_request, not_found
 from sandbox.ilert_enums import (
     ALERT_CREATIONS,
@@ -340,6 +347,11 @@ class IlertService:
                 continue
             if not valid(value):
                 raise bad_request(f"{key}: must be {expected}")
+            if key in _FILTERS:
+                try:
+                    icl.check(value)
+                except icl.IclSyntaxError as exc:
+                    raise bad_request(f"{key}: not a valid ICL condition: {exc}") from None
             extras[key] = value
         return extras
 
@@ -628,7 +640,8 @@ class IlertService:
             "responseCode": code,
         }
 
-    def receive_level_event(self, integration_key: str, body: object) -> JSON:
+    def receive_level_event(self, integration_key: str, body: object) -> JSON:  # noqa: PLR0911
+        # (one return per answer ilert gives: unknown type, inactive, filtered, resolved ...)
         """``POST /api/v1/events/levelio/<key>``: what ilert's LEVELIO converter does."""
         with self.world.mutate() as state:
             src = next(
@@ -659,6 +672,17 @@ class IlertService:
                 record(outcome="ignored", alert_id=None, reason="alert source is inactive")
                 return self._answer(alert_key, None, "ALERT_SOURCE_INACTIVE")
             open_alert = self._open_alert(state, src.id, alert_key)
+            condition = src.extras.get("eventFilter")
+            if (
+                event_type == "alert_active"
+                and isinstance(condition, str)
+                and not icl.matches(icl.parse(condition), icl.level_context(data))
+            ):
+                record(
+                    outcome="ignored", alert_id=None,
+                    reason="the alert source's eventFilter does not accept this alert",
+                )
+                return self._answer(alert_key, None, "EVENT_FILTERED")
             if event_type == "alert_resolved":
                 if open_alert is None:
                     record(outcome="ignored", alert_id=None, reason="no open alert with this key")
@@ -704,14 +728,11 @@ class IlertService:
 
     @staticmethod
     def _level_summary(data: JSON) -> str:
-        name = str(data.get("name") or "Level alert")
-        host = data.get("device_hostname")
-        return f"{name} on {host}" if host else name
+        return icl.level_summary(data)
 
     @staticmethod
     def _level_details(data: JSON) -> str:
-        parts = [str(data[key]) for key in ("description", "payload") if data.get(key)]
-        return "\n\n".join(parts)
+        return icl.level_details(data)
 
     def receive_event(self, body: object) -> JSON:
         """``POST /api/events``: the generic Events API (ALERT, ACCEPT, RESOLVE, COMMENT)."""

@@ -27,8 +27,11 @@ def level_error(status: int, message: str) -> Response:
     return json_response({"error": message}, status=status)
 
 
+CONTROL_WRITES = ("/sandbox/alerts", "/sandbox/groups", "/sandbox/devices")
+
+
 def _needs_auth(path: str) -> bool:
-    return path.startswith("/v2/") or path in {"/v2", "/sandbox/alerts"}
+    return path.startswith(("/v2/", *CONTROL_WRITES)) or path == "/v2"
 
 
 class Paging(TypedDict):
@@ -45,6 +48,20 @@ def _paging() -> Paging:
         "starting_after": request.args.get("starting_after") or None,
         "ending_before": request.args.get("ending_before") or None,
     }
+
+
+def _only(body: dict[str, object], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise bad_request(f"unknown field(s): {', '.join(unknown)}; allowed: "
+                          f"{', '.join(sorted(allowed))}")
+
+
+def _optional_text(body: dict[str, object], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"{key}: must be a string id or null")
+    return value
 
 
 def create_level_app(service: LevelService, faults: Faults) -> Flask:
@@ -117,7 +134,23 @@ def create_level_app(service: LevelService, faults: Faults) -> Flask:
 
     @app.get("/v2/devices")
     def list_devices() -> Response:
-        return json_response(service.list_devices(**_paging()))
+        return json_response(
+            service.list_devices(
+                **_paging(),
+                group_id=request.args.get("group_id") or None,
+                ancestor_group_id=request.args.get("ancestor_group_id") or None,
+            )
+        )
+
+    @app.get("/v2/groups")
+    def list_groups() -> Response:
+        return json_response(
+            service.list_groups(**_paging(), parent_id=request.args.get("parent_id") or None)
+        )
+
+    @app.get("/v2/groups/<group_id>")
+    def get_group(group_id: str) -> Response:
+        return json_response(service.get_group(group_id))
 
     @app.get("/v2/devices/<device_id>")
     def get_device(device_id: str) -> Response:
@@ -129,18 +162,44 @@ def create_level_app(service: LevelService, faults: Faults) -> Flask:
         body = json_body()
         if not isinstance(body, dict):
             raise bad_request("body must be a JSON object {device_hostname, name, ...}")
-        allowed = {"device_hostname", "name", "severity", "description", "payload"}
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise bad_request(f"unknown field(s): {', '.join(unknown)}")
+        allowed = {
+            "device_hostname", "device_id", "group_id", "name", "severity", "description",
+            "payload",
+        }
+        _only(body, allowed)
         alert = service.raise_alert(
-            device_hostname=body.get("device_hostname", ""),
+            device_hostname=body.get("device_hostname"),
             name=body.get("name", ""),
             severity=body.get("severity", "critical"),
             description=body.get("description", ""),
             payload=body.get("payload"),
+            device_id=_optional_text(body, "device_id"),
+            group_id=_optional_text(body, "group_id"),
         )
         return json_response(alert, status=201)
+
+    @app.post("/sandbox/groups")
+    def add_group() -> Response:
+        body = json_body()
+        if not isinstance(body, dict):
+            raise bad_request("body must be a JSON object {name, parent_id}")
+        _only(body, {"name", "parent_id"})
+        group = service.add_group(body.get("name", ""), _optional_text(body, "parent_id"))
+        return json_response(group, status=201)
+
+    @app.delete("/sandbox/groups/<group_id>")
+    def delete_group(group_id: str) -> Response:
+        service.delete_group(group_id)
+        return Response(status=204)
+
+    @app.post("/sandbox/devices")
+    def add_device() -> Response:
+        body = json_body()
+        if not isinstance(body, dict):
+            raise bad_request("body must be a JSON object {hostname, group_id}")
+        _only(body, {"hostname", "group_id"})
+        device = service.add_device(body.get("hostname", ""), _optional_text(body, "group_id"))
+        return json_response(device, status=201)
 
     @app.get("/sandbox/deliveries")
     def deliveries() -> Response:

@@ -1,10 +1,19 @@
-"""The fake Level's behaviour, independent of HTTP: webhooks, devices, alerts, delivery.
+"""The fake Level's behaviour, independent of HTTP: webhooks, groups, devices, alerts,
+delivery.
 
 Webhooks follow reference/level-webhook-contract.md exactly (it is the project's own
-contract: Level publishes no webhook API). Alerts follow Level's documented v2 alert
-object; raising one (Level's monitors do that; the sandbox offers ``POST /sandbox/alerts``
-and :meth:`LevelService.raise_alert`) and resolving one deliver ``alert_active`` and
-``alert_resolved`` to the subscribed webhooks before the call returns.
+contract: Level publishes no webhook API), including the device-group scope ``group_ids``:
+a scoped webhook gets an alert only when the alert's device is in one of its groups or in
+a descendant of one. Groups and devices follow Level's documented ``GET /v2/groups`` and
+``GET /v2/devices`` (level-api.md §7). Alerts follow Level's documented v2 alert object;
+raising one (Level's monitors do that; the sandbox offers ``POST /sandbox/alerts`` and
+:meth:`LevelService.raise_alert`) and resolving one deliver ``alert_active`` and
+``alert_resolved`` to the webhooks that cover it before the call returns.
+
+Groups are created and deleted through sandbox control routes (Level does it in its UI).
+Sandbox choices where Level documents nothing: a group with child groups cannot be deleted
+(delete the children first); the devices of a deleted group are left without a group; the
+sandbox delivers alert events only (no ``device_*``/``group_*`` events).
 
 Lists are in creation order (oldest first) with Level's cursor paging.
 """
@@ -19,7 +28,15 @@ from sandbox import gid
 from sandbox.delivery import Deliverer, Target
 from sandbox.errors import bad_request, not_found
 from sandbox.timeutil import now_iso
-from sandbox.world import JSON, DeviceRecord, LevelAlertRecord, WebhookRecord, World, WorldState
+from sandbox.world import (
+    JSON,
+    DeviceRecord,
+    GroupRecord,
+    LevelAlertRecord,
+    WebhookRecord,
+    World,
+    WorldState,
+)
 
 EVENT_TYPES: Final = (
     "alert_active",
@@ -32,7 +49,10 @@ EVENT_TYPES: Final = (
     "group_deleted",
 )
 SEVERITIES: Final = ("information", "warning", "critical", "emergency")
-WEBHOOK_FIELDS: Final = ("url", "enabled", "event_types", "secret")
+WEBHOOK_FIELDS: Final = ("url", "enabled", "event_types", "secret", "group_ids")
+GROUP: Final = "DeviceGroup"  # the gid type of Level's group ids
+#: ``parent_id=null`` / ``group_id=null`` in a query: top-level groups / devices in no group.
+NULL: Final = "null"
 #: Hosts that may use http:// (the contract's list, exactly).
 HTTP_HOSTS: Final = ("127.0.0.1", "localhost", "::1")
 DEFAULT_LIMIT: Final = 20
@@ -115,7 +135,29 @@ def _check_secret(value: object) -> str | None:
     return value
 
 
-def _check_webhook_body(body: object, *, create: bool) -> JSON:
+def _check_group_ids(state: WorldState, value: object) -> list[int] | None:
+    """The contract's rules: null (org-wide) or a non-empty list of existing group ids,
+    no duplicates."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise bad_request(
+            "group_ids: must be null (the whole organisation) or a non-empty list of group ids"
+        )
+    numbers: list[int] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise bad_request(f"group_ids: {item!r} is not a group id (ids are strings)")
+        n = gid.decode(GROUP, item)
+        if n is None or n not in state.groups:
+            raise bad_request(f"group_ids: no group has the id {item!r}")
+        if n in numbers:
+            raise bad_request(f"group_ids: {item!r} is listed twice")
+        numbers.append(n)
+    return numbers
+
+
+def _check_webhook_body(state: WorldState, body: object, *, create: bool) -> JSON:
     if not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
     unknown = sorted(set(body) - set(WEBHOOK_FIELDS))
@@ -135,7 +177,37 @@ def _check_webhook_body(body: object, *, create: bool) -> JSON:
         changes["event_types"] = _check_event_types(body.get("event_types"))
     if "secret" in body or create:
         changes["secret"] = _check_secret(body.get("secret"))
+    if "group_ids" in body or create:
+        changes["group_ids"] = _check_group_ids(state, body.get("group_ids"))
     return changes
+
+
+def _descendants(state: WorldState, top: int) -> set[int]:
+    """``top`` and every group below it (bounded by the number of groups)."""
+    found = {top}
+    for _ in range(len(state.groups) + 1):
+        more = {g.n for g in state.groups.values() if g.parent_n in found} - found
+        if not more:
+            break
+        found |= more
+    return found
+
+
+def covers(state: WorldState, group_ids: list[int] | None, group_n: int | None) -> bool:
+    """Whether a webhook scoped to ``group_ids`` gets events about a device in ``group_n``:
+    always when org-wide (None), never for a device in no group or an emptied scope, else
+    when the group or one of its ancestors is in the scope."""
+    if group_ids is None:
+        return True
+    current = group_n
+    for _ in range(len(state.groups) + 1):
+        if current is None:
+            return False
+        if current in group_ids:
+            return True
+        parent = state.groups.get(current)
+        current = parent.parent_n if parent is not None else None
+    return False
 
 
 class LevelService:
@@ -149,23 +221,47 @@ class LevelService:
 
     @staticmethod
     def _render_webhook(rec: WebhookRecord) -> JSON:
+        group_ids = None
+        if rec.group_ids is not None:
+            group_ids = sorted(gid.encode(GROUP, n) for n in rec.group_ids)
         return {
             "id": gid.encode("Webhook", rec.n),
             "url": rec.url,
             "enabled": rec.enabled,
             "event_types": list(rec.event_types) if rec.event_types is not None else None,
             "has_secret": rec.secret is not None,
+            "group_ids": group_ids,
             "created_at": rec.created_at,
             "updated_at": rec.updated_at,
         }
 
     @staticmethod
-    def _render_device(rec: DeviceRecord) -> JSON:
+    def _render_device(state: WorldState, rec: DeviceRecord) -> JSON:
+        group = state.groups.get(rec.group_n) if rec.group_n is not None else None
         return {
             "id": gid.encode("Device", rec.n),
             "hostname": rec.hostname,
             "nickname": None,
-            "group_id": None,
+            "group_id": gid.encode(GROUP, group.n) if group else None,
+            "group_name": group.name if group else None,
+            "created_at": rec.created_at,
+        }
+
+    @staticmethod
+    def _render_group(state: WorldState, rec: GroupRecord) -> JSON:
+        descendants = _descendants(state, rec.n)
+        return {
+            "id": gid.encode(GROUP, rec.n),
+            "name": rec.name,
+            "parent_id": gid.encode(GROUP, rec.parent_n) if rec.parent_n is not None else None,
+            "child_ids": [
+                gid.encode(GROUP, g.n) for g in sorted(state.groups.values(), key=lambda g: g.n)
+                if g.parent_n == rec.n
+            ],
+            "device_count": sum(d.group_n == rec.n for d in state.devices.values()),
+            "descendent_device_count": sum(
+                d.group_n in descendants for d in state.devices.values()
+            ),
             "created_at": rec.created_at,
         }
 
@@ -212,8 +308,8 @@ class LevelService:
 
     def create_webhook(self, body: object) -> JSON:
         """``POST /v2/webhooks``: validate and store; the secret is never returned."""
-        changes = _check_webhook_body(body, create=True)
         with self.world.mutate() as state:
+            changes = _check_webhook_body(state, body, create=True)
             now = now_iso()
             rec = WebhookRecord(
                 n=state.next_id("webhook"), created_at=now, updated_at=now, **changes
@@ -225,7 +321,7 @@ class LevelService:
         """``PATCH /v2/webhooks/{id}``: any subset of the fields; ``secret: null`` removes it."""
         with self.world.mutate() as state:
             rec = self._webhook(state, webhook_id)
-            changes = _check_webhook_body(body, create=False)
+            changes = _check_webhook_body(state, body, create=False)
             if any(getattr(rec, key) != value for key, value in changes.items()):
                 for key, value in changes.items():
                     setattr(rec, key, value)
@@ -237,12 +333,101 @@ class LevelService:
         with self.world.mutate() as state:
             del state.webhooks[self._webhook(state, webhook_id).n]
 
-    def _targets(self, state: WorldState, event_type: str) -> list[Target]:
+    def _targets(self, state: WorldState, event_type: str, group_n: int | None) -> list[Target]:
+        """The webhooks an event about a device in ``group_n`` goes to."""
         return [
             Target(webhook_id=gid.encode("Webhook", w.n), url=w.url, secret=w.secret)
             for n, w in sorted(state.webhooks.items())
-            if w.enabled and (w.event_types is None or event_type in w.event_types)
+            if w.enabled
+            and (w.event_types is None or event_type in w.event_types)
+            and covers(state, w.group_ids, group_n)
         ]
+
+    # ------------------------------------------------------------------ groups
+
+    def _group(self, state: WorldState, group_id: str) -> GroupRecord:
+        n = gid.decode(GROUP, group_id)
+        if n is None or n not in state.groups:
+            raise not_found(f"Group {group_id} not found")
+        return state.groups[n]
+
+    def list_groups(
+        self,
+        limit: int = DEFAULT_LIMIT,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        parent_id: str | None = None,
+    ) -> JSON:
+        """``GET /v2/groups``; ``parent_id`` filters to one parent's children (``null``:
+        the top-level groups)."""
+        with self.world.read() as state:
+            parent_n = self._parent_filter(state, parent_id)
+            items = [
+                (n, self._render_group(state, g))
+                for n, g in sorted(state.groups.items())
+                if parent_id is None or g.parent_n == parent_n
+            ]
+        data, has_more = paginate(items, GROUP, limit, starting_after, ending_before)
+        return {"data": data, "has_more": has_more}
+
+    @staticmethod
+    def _parent_filter(state: WorldState, parent_id: str | None) -> int | None:
+        if parent_id is None or parent_id == NULL:
+            return None
+        n = gid.decode(GROUP, parent_id)
+        if n is None:
+            raise bad_request(f"parent_id: {parent_id!r} is not a group id")
+        return n
+
+    def get_group(self, group_id: str) -> JSON:
+        """``GET /v2/groups/{id}``: the bare group (404 once deleted)."""
+        with self.world.read() as state:
+            return self._render_group(state, self._group(state, group_id))
+
+    def add_group(self, name: str, parent_id: str | None = None) -> JSON:
+        """Create a group (control route; Level does it in its UI)."""
+        if not isinstance(name, str) or not name.strip():
+            raise bad_request("name: required, the group's name")
+        with self.world.mutate() as state:
+            parent_n = None
+            if parent_id is not None:
+                parent_n = self._group(state, parent_id).n
+            rec = GroupRecord(state.next_id("group"), name, parent_n, now_iso())
+            state.groups[rec.n] = rec
+            return self._render_group(state, rec)
+
+    def delete_group(self, group_id: str) -> None:
+        """Delete a group (control route): its id leaves every webhook's ``group_ids`` (a
+        list that becomes empty stays ``[]``: the scope never widens); its devices are left
+        without a group. A group with child groups is refused."""
+        with self.world.mutate() as state:
+            rec = self._group(state, group_id)
+            children = [g.name for g in state.groups.values() if g.parent_n == rec.n]
+            if children:
+                raise bad_request(
+                    f"group {rec.name!r} has {len(children)} child group(s) "
+                    f"({', '.join(children)}); delete or move them first"
+                )
+            for webhook in state.webhooks.values():
+                if webhook.group_ids is not None and rec.n in webhook.group_ids:
+                    webhook.group_ids = [n for n in webhook.group_ids if n != rec.n]
+                    webhook.updated_at = now_iso()
+            for device in state.devices.values():
+                if device.group_n == rec.n:
+                    device.group_n = None
+            del state.groups[rec.n]
+
+    def add_device(self, hostname: str, group_id: str | None = None) -> JSON:
+        """Add a device to a group, or to none (control route; Level's agent does it)."""
+        if not isinstance(hostname, str) or not hostname.strip():
+            raise bad_request("hostname: required")
+        with self.world.mutate() as state:
+            if any(d.hostname == hostname for d in state.devices.values()):
+                raise bad_request(f"hostname: a device named {hostname!r} exists already")
+            group_n = self._group(state, group_id).n if group_id is not None else None
+            rec = DeviceRecord(state.next_id("device"), hostname, now_iso(), group_n)
+            state.devices[rec.n] = rec
+            return self._render_device(state, rec)
 
     # ----------------------------------------------------------------- devices
 
@@ -251,12 +436,40 @@ class LevelService:
         limit: int = DEFAULT_LIMIT,
         starting_after: str | None = None,
         ending_before: str | None = None,
+        group_id: str | None = None,
+        ancestor_group_id: str | None = None,
     ) -> JSON:
-        """``GET /v2/devices``: the devices alerts were raised on."""
+        """``GET /v2/devices``; ``group_id`` = directly in that group (``null``: in none),
+        ``ancestor_group_id`` = in that group or below it."""
         with self.world.read() as state:
-            items = [(n, self._render_device(d)) for n, d in sorted(state.devices.items())]
+            keep = self._device_filter(state, group_id, ancestor_group_id)
+            items = [
+                (n, self._render_device(state, d))
+                for n, d in sorted(state.devices.items())
+                if keep(d)
+            ]
         data, has_more = paginate(items, "Device", limit, starting_after, ending_before)
         return {"data": data, "has_more": has_more}
+
+    @staticmethod
+    def _device_filter(
+        state: WorldState, group_id: str | None, ancestor_group_id: str | None
+    ) -> Callable[[DeviceRecord], bool]:
+        wanted: list[Callable[[DeviceRecord], bool]] = []
+        if group_id == NULL:
+            wanted.append(lambda d: d.group_n is None)
+        elif group_id is not None:
+            n = gid.decode(GROUP, group_id)
+            if n is None:
+                raise bad_request(f"group_id: {group_id!r} is not a group id")
+            wanted.append(lambda d: d.group_n == n)
+        if ancestor_group_id is not None:
+            top = gid.decode(GROUP, ancestor_group_id)
+            if top is None:
+                raise bad_request(f"ancestor_group_id: {ancestor_group_id!r} is not a group id")
+            below = _descendants(state, top)
+            wanted.append(lambda d: d.group_n in below)
+        return lambda d: all(test(d) for test in wanted)
 
     def get_device(self, device_id: str) -> JSON:
         """``GET /v2/devices/{id}``."""
@@ -264,7 +477,7 @@ class LevelService:
         with self.world.read() as state:
             if n is None or n not in state.devices:
                 raise not_found(f"Device {device_id} not found")
-            return self._render_device(state.devices[n])
+            return self._render_device(state, state.devices[n])
 
     # ------------------------------------------------------------------ alerts
 
@@ -305,17 +518,23 @@ class LevelService:
             raise not_found(f"Alert {alert_id} not found")
         return state.level_alerts[n]
 
-    def raise_alert(
+    def raise_alert(  # noqa: PLR0917 (the alert's fields, as the control route takes them)
         self,
-        device_hostname: str,
+        device_hostname: str | None,
         name: str,
         severity: str = "critical",
         description: str = "",
         payload: str | None = None,
+        device_id: str | None = None,
+        group_id: str | None = None,
     ) -> JSON:
-        """Raise an alert on a device (created on first use) and deliver ``alert_active``."""
-        if not isinstance(device_hostname, str) or not device_hostname.strip():
-            raise bad_request("device_hostname: required")
+        """Raise an alert on a device and deliver ``alert_active`` to the webhooks that cover
+        the device's group. The device is ``device_id``, else the one with this hostname,
+        else a new device of this hostname in ``group_id`` (or in no group)."""
+        if device_id is None and (
+            not isinstance(device_hostname, str) or not device_hostname.strip()
+        ):
+            raise bad_request("device_hostname or device_id: required")
         if not isinstance(name, str) or not name.strip():
             raise bad_request("name: required, the alert title (e.g. 'CPU usage')")
         if severity not in SEVERITIES:
@@ -325,14 +544,7 @@ class LevelService:
         if payload is not None and not isinstance(payload, str):
             raise bad_request("payload: must be a string or null")
         with self.world.mutate() as state:
-            device = next(
-                (d for d in state.devices.values() if d.hostname == device_hostname), None
-            )
-            if device is None:
-                device = DeviceRecord(
-                    n=state.next_id("device"), hostname=device_hostname, created_at=now_iso()
-                )
-                state.devices[device.n] = device
+            device = self._device_for_alert(state, device_hostname, device_id, group_id)
             rec = LevelAlertRecord(
                 n=state.next_id("level_alert"),
                 device_n=device.n,
@@ -345,7 +557,7 @@ class LevelService:
             )
             state.level_alerts[rec.n] = rec
             alert = self._render_alert(state, rec)
-            targets = self._targets(state, "alert_active")
+            targets = self._targets(state, "alert_active", device.group_n)
         self.deliverer.deliver("alert_active", alert, targets)  # outside the lock: see module doc
         return alert
 
@@ -357,9 +569,37 @@ class LevelService:
                 return self._render_alert(state, rec)
             rec.resolved_at = now_iso()
             alert = self._render_alert(state, rec)
-            targets = self._targets(state, "alert_resolved")
+            device = state.devices.get(rec.device_n)
+            targets = self._targets(
+                state, "alert_resolved", device.group_n if device is not None else None
+            )
         self.deliverer.deliver("alert_resolved", alert, targets)
         return alert
+
+    def _device_for_alert(
+        self,
+        state: WorldState,
+        hostname: str | None,
+        device_id: str | None,
+        group_id: str | None,
+    ) -> DeviceRecord:
+        if device_id is not None:
+            n = gid.decode("Device", device_id)
+            if n is None or n not in state.devices:
+                raise bad_request(f"device_id: no device has the id {device_id!r}")
+            return state.devices[n]
+        group_n = self._group(state, group_id).n if group_id is not None else None
+        device = next((d for d in state.devices.values() if d.hostname == hostname), None)
+        if device is not None:
+            if group_id is not None and device.group_n != group_n:
+                raise bad_request(
+                    f"device_hostname: {hostname!r} exists in another group; leave group_id "
+                    "out or pick another hostname"
+                )
+            return device
+        device = DeviceRecord(state.next_id("device"), str(hostname), now_iso(), group_n)
+        state.devices[device.n] = device
+        return device
 
     # ---------------------------------------------------------------- deliveries
 

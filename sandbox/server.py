@@ -346,9 +346,41 @@ class Sandbox:
         severity: str = "critical",
         description: str = "CPU usage >75.0% for 10 minutes",
         payload: str | None = None,
+        *,
+        group_id: str | None = None,
     ) -> JSON:
-        """Raise a Level alert; ``alert_active`` is delivered before this returns."""
-        return self.level.raise_alert(device_hostname, name, severity, description, payload)
+        """Raise a Level alert on the device of this hostname (a new one is put in
+        ``group_id``, or in no group); ``alert_active`` is delivered before this returns."""
+        return self.level.raise_alert(
+            device_hostname, name, severity, description, payload, group_id=group_id
+        )
+
+    def level_groups(self) -> list[JSON]:
+        """Every Level group, oldest first (the seed: Acme Corp > HQ, Warehouse; Globex > HQ)."""
+        return list(self.level.list_groups(limit=100_000)["data"])
+
+    def level_group_id(self, path: str) -> str:
+        """The id of the group at ``path``, top-level first: ``"Acme Corp/HQ"``."""
+        parent: str | None = None
+        for name in path.split("/"):
+            parent = next(
+                g["id"] for g in self.level_groups()
+                if g["name"] == name and g["parent_id"] == parent
+            )
+        assert parent is not None
+        return parent
+
+    def level_add_group(self, name: str, parent_id: str | None = None) -> JSON:
+        """Add a group (Level does it in its UI)."""
+        return self.level.add_group(name, parent_id)
+
+    def level_delete_group(self, group_id: str) -> None:
+        """Delete a group in Level behind Pulumi's back (its id leaves every scope)."""
+        self.level.delete_group(group_id)
+
+    def level_add_device(self, hostname: str, group_id: str | None = None) -> JSON:
+        """Add a device to a group (or to none)."""
+        return self.level.add_device(hostname, group_id)
 
     def resolve_level_alert(self, alert_id: str) -> JSON:
         """Resolve a Level alert (delivers ``alert_resolved`` once, like the HTTP route)."""

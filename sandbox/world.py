@@ -72,12 +72,24 @@ class IlertAlertRecord:
 
 
 @dataclass
+class GroupRecord:
+    """A Level device group; ``parent_n`` None is a top-level group (an MSP's client)."""
+
+    n: int
+    name: str
+    parent_n: int | None
+    created_at: str
+
+
+@dataclass
 class DeviceRecord:
-    """A Level device, created the first time an alert is raised on its hostname."""
+    """A Level device: seeded, added by a control route, or made by the first alert raised
+    on a new hostname (then in ``group_n``, or in no group)."""
 
     n: int
     hostname: str
     created_at: str
+    group_n: int | None = None
 
 
 @dataclass
@@ -105,6 +117,8 @@ class WebhookRecord:
     secret: str | None
     created_at: str
     updated_at: str
+    #: the device-group scope (group numbers); None = the whole organisation
+    group_ids: list[int] | None = None
 
 
 @dataclass
@@ -116,6 +130,7 @@ class WorldState:
     alert_sources: dict[int, AlertSourceRecord] = field(default_factory=dict)
     ilert_alerts: dict[int, IlertAlertRecord] = field(default_factory=dict)
     ilert_intake: list[JSON] = field(default_factory=list)
+    groups: dict[int, GroupRecord] = field(default_factory=dict)
     devices: dict[int, DeviceRecord] = field(default_factory=dict)
     level_alerts: dict[int, LevelAlertRecord] = field(default_factory=dict)
     webhooks: dict[int, WebhookRecord] = field(default_factory=dict)
@@ -149,14 +164,39 @@ def policy_json(policy_id: int, name: str, timeout_minutes: int = 0) -> JSON:
     }
 
 
+#: An MSP's Level: clients are top-level groups, their sites beneath, devices in the sites.
+#: Both clients have a site called "HQ": group names are not unique in Level.
+SEED_GROUPS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = (
+    ("Acme Corp", (("HQ", ("ACME-HQ-SRV01", "ACME-HQ-WS01")), ("Warehouse", ("ACME-WH-WS01",)))),
+    ("Globex", (("HQ", ("GLOBEX-HQ-SRV01", "GLOBEX-HQ-WS01")),)),
+)
+
+
 def seed(state: WorldState) -> None:
-    """The fixed starting world: two teams and two escalation policies, as the brief says."""
+    """The fixed starting world: two teams and two escalation policies in ilert, and in
+    Level two clients (groups) with sites (child groups) and devices in the sites."""
     for name in ("Platform", "Service Desk"):
         team_id = state.next_id("team")
         state.teams[team_id] = {"id": team_id, "name": name}
     for name, timeout in (("Default", 0), ("On-call L1", 15)):
         policy_id = state.next_id("escalation_policy")
         state.escalation_policies[policy_id] = policy_json(policy_id, name, timeout)
+    seed_groups(state)
+
+
+def seed_groups(state: WorldState) -> None:
+    """The seeded Level group tree and its devices (also added to a state file saved before
+    the sandbox had groups)."""
+    now = now_iso()
+    for client, sites in SEED_GROUPS:
+        parent = GroupRecord(state.next_id("group"), client, None, now)
+        state.groups[parent.n] = parent
+        for site, hostnames in sites:
+            group = GroupRecord(state.next_id("group"), site, parent.n, now)
+            state.groups[group.n] = group
+            for hostname in hostnames:
+                device = DeviceRecord(state.next_id("device"), hostname, now, group.n)
+                state.devices[device.n] = device
 
 
 _R = TypeVar("_R")
@@ -186,6 +226,7 @@ def _state_from_json(data: JSON) -> WorldState:
         alert_sources=_records(AlertSourceRecord, data["alert_sources"]),
         ilert_alerts=_records(IlertAlertRecord, data["ilert_alerts"]),
         ilert_intake=list(data["ilert_intake"]),
+        groups=_records(GroupRecord, data.get("groups", {})),  # absent before routing
         devices=_records(DeviceRecord, data["devices"]),
         level_alerts=_records(LevelAlertRecord, data["level_alerts"]),
         webhooks=_records(WebhookRecord, data["webhooks"]),
@@ -209,7 +250,11 @@ class World:
     @staticmethod
     def _load(path: Path) -> WorldState:
         try:
-            return _state_from_json(json.loads(path.read_text(encoding="utf-8")))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            state = _state_from_json(data)
+            if "groups" not in data:
+                seed_groups(state)
+            return state
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"cannot load sandbox state from {path}: {exc}") from exc
 

@@ -18,11 +18,13 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -35,6 +37,17 @@ COMMAND_TIMEOUT_SECONDS = 240
 EXIT_DRIFT = 7
 # What `make drift` and .github/workflows/drift.yml add: the preflight skips its write probe.
 DRIFT_ENV = {"LEVEL_ILERT_PREFLIGHT": "read-only"}
+# What each story cost, as the sandbox logged it: test id -> "ilert GET" -> count (printed
+# at the end of `make e2e` by tests/cli/conftest.py, which collects them from each test's
+# report, so that they reach the summary from pytest-xdist's workers too).
+STORY_COSTS: dict[str, Counter[str]] = {}
+COST_PROPERTY = "story_cost"
+
+
+def record_cost(item: pytest.Item, sandbox: Sandbox) -> None:
+    """Keep one story's API calls (the sandbox's request log) for the summary at the end."""
+    counts = Counter(f"{r.service} {r.method}" for r in sandbox.requests)
+    item.user_properties.append((COST_PROPERTY, dict(counts)))
 
 
 def cli_dir() -> Path:

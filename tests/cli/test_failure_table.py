@@ -169,7 +169,10 @@ ROWS = [
          "escalation policy (names are exact and case-sensitive). Existing policies: "
          "'Default', 'On-call L1'. Use one of these names or a numeric policy id.",),
         PREVIEW_AND_UP,
-        integrations=[ACME, {"name": "Level - Globex", "escalationPolicy": "Nonexistent Policy"}],
+        integrations=[
+            {**ACME, "sharesAlertsWith": ["Level - Globex"]},  # both org-wide, on purpose
+            {"name": "Level - Globex", "escalationPolicy": "Nonexistent Policy"},
+        ],
         at_preview=True,
     ),
     Row(

@@ -18,7 +18,7 @@ import pytest
 
 from providers.engine_adapter import BUG_NOTE
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
-from tests.cli.harness import EXIT_DRIFT, Project, sandbox_secrets
+from tests.cli.harness import EXIT_DRIFT, Project, record_cost, sandbox_secrets
 from tools import drift_report
 
 WEBHOOK_SECRET = "whsec-e2e-5f1c2a"
@@ -31,8 +31,10 @@ INTEGRATIONS: list[dict[str, Any]] = [
         "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW",
         "alertGroupingWindow": "PT5M",
         "resourceName": "acme",
+        "deviceGroups": ["Acme Corp"],  # routed by client: each Level alert pages once
     },
-    {"name": "Level - Globex servers", "escalationPolicy": 2, "resourceName": "globex"},  # by id
+    {"name": "Level - Globex servers", "escalationPolicy": 2, "resourceName": "globex",  # by id
+     "deviceGroups": ["Globex"]},
 ]
 
 
@@ -100,8 +102,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(project, sandbox)
 
 
-def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stack) -> None:
+@pytest.fixture(autouse=True)
+def _cost(stack: Stack, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each story starts with an empty request log; what it sent is kept for the summary."""
     stack.sandbox.requests.clear()
+    yield
+    record_cost(request.node, stack.sandbox)
+
+
+def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stack) -> None:
 
     run = stack.project.up()
 
@@ -120,19 +129,19 @@ def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stac
     assert stack.sandbox.count("level", "POST", "/v2/alerts/") == 1
     stack.remember_secrets()
 
-    # Level's own test: an alert opens an ilert alert on each source, resolving closes it.
-    alert = stack.sandbox.raise_level_alert(device_hostname="WS-E2E")
-    for name in ("acme", "globex"):
+    # Level's own test, routed: an alert on a client's device opens an ilert alert on that
+    # client's source only; resolving it closes it.
+    for name, device in (("acme", "ACME-HQ-SRV01"), ("globex", "GLOBEX-HQ-SRV01")):
+        alert = stack.sandbox.raise_level_alert(device_hostname=device)
         (opened,) = stack.sandbox.ilert_alerts(source_id=stack.ids(name)[0])
         assert opened["status"] == "PENDING" and opened["alertKey"] == alert["id"]
-    stack.sandbox.resolve_level_alert(alert["id"])
-    for name in ("acme", "globex"):
+        stack.sandbox.resolve_level_alert(alert["id"])
         (closed,) = stack.sandbox.ilert_alerts(source_id=stack.ids(name)[0])
         assert closed["status"] == "RESOLVED"
+    assert len(stack.sandbox.ilert_alerts()) == 2
 
 
 def test_preview_right_after_up_expects_no_changes_and_only_reads(stack: Stack) -> None:
-    stack.sandbox.requests.clear()
 
     plain = stack.project.preview("--expect-no-changes")
     plain_requests = list(stack.sandbox.requests)
@@ -248,7 +257,6 @@ def test_a_replaced_source_is_created_first_and_its_webhook_repointed_before_the
     stack: Stack,
 ) -> None:
     old_source, webhook_id = stack.ids("acme")
-    stack.sandbox.requests.clear()
 
     run = stack.project.up("--replace", stack.project.urn(SOURCE, "acme"))
     stack.remember_secrets()
@@ -286,7 +294,6 @@ def test_the_cli_prints_no_warning_and_no_traceback(stack: Stack) -> None:
 
 
 def test_destroy_deletes_webhooks_first_leaves_nothing_and_can_run_twice(stack: Stack) -> None:
-    stack.sandbox.requests.clear()
 
     stack.project.destroy()
     again = stack.project.destroy()

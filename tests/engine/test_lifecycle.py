@@ -175,6 +175,7 @@ def test_preview_shows_a_pending_url_change_as_a_change(server: ProviderServer) 
         ("ilert", {"name": "Renamed in the UI"}),
         ("ilert", {"escalationPolicy": 2}),
         ("ilert", {"active": False}),
+        ("ilert", {"eventFilter": "event.summary contains 'disk'"}),
         ("level", {"event_types": ["alert_active"]}),
         ("level", {"enabled": False}),
         ("level", {"url": "https://elsewhere.example/hook"}),
@@ -195,7 +196,9 @@ def test_refresh_after_drift_reads_it_and_diff_reports_it(
     changes, inputs = refresh(server, resource)
 
     assert changes == "DIFF_SOME"
-    assert sandbox.count() == 1  # one listing page answers the read
+    # One listing page answers the read; ilert's listing has no eventFilter, so a source whose
+    # updatedAt moved since the state was written is read once more with include=eventFilter.
+    assert sandbox.count() == (2 if side == "ilert" else 1)
     ((key, value),) = drift.items()
     if key == "escalationPolicy":  # declared by name: refreshed as the live policy's name
         assert inputs["escalation_policy"] == "On-call L1"
@@ -204,12 +207,13 @@ def test_refresh_after_drift_reads_it_and_diff_reports_it(
         assert rpc.is_rpc_secret(inputs[key])
         assert rpc.unwrap_rpc_secret(inputs[key]) == value
     else:
-        assert inputs[key] == value
+        assert inputs[{"eventFilter": "event_filter"}.get(key, key)] == value
 
     server.new_command()  # `make up` repairs it
     repaired = server.update(resource.urn, resource.id, resource.outputs, resource.inputs)
-    # One PUT or PATCH; the source's policy is declared by name, which costs one lookup.
-    assert sandbox.count() == (3 if side == "ilert" else 2)
+    # One PUT or PATCH (after the 2 or 1 of the refresh); the source's policy is declared by
+    # name, which costs one lookup.
+    assert sandbox.count() == (4 if side == "ilert" else 2)
     assert server.diff(resource.urn, resource.id, repaired, resource.inputs).changes == "DIFF_NONE"
 
 
@@ -440,3 +444,51 @@ def test_a_missing_credential_names_config_and_env(sandbox: Sandbox) -> None:
     assert "pulumi config set --secret level:apiKey" in caught.value.details
     assert "LEVEL_API_KEY" in caught.value.details
     assert sandbox.count() == 0
+
+
+def test_a_scope_changed_by_hand_is_drift_and_a_deleted_group_empties_it(
+    server: ProviderServer, sandbox: Sandbox
+) -> None:
+    """Routing through the engine: the webhook's device groups are refreshed in the form
+    they were declared, so a scope widened in Level shows as drift, and a deleted group
+    leaves an emptied scope (delivering nothing) that the next `up` refuses to guess at."""
+    source = up_source(server, event_filter="event.customDetails.severity != 'emergency'")
+    webhook = up_webhook(server, source.outputs["integration_url"], device_groups=["Acme Corp"])
+    acme, globex = sandbox.level_group_id("Acme Corp"), sandbox.level_group_id("Globex")
+    assert webhook.outputs["group_ids"] == [acme]
+    assert refresh(server, webhook)[0] == "DIFF_NONE"
+    assert refresh(server, source)[0] == "DIFF_NONE"
+
+    sandbox.level_edit_webhook(webhook.id, group_ids=[acme, globex])
+    changes, inputs = refresh(server, webhook)
+    assert (changes, inputs["device_groups"]) == ("DIFF_SOME", ["Acme Corp", "Globex"])
+    server.new_command()
+    repaired = server.update(webhook.urn, webhook.id, webhook.outputs, webhook.inputs)
+    assert repaired["group_ids"] == [acme]
+
+    webhook.outputs = repaired
+    sandbox.level_delete_group(sandbox.level_group_id("Acme Corp/Warehouse"))
+    sandbox.level_delete_group(sandbox.level_group_id("Acme Corp/HQ"))
+    sandbox.level_delete_group(acme)
+    changes, inputs = refresh(server, webhook)
+    assert (changes, inputs["device_groups"], webhook.outputs["group_ids"]) == (
+        "DIFF_SOME", [], []
+    )
+    server.new_command()
+    with pytest.raises(ProviderError, match="'Acme Corp' matches no Level group"):
+        server.update(webhook.urn, webhook.id, webhook.outputs, webhook.inputs)
+
+
+def test_adopting_a_scoped_webhook_made_by_hand_puts_the_declared_scope_on(
+    server: ProviderServer, sandbox: Sandbox
+) -> None:
+    source = up_source(server)
+    url = source.outputs["integration_url"]
+    by_hand = sandbox.level.create_webhook(
+        {"url": url, "group_ids": [sandbox.level_group_id("Globex")]}
+    )
+    webhook = up_webhook(server, url, adopt=True, device_groups=["Acme Corp"])
+    assert webhook.id == by_hand["id"]
+    (live,) = sandbox.level_webhooks()
+    assert live["group_ids"] == [sandbox.level_group_id("Acme Corp")]
+    assert refresh(server, webhook)[0] == "DIFF_NONE"

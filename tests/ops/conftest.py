@@ -22,14 +22,16 @@ from tests.providers.conftest import stack_config
 
 STACK = "test"
 LOOKUP = Outputs(None, "lookup by name and URL (tests)")
+# Routed as an MSP would (the sandbox's seeded clients): each Level alert pages once.
 INTEGRATIONS: list[dict[str, Any]] = [
     {
         "name": "Level - Acme",
         "escalationPolicy": "Default",
         "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW",
         "alertGroupingWindow": "PT5M",
+        "deviceGroups": ["Acme Corp"],
     },
-    {"name": "Level - Servers", "escalationPolicy": 2},
+    {"name": "Level - Servers", "escalationPolicy": 2, "deviceGroups": ["Globex"]},
 ]
 
 
@@ -81,14 +83,21 @@ def write_stack(
 
 
 def provision(
-    sandbox: Sandbox, integrations: list[dict[str, Any]], management: str = "api"
+    sandbox: Sandbox,
+    integrations: list[dict[str, Any]],
+    management: str = "api",
+    *,
+    check_routing: bool = True,
 ) -> dict[str, Provisioned]:
     """Create every object with the providers, as `pulumi up` would."""
     config = ConfigureRequest(Config(stack_config(sandbox), "level-ilert"))
     sources, webhooks = IlertAlertSourceProvider(), LevelWebhookProvider()
     sources.configure(config)
     webhooks.configure(config)
-    settings = load_settings({"level-ilert:integrations": integrations}.get, lambda _key: None)
+    settings = load_settings(
+        {"level-ilert:integrations": integrations}.get, lambda _key: None,
+        check_routing=check_routing,
+    )
     objects = {}
     for integration in settings.integrations:
         source = sources.create(sources.check({}, integration.alert_source_inputs()).inputs)

@@ -67,9 +67,10 @@ def test_json_document_lists_every_check_with_status_and_fix(project: Project) -
     assert document["ids_from"].startswith("lookup by name and URL")
     assert set(by_id(document, ACME)) == {
         "source.exists", "source.type", "source.active", "source.policy", "source.recent",
-        "webhook.exists", "webhook.enabled", "webhook.url", "webhook.events",
-        "webhook.duplicates", "webhook.deliveries",
+        "source.filter", "webhook.exists", "webhook.enabled", "webhook.url", "webhook.events",
+        "webhook.scope", "webhook.duplicates", "webhook.deliveries",
     }
+    assert set(by_id(document, "routing")) == {"routing.once", "routing.table"}
     assert {c["status"] for c in document["checks"]} == {"pass", "info"}
 
 
@@ -89,7 +90,8 @@ def test_a_url_with_one_character_changed_shows_where_without_the_url(project: P
     assert changed not in out
     assert f"{project.sandbox.ilert_url}/api/v1/events/levelio/{'*' * len(key)}" in out
     _, document = project.doctor()
-    assert failed(document) == [(ACME, "webhook.url")]
+    # ... and so Acme Corp's devices page nobody.
+    assert failed(document) == [(ACME, "webhook.url"), ("routing", "routing.nowhere")]
 
 
 def test_trailing_space_in_the_url_is_named(project: Project) -> None:
@@ -128,7 +130,7 @@ def test_a_deactivated_source_is_reported(project: Project) -> None:
     code, document = project.doctor()
 
     assert code == 1
-    assert failed(document) == [(SERVERS, "source.active")]
+    assert failed(document) == [(SERVERS, "source.active"), ("routing", "routing.nowhere")]
     check = by_id(document, SERVERS)["source.active"]
     assert check["summary"] == "it is inactive: ilert ignores every delivery from Level"
     assert "`make up STACK=test` activates it again" in check["fix"]
@@ -140,7 +142,7 @@ def test_a_disabled_webhook_is_reported(project: Project) -> None:
     code, document = project.doctor()
 
     assert code == 1
-    assert failed(document) == [(ACME, "webhook.enabled")]
+    assert failed(document) == [(ACME, "webhook.enabled"), ("routing", "routing.nowhere")]
     check = by_id(document, ACME)["webhook.enabled"]
     assert check["summary"] == "it is disabled: Level delivers nothing"
     assert "enables it again" in check["fix"]
@@ -157,7 +159,14 @@ def test_a_second_webhook_to_the_same_url_is_reported_as_duplicate_deliveries(
     code, document = project.doctor()
 
     assert code == 1
-    assert failed(document) == [(ACME, "webhook.duplicates")]
+    # The extra webhook is org-wide: Globex's alerts now reach Acme's source too (twice).
+    assert failed(document) == [(ACME, "webhook.duplicates"), ("routing", "routing.twice")]
+    twice = by_id(document, "routing")["routing.twice"]["details"]
+    assert twice[0] == (
+        "Globex, emergency/critical/warning/information → 'Level - Servers', 'Level - Acme' "
+        "← pages twice"
+    )
+    assert twice[1].startswith("Globex > HQ, emergency/critical/warning/information → 'Level - Se")
     check = by_id(document, ACME)["webhook.duplicates"]
     assert check["summary"] == (
         f"1 other enabled webhook(s) deliver to the same URL ({extra['id']}): ilert gets every "

@@ -21,7 +21,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 from pulumi.runtime.mocks import MockResourceArgs
 
-from components.level_ilert_integration import LevelIlertIntegration
+from components.level_ilert_integration import LevelIlertIntegration, setup_instructions
 from components.settings import Integration
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
@@ -132,7 +132,12 @@ def test_level_alert_opens_and_closes_the_ilert_alert(sandbox: Sandbox) -> None:
 def test_two_integrations_route_to_their_own_escalation_policies(sandbox: Sandbox) -> None:
     config = stack_config(
         sandbox,
-        [ACME, {"name": "Level - Servers", "escalationPolicy": 1, "teams": [2]}],
+        [
+            {**ACME, "deviceGroups": ["Acme Corp"]},
+            {"name": "Level - Servers", "escalationPolicy": 1, "teams": [2],
+             "eventFilter": "event.customDetails.severity == 'emergency'",
+             "deviceGroups": ["Globex"]},
+        ],
     )
 
     run_program(config, ProvidersAgainstSandbox(config))
@@ -141,8 +146,50 @@ def test_two_integrations_route_to_their_own_escalation_policies(sandbox: Sandbo
     assert sources["Level - Acme"]["escalationPolicy"]["id"] == 2
     assert sources["Level - Servers"]["escalationPolicy"]["id"] == 1
     assert [t["id"] for t in sources["Level - Servers"]["teams"]] == [2]
-    urls = sorted(w["url"] for w in sandbox.level_webhooks())
-    assert urls == sorted(s["integrationUrl"] for s in sources.values())
+    assert sources["Level - Servers"]["eventFilter"] == (
+        "event.customDetails.severity == 'emergency'"
+    )
+    assert "eventFilter" not in sources["Level - Acme"]
+    scopes = {w["url"]: w["group_ids"] for w in sandbox.level_webhooks()}
+    assert scopes == {
+        sources["Level - Acme"]["integrationUrl"]: [sandbox.level_group_id("Acme Corp")],
+        sources["Level - Servers"]["integrationUrl"]: [sandbox.level_group_id("Globex")],
+    }
+
+
+def test_two_org_wide_unfiltered_integrations_fail_the_preview_naming_both(
+    sandbox: Sandbox,
+) -> None:
+    config = stack_config(sandbox, [ACME, {"name": "Level - Servers", "escalationPolicy": 1}])
+    mocks = ProvidersAgainstSandbox(config)
+
+    with pytest.raises(pulumi.RunError, match="would page for the same Level alert") as caught:
+        run_program(config, mocks)
+
+    message = str(caught.value)
+    assert message.startswith("Two integrations would page for the same Level alert:\n- ")
+    assert (
+        "level-ilert:integrations[0] ('Level - Acme') and level-ilert:integrations[1] "
+        "('Level - Servers') would both open an ilert alert for the same Level alert: both are "
+        "org-wide (no deviceGroups), and neither has an eventFilter."
+    ) in message
+    assert "Either scope or filter them apart" in message
+    assert "sharesAlertsWith: ['Level - Servers'] on level-ilert:integrations[0]" in message
+    assert mocks.registrations == []  # nothing was registered, let alone created
+    assert sandbox.ilert_alert_sources() == []
+
+
+def test_manual_mode_steps_say_which_groups_to_tick(sandbox: Sandbox) -> None:
+    integration = Integration.model_validate(
+        {**ACME, "deviceGroups": ["Acme Corp", "Globex"]}
+    )
+    steps = setup_instructions(integration, output_name="level-acme")
+    assert "  6. Scope it to device groups: tick only 'Acme Corp', 'Globex' (the groups below" in (
+        steps
+    )
+    assert "Level's webhook settings pages document no group scope" in steps
+    assert "  7. Leave Enabled on and save." in steps
+    assert "  8. Test: raise a test alert" in steps
 
 
 def test_manual_mode_calls_no_level_api_and_outputs_the_ui_steps(sandbox: Sandbox) -> None:

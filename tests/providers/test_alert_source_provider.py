@@ -56,6 +56,7 @@ def test_check_fills_ilerts_defaults_and_keeps_the_provider_blob(
         "auto_resolution_timeout": None,
         "teams": [1, 2],
         "active": True,
+        "event_filter": None,
         "adopt": False,
     }
     assert sandbox.count() == 0
@@ -231,7 +232,9 @@ def test_drift_behind_pulumis_back_is_seen_by_read_and_diff_and_repaired_by_upda
     assert sandbox.count("ilert", "PUT") == 1
     assert updated.outs is not None
     assert alert_sources.diff(source_id, updated.outs, news).changes is False
-    assert updated.outs == outs | {"status": updated.outs["status"]}
+    assert updated.outs == outs | {
+        "status": updated.outs["status"], "updated_at": updated.outs["updated_at"]
+    }
     assert alert_sources.read(source_id, outs).outs == updated.outs, field
     new_command()
     assert alert_sources.read(source_id, outs).outs == updated.outs, field

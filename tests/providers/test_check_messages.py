@@ -120,8 +120,8 @@ def failures(provider: Any, inputs: dict[str, Any]) -> list[tuple[str, str]]:
             {**OK, "colour": "red"},
             [("colour", "colour is not a known property; remove it. Known ones: active, adopt, "
                         "alert_creation, alert_grouping_window, alert_priority_rule, "
-                        "auto_resolution_timeout, escalation_policy, integration_type, name, "
-                        "teams.")],
+                        "auto_resolution_timeout, escalation_policy, event_filter, "
+                        "integration_type, name, teams.")],
         ),
         (
             {**OK, "integration_type": "level io"},
@@ -168,7 +168,7 @@ def test_alert_source_check_says_exactly_what_to_fix(
         (
             {"url": URL, "colour": 1},
             [("colour", "colour is not a known property; remove it. Known ones: adopt, "
-                        "alert_source_id, enabled, event_types, secret, url.")],
+                        "alert_source_id, device_groups, enabled, event_types, secret, url.")],
         ),
     ],
 )

@@ -47,6 +47,7 @@ def test_read_returns_the_id_outputs_and_inputs_with_the_secret_marked_secret(
     assert read.outs == {
         "url": URL, "event_types": ["alert_active", "alert_resolved"], "enabled": False,
         "has_secret": True, "secret": "whsec-1",
+        "group_ids": None, "group_names": {}, "device_groups": None,
         "created_at": live["created_at"], "updated_at": live["updated_at"], "adopt": False,
         "alert_source_id": None,
     }
@@ -56,7 +57,7 @@ def test_read_returns_the_id_outputs_and_inputs_with_the_secret_marked_secret(
         assert rpc.is_rpc_secret(secret) and rpc.unwrap_rpc_secret(secret) == value
     assert read.inputs == {
         "event_types": ["alert_active", "alert_resolved"], "enabled": False, "adopt": False,
-        "alert_source_id": None,
+        "alert_source_id": None, "device_groups": None,
     }
 
 

@@ -46,6 +46,7 @@ def test_check_defaults_to_both_alert_events_sorted(
         "event_types": ["alert_active", "alert_resolved"],
         "enabled": True,
         "secret": None,
+        "device_groups": None,
         "adopt": False,
         "alert_source_id": None,
     }

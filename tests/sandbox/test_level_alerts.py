@@ -45,8 +45,10 @@ def test_raise_creates_the_device_once_and_returns_the_alert_object(sandbox: San
     assert second["severity"] == "critical"
     other = raise_alert(sandbox, device_hostname="SRV-01")
     assert other["device_id"] != first["device_id"]
-    devices = level(sandbox).get("/v2/devices").json()["data"]
-    assert [d["hostname"] for d in devices] == ["WS-042", "SRV-01"]
+    ungrouped = level(sandbox).get("/v2/devices", params={"group_id": "null"}).json()["data"]
+    assert [(d["hostname"], d["group_id"]) for d in ungrouped] == [
+        ("WS-042", None), ("SRV-01", None)
+    ]
     assert level(sandbox).get(f"/v2/devices/{first['device_id']}").json()["hostname"] == "WS-042"
 
 

@@ -38,9 +38,11 @@ def test_create_returns_201_with_the_documented_fields_only(sandbox: Sandbox) ->
         "enabled",
         "event_types",
         "has_secret",
+        "group_ids",
         "created_at",
         "updated_at",
     }
+    assert body["group_ids"] is None  # the whole organisation by default
     assert body["url"] == HOOK
     assert body["enabled"] is True
     assert body["event_types"] == ["alert_active", "alert_resolved"]

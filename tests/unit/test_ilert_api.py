@@ -271,3 +271,44 @@ def test_bad_request_and_unauthorized_carry_ilerts_message_not_the_token(
 def test_page_size_is_capped_at_ilerts_maximum(ilert: IlertClient) -> None:
     with pytest.raises(ValueError, match="between 1 and 50"):
         list(ilert.list_alert_sources(page_size=51))
+
+
+# -- routing: the alert source's eventFilter (include-only) -------------------------------------
+
+FILTER = "event.customDetails.severity == 'critical'"
+
+
+@responses.activate
+def test_every_single_source_call_asks_for_the_event_filter(ilert: IlertClient) -> None:
+    include = [matchers.query_param_matcher({"include": "eventFilter"})]
+    responses.post(f"{BASE}/api/alert-sources", status=201,
+                   json=source_json(eventFilter=FILTER), match=include)
+    responses.get(f"{BASE}/api/alert-sources/7", json=source_json(eventFilter=FILTER),
+                  match=include)
+    responses.put(f"{BASE}/api/alert-sources/7", json=source_json(), match=include)
+    request = AlertSourceRequest(name="Level 7", integration_type="LEVELIO",
+                                 escalation_policy_id=1, event_filter=FILTER)
+
+    created = ilert.create_alert_source(request)
+    read = ilert.get_alert_source(7)
+    cleared = ilert.update_alert_source(7, request.model_copy(update={"event_filter": None}))
+
+    assert json.loads(responses.calls[0].request.body or b"")["eventFilter"] == FILTER
+    assert "eventFilter" not in json.loads(responses.calls[2].request.body or b"")
+    assert (created.event_filter, read.event_filter, cleared.event_filter) == (FILTER, FILTER, None)
+    assert created.includes_read and read.includes_read and cleared.includes_read
+
+
+@responses.activate
+def test_a_listed_source_does_not_claim_to_know_its_filter(ilert: IlertClient) -> None:
+    responses.get(f"{BASE}/api/alert-sources", json=[source_json()])
+    (listed,) = ilert.list_alert_sources()
+    assert listed.event_filter is None
+    assert listed.includes_read is False
+
+
+def test_a_body_with_an_event_filter_is_one_ilerts_spec_accepts() -> None:
+    body = AlertSourceRequest(name="Level", integration_type="LEVELIO", escalation_policy_id=1,
+                              event_filter=FILTER).body()
+    assert body["eventFilter"] == FILTER
+    check_request("AlertSourceRel", body)

@@ -189,3 +189,60 @@ def test_alerts_list_get_and_resolve(level: LevelClient) -> None:
     level.resolve_alert("QWxlcnQx")
 
     assert responses.calls[-1].request.method == "POST"
+
+
+# -- routing: device-group scope and Level's groups ---------------------------------------------
+
+GROUP_ACME = "Z2lkOi8vbGV2ZWwvRGV2aWNlR3JvdXAvMQ"  # gid://level/DeviceGroup/1
+
+
+@responses.activate
+def test_a_scoped_create_sends_group_ids_and_an_org_wide_one_leaves_them_out(
+    level: LevelClient,
+) -> None:
+    responses.post(f"{BASE}/v2/webhooks", status=201, json=webhook_json(group_ids=[GROUP_ACME]))
+    scoped = level.create_webhook(url="https://x.test/h", event_types=None, group_ids=[GROUP_ACME])
+    level.create_webhook(url="https://x.test/h", event_types=None)
+    first, second = (json.loads(call.request.body or b"") for call in responses.calls)
+    assert first["group_ids"] == [GROUP_ACME]
+    assert "group_ids" not in second
+    assert scoped.group_ids == [GROUP_ACME]
+
+
+@responses.activate
+def test_a_patch_sends_group_ids_null_to_make_a_webhook_org_wide(level: LevelClient) -> None:
+    responses.patch(f"{BASE}/v2/webhooks/{WEBHOOK_ID}", json=webhook_json())
+    level.update_webhook(WEBHOOK_ID, WebhookChanges(group_ids=None))
+    level.update_webhook(WEBHOOK_ID, WebhookChanges(enabled=True))
+    first, second = (json.loads(call.request.body or b"") for call in responses.calls)
+    assert first == {"group_ids": None}
+    assert second == {"enabled": True}
+
+
+@responses.activate
+def test_groups_are_listed_by_cursor_until_has_more_is_false(level: LevelClient) -> None:
+    page = [{"id": f"g{i}", "name": f"Site {i}", "parent_id": GROUP_ACME} for i in range(2)]
+    responses.get(
+        f"{BASE}/v2/groups", json={"data": page, "has_more": True},
+        match=[matchers.query_param_matcher({"limit": "2"})],
+    )
+    responses.get(
+        f"{BASE}/v2/groups", json={"data": [{"id": "g9", "name": "Acme", "parent_id": None}],
+                                   "has_more": False},
+        match=[matchers.query_param_matcher({"limit": "2", "starting_after": "g1"})],
+    )
+    groups = list(level.list_groups(page_size=2))
+    assert [(g.id, g.name, g.parent_id) for g in groups] == [
+        ("g0", "Site 0", GROUP_ACME), ("g1", "Site 1", GROUP_ACME), ("g9", "Acme", None)
+    ]
+
+
+@responses.activate
+def test_devices_below_a_group_use_levels_ancestor_filter(level: LevelClient) -> None:
+    responses.get(
+        f"{BASE}/v2/devices",
+        json={"data": [{"id": "d1", "hostname": "ACME-01", "group_id": "g0"}], "has_more": False},
+        match=[matchers.query_param_matcher({"limit": "100", "ancestor_group_id": GROUP_ACME})],
+    )
+    (device,) = level.list_devices(ancestor_group_id=GROUP_ACME)
+    assert (device.hostname, device.group_id) == ("ACME-01", "g0")
