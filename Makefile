@@ -145,7 +145,7 @@ destroy: stack
 ## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`, on
 ## E2E_WORKERS pytest-xdist workers; each module runs whole, in order, on one worker
 ## (--dist loadscope: the lifecycle story's tests depend on the ones before them)
-E2E_WORKERS ?= 3
+E2E_WORKERS ?= 2
 e2e: pulumi venv
 	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m pytest tests/cli -p no:cacheprovider \
 	  -n $(E2E_WORKERS) --dist loadscope
