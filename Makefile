@@ -56,11 +56,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-## test: lint, type-check and run every test layer (unit, sandbox, providers, program, engine)
+## test: lint, type-check and run every test layer (unit, sandbox, providers, program, engine);
+## TEST_JOBS processes (pytest-xdist, one test file per process at a time; 1 = no xdist)
+TEST_JOBS ?= 4
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)
 
 lint: venv
 	$(PY) -m ruff check .
@@ -129,9 +131,11 @@ up: stack
 preview: stack
 	$(call run-pulumi,preview --diff $(PULUMI_FLAGS))
 
-## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2)
+## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2);
+## it only reads, so its preflight skips the Level write probe (a read-only key is enough)
 drift: stack
 	$(call run-pulumi,preview --refresh --expect-no-changes --diff $(PULUMI_FLAGS))
+drift: export LEVEL_ILERT_PREFLIGHT := read-only
 
 ## outputs: the stack's outputs (integration URLs show as [secret])
 outputs: stack
@@ -141,9 +145,13 @@ outputs: stack
 destroy: stack
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
 
-## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`
+## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`, on
+## E2E_WORKERS pytest-xdist workers; each module runs whole, in order, on one worker
+## (--dist loadscope: the lifecycle story's tests depend on the ones before them)
+E2E_WORKERS ?= 2
 e2e: pulumi venv
-	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m pytest tests/cli -p no:cacheprovider
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m pytest tests/cli -p no:cacheprovider \
+	  -n $(E2E_WORKERS) --dist loadscope
 
 # --- The fleet: every stack at once (python -m ops fleet, Pulumi's Automation API) -----------
 # STACKS="a b c" (default: every Pulumi.<stack>.yaml whose stack exists on its backend),
