@@ -1,7 +1,11 @@
 """``python -m ops doctor|verify --stack <name> [--json]``; the Makefile's doctor/verify call it.
+``python -m ops fleet up|preview|drift|destroy [--stacks ...]``: every stack at once (make
+fleet-up, fleet-preview, fleet-drift, fleet-destroy; see ``ops.fleet``).
 
-Exit codes: 0 every check passed, 1 a check failed, 2 the command could not run (no such
-stack file, invalid settings, no confirmation for a real alert, interrupted).
+Exit codes of doctor and verify: 0 every check passed, 1 a check failed, 2 the command could
+not run (no such stack file, invalid settings, no confirmation for a real alert,
+interrupted). Of fleet: 0 every stack ran and none drifted, 7 some stack drifted, 2 some
+stack failed or the fleet could not run.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ops import fleet
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, stack_outputs
 from ops.report import (
@@ -59,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
         "--send-delivery", action="store_true",
         help="post a Level-shaped delivery even on the sandbox (the real-account method)",
     )
+    fleet.add_parser(commands)
     return main
 
 
@@ -74,6 +80,8 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = parser().parse_args(argv)
+    if args.command == "fleet":
+        return fleet.main(args, out, err, sys.stdin)
     try:
         stack = load_stack(args.stack, args.project_dir)
         stack.integrations(args.integration)  # an unknown INTEGRATION stops here

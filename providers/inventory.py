@@ -102,8 +102,9 @@ class Inventory(Generic[Item]):
     def find(self, match: Callable[[Item], bool]) -> list[Item]:
         """Every listed object that ``match`` accepts, in the API's order.
 
-        The objects are copied under the lock and filtered outside it: ``match`` is the
-        caller's code and must not run while other threads wait to record their writes.
+        Matched on a copy taken under the lock: another operation's ``put`` (a create that
+        just finished) must not change the listing while it is read. ``match`` runs outside
+        the lock: it is the caller's code, and other threads wait to record their writes.
         """
         with self._lock:
             items = list(self._fresh().values())

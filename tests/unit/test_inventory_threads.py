@@ -115,7 +115,7 @@ def test_every_thread_gets_the_one_shared_object_of_each_registry() -> None:
         for _ in range(50):
             got["listing"].add(id(inventory.shared("kind", "https://x", "key", list)))
             got["journal"].add(id(journal.for_stack("o/p/s")))
-            got["limiter"].add(id(http.limiter_for("ilert", "key", rate)))
+            got["limiter"].add(id(http.limiter_for("ilert", "https://x", "key", rate)))
             got["session"].add(id(http.session_for("ilert", http.RetryPolicy())))
 
     errors = _run_all([fetch] * 8)
