@@ -76,11 +76,12 @@ class Existing:
             raise ValueError(f"{path.name} is not a YAML mapping")
         config = _qualified(document.get("config") or {}, project)
         raw = config.get(INTEGRATIONS_KEY)
+        listed = raw if isinstance(raw, list) else []
         entries = {
             str(entry["name"]): entry
-            for entry in raw if isinstance(raw, list)
-            for entry in [entry] if isinstance(entry, dict) and "name" in entry
-        } if isinstance(raw, list) else {}
+            for entry in listed
+            if isinstance(entry, dict) and "name" in entry
+        }
         return cls(config, entries)
 
     def lookup(self, key: str) -> object:
