@@ -53,11 +53,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-## test: lint, type-check and run every test layer (unit, sandbox, providers, program, engine)
+## test: lint, type-check and run every test layer (unit, sandbox, providers, program, engine);
+## TEST_JOBS processes (pytest-xdist, one test file per process at a time; 1 = no xdist)
+TEST_JOBS ?= 4
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)
 
 lint: venv
 	$(PY) -m ruff check .

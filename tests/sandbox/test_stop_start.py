@@ -36,6 +36,23 @@ def _refused(port: int) -> bool:
         return True
 
 
+def _free_fixed_ports(first: int = 21790, last: int = 31790) -> tuple[int, int]:
+    """Two consecutive free loopback ports outside the ephemeral range."""
+    for port in range(first, last, 2):
+        if _bindable(port) and _bindable(port + 1):
+            return port, port + 1
+    raise RuntimeError(f"no two free ports between {first} and {last}")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -43,8 +60,9 @@ def _open_fds() -> int:
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts fds via /proc")
 def test_stop_and_start_200_times_on_the_same_ports() -> None:
-    with Sandbox() as first:
-        ilert_port, level_port = _ports(first)
+    # Two free ports below Linux's ephemeral range (32768-60999): between a stop and the next
+    # start, no other test (pytest-xdist runs several at once) can be handed them by bind(0).
+    ilert_port, level_port = _free_fixed_ports()
     # Other tests' leftovers may still close while this runs: look for additions only.
     fds, threads = _open_fds(), set(threading.enumerate())
     for cycle in range(CYCLES):
