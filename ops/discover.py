@@ -205,9 +205,11 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
     try:
         validate(text, project, env)
     except SettingsError as error:
+        kept = " Keys kept from the existing file are checked too: fix those there." if (
+            existing) else ""
         raise DiscoverError(
-            f"Nothing written: the stack file discover built fails the project's validation "
-            f"(please report this as a bug of discover):\n{error}"
+            f"Nothing written: the stack file discover built fails the project's validation:"
+            f"\n{error}\n{kept.strip()} Anything else is a bug of discover: please report it."
         ) from None
     backup = None
     if existing:

@@ -203,7 +203,7 @@ class _Builder:
         for source in self.live.sources:
             hooks = self.by_url.get(source.integration_url or "", []) if not self.manual else []
             if names.count(source.name) > 1:
-                self._same_name(source, names.count(source.name))
+                self._same_name(source, names.count(source.name), hooks)
             elif len(hooks) > 1:
                 self._two_webhooks(source, hooks)
             else:
@@ -228,7 +228,7 @@ class _Builder:
         lines.extend(f"  {line}" for line in _as_yaml_lines(entry))
         self.kept_out.append(KeptOut(source, lines, len(self.entries)))
 
-    def _same_name(self, source: AlertSource, count: int) -> None:
+    def _same_name(self, source: AlertSource, count: int, hooks: list[Webhook]) -> None:
         ids = ", ".join(str(s.id) for s in self.live.sources if s.name == source.name)
         reason = (
             f"ilert has {count} Level.io alert sources named {source.name!r} (ids {ids}); "
@@ -240,7 +240,8 @@ class _Builder:
                   f"(ids {ids}); kept out of the stack file",
                   "rename or delete the extra ones in ilert, then run make discover again "
                   "with FORCE=1")
-        self._keep_out(source, reason, {"name": source.name, "adopt": True})
+        webhook = hooks[0] if len(hooks) == 1 else None
+        self._keep_out(source, reason, self._values(source, webhook, Entry(source, webhook, {})))
 
     def _two_webhooks(self, source: AlertSource, hooks: list[Webhook]) -> None:
         keep = min(hooks, key=_keeper_rank)

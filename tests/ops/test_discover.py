@@ -90,7 +90,9 @@ def comment_before(text: str, entry: str, key: str) -> str:
     return " ".join(above)
 
 
-def test_each_finding_is_a_comment_above_the_key_it_concerns(folder: Folder) -> None:
+def test_each_finding_is_a_comment_above_the_key_it_concerns(
+    folder: Folder, handmade: tuple[Sandbox, Handmade]
+) -> None:
 
     code, out, _ = folder.discover()
 
@@ -121,7 +123,10 @@ def test_each_finding_is_a_comment_above_the_key_it_concerns(folder: Folder) -> 
     assert "severity, summaryTemplate" in above_cyberdyne
     tail = text[text.index("Level webhooks no entry takes over:"):]
     assert "ORPHAN WEBHOOK" in tail and "delivers to localhost, not to ilert" in tail
-    assert WEBHOOK_SECRET not in text and ILERT_TOKEN not in text and LEVEL_API_KEY not in text
+    secrets = [WEBHOOK_SECRET, ILERT_TOKEN, LEVEL_API_KEY]
+    for source in handmade[0].ilert_alert_sources():  # keys and URLs are secrets too
+        secrets.extend([source["integrationKey"], source["integrationUrl"]])
+    assert [s for s in secrets if s in text or s in out] == []
 
 
 def test_the_file_carries_each_live_setting_and_passes_the_programs_validation(
@@ -378,3 +383,17 @@ def test_no_level_source_means_nothing_to_write(
     assert code == 1
     assert "no Level.io alert source can be taken over (0 found in ilert)" in err
     assert not folder.stack_file.exists()
+
+
+def test_a_key_of_the_old_file_that_fails_validation_stops_the_write_naming_it(
+    folder: Folder,
+) -> None:
+    old = "config:\n  level-ilert:integratons: []\n"
+    folder.stack_file.write_text(old)
+
+    code, _, err = folder.discover("--force")
+
+    assert code == 2
+    assert "level-ilert:integratons is not a setting of this project" in err
+    assert "Keys kept from the existing file are checked too" in err
+    assert folder.text() == old and not list(folder.path.glob("*.bak"))
