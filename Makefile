@@ -128,9 +128,11 @@ up: stack
 preview: stack
 	$(call run-pulumi,preview --diff $(PULUMI_FLAGS))
 
-## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2)
+## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2);
+## it only reads, so its preflight skips the Level write probe (a read-only key is enough)
 drift: stack
 	$(call run-pulumi,preview --refresh --expect-no-changes --diff $(PULUMI_FLAGS))
+drift: export LEVEL_ILERT_PREFLIGHT := read-only
 
 ## outputs: the stack's outputs (integration URLs show as [secret])
 outputs: stack
@@ -140,9 +142,13 @@ outputs: stack
 destroy: stack
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
 
-## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`
+## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`, on
+## E2E_WORKERS pytest-xdist workers; each module runs whole, in order, on one worker
+## (--dist loadscope: the lifecycle story's tests depend on the ones before them)
+E2E_WORKERS ?= 2
 e2e: pulumi venv
-	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m pytest tests/cli -p no:cacheprovider
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m pytest tests/cli -p no:cacheprovider \
+	  -n $(E2E_WORKERS) --dist loadscope
 
 # --- Operator checks beside pulumi: no Pulumi CLI needed (ops/ reads Pulumi.<stack>.yaml) -----
 # Options: INTEGRATION=<name> (default all), JSON=1 (one JSON document), PROBE_WRITE=1 (doctor:

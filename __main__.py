@@ -2,12 +2,14 @@
 
 Each entry of ``level-ilert:integrations`` becomes an ilert alert source of type Level.io
 and a Level webhook pointing at its generated URL (or, in manual mode, the UI steps).
-A config error stops the program, naming the key, before any resource is registered.
+A config error stops the program, naming the key, before any resource is registered; so
+does, at preview, what would stop `pulumi up` half-way (components/preflight.py).
 """
 
 import pulumi
 
 from components.level_ilert_integration import LevelIlertIntegration
+from components.preflight import run_preflight
 from components.settings import SettingsError, load_settings, pulumi_config_keys
 
 
@@ -29,6 +31,13 @@ try:
     settings = load_settings(_get_object, _get, config_keys=pulumi_config_keys())
 except SettingsError as error:
     raise pulumi.RunError(str(error)) from None
+
+if pulumi.runtime.is_dry_run():  # preview, and the preview phase of `pulumi up`
+    report = run_preflight(settings, _get)
+    if report.checked:
+        pulumi.log.info(report.summary())
+    if report.problems:
+        raise pulumi.RunError(str(report.error()))
 
 for integration in settings.integrations:
     wiring = LevelIlertIntegration(

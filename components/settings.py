@@ -205,6 +205,8 @@ def load_settings(
             f"'manual' (you create it in Level's UI); got {management!r}. Fix it with "
             f"`pulumi config set {WEBHOOK_MANAGEMENT_KEY} api`."
         )
+    if management == "manual":
+        lines.extend(ignored_in_manual_mode(config_keys or ()))
     for api in (ILERT,) if management == "manual" else (ILERT, LEVEL):
         lines.extend(problems(api, get, environ))
     for namespace in ("ilert", "level"):
@@ -224,15 +226,17 @@ def load_settings(
             f"{INTEGRATIONS_KEY} must be a non-empty list of integrations, like:\n{EXAMPLE}"
         )
     else:
+        indexed: list[tuple[int, Integration]] = []
         for index, entry in enumerate(raw):
             integration, wrong = _integration(index, entry)
             lines.extend(wrong)
             if integration is not None:
                 integrations.append(integration)
+                indexed.append((index, integration))
+        lines.extend(duplicates(raw))
+        lines.extend(_unknown_partners(raw, indexed))
     if lines:  # every problem at once: one edit of the stack file, not one per run
         raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {line}" for line in lines))
-    _unique(integrations, lambda i: i.pulumi_name, "resourceName (or a name that slugs to it)")
-    _unique(integrations, lambda i: i.name, "name")
     _check_routing(integrations, pages_twice=check_routing)
     return StackSettings.model_validate(
         {"webhook_management": management, "integrations": integrations}
@@ -342,10 +346,7 @@ def _config_word(name: str) -> str:
 
 
 def _check_routing(integrations: list[Integration], *, pages_twice: bool) -> None:
-    """``sharesAlertsWith`` names integrations of this stack; no alert pages twice."""
-    partners = _unknown_partners(integrations)
-    if partners:
-        raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {p}" for p in partners))
+    """No Level alert pages twice (checked once every entry is valid, partners included)."""
     found = routing.overlaps(integrations) if pages_twice else []
     if found:
         raise SettingsError(
@@ -354,11 +355,15 @@ def _check_routing(integrations: list[Integration], *, pages_twice: bool) -> Non
         )
 
 
-def _unknown_partners(integrations: list[Integration]) -> list[str]:
-    """``sharesAlertsWith`` must name other integrations of this stack, by ``name``."""
-    names = [i.name for i in integrations]
+def _unknown_partners(entries: list[Any], indexed: list[tuple[int, Integration]]) -> list[str]:
+    """``sharesAlertsWith`` must name other integrations of this stack, by ``name`` (the
+    names as written, so that a partner with a problem of its own is still found)."""
+    names = [
+        entry["name"] for entry in entries
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str)
+    ]
     lines = []
-    for index, integration in enumerate(integrations):
+    for index, integration in indexed:
         for partner in integration.shares_alerts_with or ():
             where = f"{INTEGRATIONS_KEY}[{index}].sharesAlertsWith"
             if partner == integration.name:
@@ -374,13 +379,47 @@ def _unknown_partners(integrations: list[Integration]) -> list[str]:
     return lines
 
 
-def _unique(integrations: list[Integration], key: Callable[[Integration], str], what: str) -> None:
-    seen: dict[str, int] = {}
-    for index, integration in enumerate(integrations):
-        value = key(integration)
-        if value in seen:
-            raise SettingsError(
-                f"{INTEGRATIONS_KEY}[{seen[value]}] and [{index}] have the same {what} "
-                f"{value!r}; each integration needs its own."
+def duplicates(entries: list[Any]) -> list[str]:
+    """One line per pair of integrations with the same ``name`` or the same Pulumi resource
+    name (``resourceName``, else a slug of ``name``), read from the entries as written, so
+    that an entry with another problem is still compared."""
+    names: dict[str, int] = {}
+    resource_names: dict[str, int] = {}
+    found = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            continue
+        name = entry["name"]
+        given = entry.get("resourceName")
+        resource_name = given if isinstance(given, str) else slug(name)
+        if name in names:
+            found.append(
+                f"{INTEGRATIONS_KEY}[{names[name]}] and [{index}] have the same name {name!r}; "
+                f"each integration needs its own alert source name. Rename one."
             )
-        seen[value] = index
+        elif resource_name in resource_names:
+            found.append(
+                f"{INTEGRATIONS_KEY}[{resource_names[resource_name]}] and [{index}] have the "
+                f"same resourceName (or a name that slugs to it) {resource_name!r}; set "
+                f"resourceName on one of them to a name of its own."
+            )
+        names.setdefault(name, index)
+        resource_names.setdefault(resource_name, index)
+    return found
+
+
+# The keys of Level's API client: manual mode never calls Level, so none of them is read.
+LEVEL_API_KEYS = tuple(
+    key for key in sorted(KNOWN_KEYS) if key.startswith("level:") and key != WEBHOOK_MANAGEMENT_KEY
+)
+
+
+def ignored_in_manual_mode(config_keys: Iterable[str]) -> list[str]:
+    """One sentence per ``level:`` key set in the stack that manual mode would ignore."""
+    return [
+        f"{key} is set, but {WEBHOOK_MANAGEMENT_KEY} is manual, which never calls Level's "
+        f"API, so it would be ignored; remove it (`pulumi config rm {key}`) or manage the "
+        f"webhook through the API (`pulumi config set {WEBHOOK_MANAGEMENT_KEY} api`)."
+        for key in sorted(set(config_keys))
+        if key in LEVEL_API_KEYS
+    ]

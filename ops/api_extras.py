@@ -4,7 +4,8 @@ Kept here rather than in ``providers/`` because the dynamic providers never need
 ilert's newest alerts of one source (one page, not the whole history), an alert's log
 entries, and resolving an alert (``verify``'s clean-up); Level's one-alert read (does the
 key work, in manual mode too), the sandbox's alert-raising control route, and the opt-in
-write probe that tells a read-only Level key from a read & write one. They go through the
+write probe that tells a read-only Level key from a read & write one (``LevelClient``'s, which
+``pulumi preview`` sends too). They go through the
 same HTTP layer (``providers.http.ApiClient``): same retries, timeouts and redaction.
 """
 
@@ -13,14 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from providers.endpoints import Endpoint
-from providers.http import ApiClient, ApiError, ForbiddenError, UnauthorizedError
+from providers.http import ApiClient
 from providers.ilert_api import Alert
-from providers.level_api import LevelAlert
+from providers.level_api import LevelAlert, LevelClient
 from providers.tuning import DEFAULT_RATE_LIMITS
 
-#: An id no Level alert can have (not a base64 gid): resolving it can change nothing.
-PROBE_ALERT_ID = "level-ilert-doctor-probe"
-PROBE_PATH = f"/v2/alerts/{PROBE_ALERT_ID}/resolve"
 RECENT_ALERTS = 5
 
 
@@ -74,6 +72,9 @@ class LevelExtras:
             base_url_setting="level:baseUrl",
             rate_limit=DEFAULT_RATE_LIMITS["level"],
         )
+        self._level = LevelClient(
+            endpoint.base_url, endpoint.credential, rate_limit=DEFAULT_RATE_LIMITS["level"]
+        )
 
     def read_one_alert(self) -> None:
         """``GET /v2/alerts?limit=1``: Level's documented API, so it works in manual mode too."""
@@ -107,21 +108,6 @@ class LevelExtras:
         return self._api.call(LevelAlert, "POST", "/sandbox/alerts", json=body)
 
     def key_can_write(self) -> bool:
-        """Whether the key may write, from the answer to resolving an alert that cannot exist.
-
-        ``POST /v2/alerts/<impossible id>/resolve`` changes nothing whatever the key: a read &
-        write key gets past the access check and is refused for the id (404, 400 or 422); a
-        read-only key is refused with 403 (Level's answer to a read-only key writing).
-        Raises ``UnauthorizedError`` when the key is not valid at all.
-        """
-        try:
-            self._api.request("POST", PROBE_PATH)
-        except ForbiddenError:
-            return False
-        except UnauthorizedError:
-            raise
-        except ApiError as exc:
-            if exc.status in (400, 404, 422):
-                return True
-            raise
-        return True  # an answer of 2xx to an impossible id: the key could write
+        """Whether the key may write: ``LevelClient.key_can_write``'s no-op write probe, the
+        one ``pulumi preview`` also sends (components/preflight.py)."""
+        return self._level.key_can_write()

@@ -108,13 +108,15 @@ def read_settings(lookup: Lookup, environ: Mapping[str, str], *, level: bool) ->
         raise DiscoverError(str(error)) from None
 
 
-def endpoints_to_write(live: Live) -> dict[str, str]:
-    """The base URLs the file must name: those that are not the APIs' defaults."""
+def endpoints_to_write(live: Live, plan: Plan) -> dict[str, str]:
+    """The base URLs the file must name: those that are not the APIs' defaults (Level's
+    only when the stack calls Level: manual mode refuses ``level:`` keys it would ignore)."""
     found = {}
     if live.ilert_base_url != ILERT.default_base_url:
         found[ILERT.base_url_key] = live.ilert_base_url
-    if live.level_base_url is not None and live.level_base_url != LEVEL.default_base_url:
-        found[LEVEL.base_url_key] = live.level_base_url
+    level = live.level_base_url
+    if plan.webhook_management == "api" and level not in (None, LEVEL.default_base_url):
+        found[LEVEL.base_url_key] = str(level)
     return found
 
 
@@ -196,7 +198,7 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
         return Result(live, plan, "", None, None)
     if options.print_only:
         return Result(live, plan, print_block(plan), None, None)
-    endpoints = endpoints_to_write(live)
+    endpoints = endpoints_to_write(live, plan)
     document = (
         merged_document(load(path), plan, endpoints, project) if existing
         else new_document(plan, header(options, live), endpoints)

@@ -612,6 +612,17 @@ class ApiClient:
         body = self.request(method, path, params=params, json=json, sensitive=sensitive)
         return self.parse(model, body, method, path)
 
+    def malformed(self, method: str, path: str, what: str) -> ApiError:
+        """The error for an answer this client cannot use (``what`` never quotes it)."""
+        return ApiError(
+            api=self.api,
+            method=method,
+            path=path,
+            status=None,
+            message=what,
+            hint="The API may have changed; this client needs updating.",
+        )
+
     def parse(self, model: type[Model], body: Any, method: str, path: str) -> Model:
         """Validate one answer; a mismatch never quotes the answer, which may hold keys or URLs."""
         try:
@@ -621,13 +632,8 @@ class ApiClient:
                 f"{'.'.join(str(part) for part in error['loc']) or 'the body'}: {error['msg']}"
                 for error in exc.errors(include_input=False, include_url=False)
             )
-            raise ApiError(
-                api=self.api,
-                method=method,
-                path=path,
-                status=None,
-                message=f"the answer does not have the shape of {model.__name__} ({problems})",
-                hint="The API may have changed; this client needs updating.",
+            raise self.malformed(
+                method, path, f"the answer does not have the shape of {model.__name__} ({problems})"
             ) from None
 
     def _deadline_hint(self, attempt: _Attempt, *, sentence: bool = True) -> str:
@@ -663,11 +669,15 @@ class ApiClient:
         # Sent, then no answer: a write may have been carried out.
         lost = not connect_failed and not isinstance(cause, DeadlineExceeded)
         acted = lost and method.upper() not in IDEMPOTENT_METHODS
-        if (
+        out_of_time = (
             attempt.deadline_hit
             or isinstance(cause, DeadlineExceeded)
             or (timed_out and attempt.read_cut_by_deadline)
-        ):
+        )
+        # A deadline that cut the retries of a failing connection short hides the reason:
+        # an unreachable host is said to be one, with its URL, whatever the deadline.
+        never_connected = _connect_failure(exc) if out_of_time else None
+        if out_of_time and never_connected is None:
             return DeadlineExceededError(
                 **fields,
                 message=f"no success after {tries}: " + _redact(_describe(cause), hidden),
@@ -679,10 +689,19 @@ class ApiClient:
                 + self._deadline_hint(attempt),
                 may_have_acted=acted,
             )
-        if connect_failed:
+        if connect_failed or never_connected is not None:
+            reason = never_connected or cause
+            setting = f" ({self._timeout_setting})" if self._timeout_setting else ""
+            cut_short = (
+                f" (the operation's deadline of {attempt.budget:g} s{setting} left no time "
+                f"for another)"
+                if never_connected is not None
+                else ""
+            )
             return ApiUnreachableError(
                 **fields,
-                message=f"could not connect after {tries}: " + _redact(_describe(cause), hidden),
+                message=f"could not connect after {tries}{cut_short}: "
+                + _redact(_describe(reason), hidden),
                 hint=f"Check that {self.base_url} is reachable from here (address, DNS, "
                 f"proxy, firewall).",
             )
@@ -799,6 +818,30 @@ def _root_cause(exc: BaseException) -> BaseException:
             return current
         current = inner
     return current
+
+
+def _connect_failure(exc: BaseException) -> BaseException | None:
+    """The failure to connect that the last attempt behind ``exc`` met, if it met one.
+
+    When the deadline stops the retries, urllib3 raises from inside its handler of the
+    attempt's own error, so that error is the ``__context__`` of the deadline's exception.
+    """
+    pending: list[BaseException] = [exc]
+    for _ in range(20):
+        if not pending:
+            return None
+        current = pending.pop()
+        if isinstance(current, ConnectTimeoutError | NewConnectionError | NameResolutionError):
+            return current
+        inner: object = None
+        if isinstance(current, MaxRetryError):
+            inner = current.reason
+        elif isinstance(current, requests.RequestException) and current.args:
+            inner = current.args[0]
+        for found in (current.__context__, inner):
+            if isinstance(found, BaseException):
+                pending.append(found)
+    return None
 
 
 def _describe(cause: BaseException) -> str:

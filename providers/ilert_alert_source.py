@@ -64,6 +64,7 @@ from providers.provider_base import (
     create_once,
     is_unknown,
     none_if_gone,
+    parse_inputs,
     quote,
     validate,
 )
@@ -439,10 +440,12 @@ def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | 
     if not found:
         return None
     ids = ", ".join(str(source.id) for source in found)
-    what = f"alert source named {args.name!r} of type {args.integration_type}"
+    named = f"named {args.name!r} of type {args.integration_type}"
+    what = f"alert source {named}"
     if len(found) > 1:
         raise AlertSourceExistsError(
-            f"ilert has {len(found)} {what}s (ids {ids}); adopting one would be a guess. "
+            f"ilert has {len(found)} alert sources {named} (ids {ids}); adopting one would be "
+            f"a guess. "
             f"Delete or rename the extra ones in ilert, or give this integration another name."
         )
     if not args.adopt:
@@ -455,7 +458,7 @@ def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | 
 
 
 def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
-    return AlertSourceArgs.model_validate({k: v for k, v in props.items() if k in _INPUTS})
+    return parse_inputs(AlertSourceArgs, props)
 
 
 @dataclass(frozen=True)
@@ -493,9 +496,6 @@ def _policy_ref(value: object) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-_INPUTS = frozenset(AlertSourceArgs.model_fields)
-
-
 def _differs(desired: object, recorded: object) -> bool:
     return is_unknown(desired) or desired != recorded
 
@@ -520,14 +520,23 @@ def _policy_id(lists: _Lists, policy: int | str) -> int:
         found = lists.policies.find(lambda candidate: candidate.name == policy)
     if found:
         return int(found[0].id)
-    policies = lists.policies.find(lambda _: True)
+    raise UnknownEscalationPolicyError(
+        unknown_policy_message("escalation_policy", policy, lists.policies.find(lambda _: True))
+    )
+
+
+def unknown_policy_message(
+    setting: str, policy: str, policies: list[EscalationPolicy]
+) -> str:
+    """``setting`` names policy ``policy``, which is none of ``policies``: the sentence that
+    lists the existing names (the first few) and says what to write instead."""
     names = ", ".join(repr(p.name) for p in policies[:POLICY_NAMES_SHOWN])
     hidden = len(policies) - POLICY_NAMES_SHOWN
     more = f" and {hidden} more" if hidden > 0 else ""
-    raise UnknownEscalationPolicyError(
-        f"escalation_policy {policy!r} matches no ilert escalation policy (names are exact "
-        f"and case-sensitive). Existing policies: {names or 'none'}{more}. Use one of these "
-        f"names or a numeric policy id."
+    return (
+        f"{setting} {policy!r} matches no ilert escalation policy (names are exact and "
+        f"case-sensitive). Existing policies: {names or 'none'}{more}. Use one of these names "
+        f"or a numeric policy id."
     )
 
 

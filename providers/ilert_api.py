@@ -277,10 +277,10 @@ class IlertClient:
                 params={**(params or {}), "start-index": start, "max-results": page_size},
             )
             if not isinstance(page, list):
-                raise TypeError(f"ilert answered {path} with {type(page).__name__}, not a list")
+                raise self._api.malformed("GET", path, "the answer was not a list (a page)")
             yield from page
             if len(page) < page_size:
                 return
             start += len(page)
-        raise RuntimeError(f"ilert kept returning full pages of {path} after {MAX_PAGES} pages")
+        raise self._api.malformed("GET", path, f"full pages kept coming after {MAX_PAGES} pages")
 

@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict
 from providers.http import (
     DEFAULT_OPERATION_TIMEOUT,
     ApiClient,
+    ApiError,
+    ForbiddenError,
     NotFoundError,
     RateLimit,
     RetryPolicy,
@@ -53,6 +55,10 @@ EVENT_TYPES = (
     "group_updated",
     "group_deleted",
 )
+
+#: An id no Level alert can have (not a base64 gid): resolving it can change nothing.
+WRITE_PROBE_ALERT_ID = "level-ilert-write-probe"
+WRITE_PROBE_PATH = f"/v2/alerts/{WRITE_PROBE_ALERT_ID}/resolve"
 
 MANUAL_MODE_HINT = (
     "This Level organisation's API does not offer webhook management (it answered 404 on "
@@ -176,6 +182,32 @@ class LevelClient:
         except NotFoundError as exc:
             raise _unavailable(exc) from None
 
+    def probe_webhooks(self) -> None:
+        """One ``GET /v2/webhooks?limit=1``: the key is accepted and the organisation's API
+        has webhook management (``WebhookManagementUnavailableError`` on a 404)."""
+        try:
+            self._api.request("GET", WEBHOOKS_PATH, params={"limit": 1})
+        except NotFoundError as exc:
+            raise _unavailable(exc) from None
+
+    def key_can_write(self) -> bool:
+        """Whether the key may write, from the answer to resolving an alert that cannot exist.
+
+        ``POST /v2/alerts/<impossible id>/resolve`` changes nothing whatever the key: a read &
+        write key gets past the access check and is refused for the id (404, 400 or 422); a
+        read-only key is refused with 403 (Level's answer to a read-only key writing). Other
+        failures (401, no answer) raise as they are.
+        """
+        try:
+            self._api.request("POST", WRITE_PROBE_PATH)
+        except ForbiddenError:
+            return False
+        except ApiError as exc:
+            if exc.status in (400, 404, 422):
+                return True
+            raise
+        return True  # an answer of 2xx to an impossible id: the key could write
+
     def create_webhook(
         self,
         *,
@@ -267,12 +299,12 @@ class LevelClient:
             page = self._api.request("GET", path, params=query)
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list):
-                raise TypeError(f"Level answered {path} without a data list")
+                raise self._api.malformed("GET", path, "the answer has no data list (a page)")
             yield from data
             if not page.get("has_more") or not data:
                 return
             cursor = str(data[-1]["id"])
-        raise RuntimeError(f"Level kept answering has_more for {path} after {MAX_PAGES} pages")
+        raise self._api.malformed("GET", path, f"has_more was still true after {MAX_PAGES} pages")
 
 
 def _webhook_path(webhook_id: str) -> str:

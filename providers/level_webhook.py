@@ -51,6 +51,7 @@ from providers.provider_base import (
     create_once,
     is_unknown,
     none_if_gone,
+    parse_inputs,
     validate,
 )
 
@@ -372,10 +373,7 @@ def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
 
 
 def _args(props: dict[str, Any]) -> WebhookArgs:
-    return WebhookArgs.model_validate({k: v for k, v in props.items() if k in _INPUTS})
-
-
-_INPUTS = frozenset(WebhookArgs.model_fields)
+    return parse_inputs(WebhookArgs, props)
 
 
 def _declared(props: dict[str, Any]) -> dict[str, Any]:

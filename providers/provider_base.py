@@ -20,12 +20,14 @@ from pydantic import BaseModel, ValidationError
 
 from providers import engine_adapter
 from providers.endpoints import ApiSettings, Endpoint, problems, resolve
+from providers.failures import KnownFailure
 from providers.http import ApiError, NotFoundError, deadline
 from providers.inventory import HasId, Inventory
 from providers.tuning import KEYS as TUNING_KEYS
 from providers.tuning import ApiTuning, TuningError, tuning_for
 
 PROVIDER_KEY = "__provider"
+Model = TypeVar("Model", bound=BaseModel)
 CONFIG_KEYS = ("ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl", *TUNING_KEYS)
 
 
@@ -283,6 +285,33 @@ def validate(
     return inputs, []
 
 
+class InvalidInputsError(KnownFailure, ValueError):
+    """Inputs that ``check`` refuses reached ``create`` or ``update`` (a program that calls a
+    provider without the engine's check, or a rule that needs a value known only then)."""
+
+
+def parse_inputs(model: type[Model], props: Mapping[str, Any]) -> Model:
+    """The resource's inputs as ``model``; invalid ones fail naming each property and the
+    rule, as ``check`` would (secret fields never quoted), never as a pydantic dump."""
+    try:
+        return model.model_validate({k: v for k, v in props.items() if k in model.model_fields})
+    except ValidationError as error:
+        failures = check_failures(
+            error,
+            secret_fields=getattr(model, "SECRET_FIELDS", ()),
+            known=model.model_fields,
+        )
+        reasons = " ".join(failure.reason for failure in failures)
+        raise InvalidInputsError(
+            f"The resource's inputs are invalid: {reasons} Fix them in the stack file (or the "
+            f"program that declares the resource) and run again."
+        ) from None
+
+
+class OutcomeUnknownError(KnownFailure):
+    """A create's answer was lost and the look-up that would settle it failed as well."""
+
+
 Item = TypeVar("Item", bound=HasId)
 
 
@@ -305,9 +334,17 @@ def create_once(
     except ApiError as error:
         if not error.may_have_acted:
             raise
-        with deadline(timeout):
-            listing.reload()
-            found = listing.find(match)
+        try:
+            with deadline(timeout):
+                listing.reload()
+                found = listing.find(match)
+        except ApiError as lookup:
+            raise OutcomeUnknownError(
+                f"{error} The look-up that would settle it failed too: {lookup} The object "
+                f"may exist now. Run `pulumi up` again: the create looks first, so nothing is "
+                f"made twice; if it finds the object it stops and names it, and `adopt: true` "
+                f"on this integration takes it over."
+            ) from None
         if len(found) != 1:
             raise
         return found[0]

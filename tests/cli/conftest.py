@@ -6,9 +6,11 @@ need the Pulumi CLI that ``make pulumi`` finds or builds, and take minutes.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from tests.cli.harness import STORY_COSTS, cli_dir
+from tests.cli.harness import COST_PROPERTY, STORY_COSTS, cli_dir
 from tools import pulumi_cli
 
 
@@ -27,6 +29,13 @@ def _the_cli_is_there() -> None:
         pytest.fail(f"No Pulumi CLI in {cli_dir()}: run `make pulumi` (or `make e2e`).")
     if tuple(map(int, found.split("."))) < tuple(map(int, pinned.split("."))):
         pytest.fail(f"The Pulumi CLI in {cli_dir()} is v{found}, older than the pinned v{pinned}.")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect each story's cost from its report (here or from an xdist worker)."""
+    for name, value in report.user_properties:
+        if name == COST_PROPERTY and isinstance(value, dict):
+            STORY_COSTS[report.nodeid.rsplit("::", 1)[-1]] = Counter(value)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

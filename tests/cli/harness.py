@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -34,14 +35,19 @@ PROGRAM = ("__main__.py", "Pulumi.yaml", "requirements.txt", "providers", "compo
 PASSPHRASE = "e2e-passphrase"
 COMMAND_TIMEOUT_SECONDS = 240
 EXIT_DRIFT = 7
+# What `make drift` and .github/workflows/drift.yml add: the preflight skips its write probe.
+DRIFT_ENV = {"LEVEL_ILERT_PREFLIGHT": "read-only"}
 # What each story cost, as the sandbox logged it: test id -> "ilert GET" -> count (printed
-# at the end of `make e2e` by tests/cli/conftest.py).
+# at the end of `make e2e` by tests/cli/conftest.py, which collects them from each test's
+# report, so that they reach the summary from pytest-xdist's workers too).
 STORY_COSTS: dict[str, Counter[str]] = {}
+COST_PROPERTY = "story_cost"
 
 
-def record_cost(story: str, sandbox: Sandbox) -> None:
+def record_cost(item: pytest.Item, sandbox: Sandbox) -> None:
     """Keep one story's API calls (the sandbox's request log) for the summary at the end."""
-    STORY_COSTS[story] = Counter(f"{r.service} {r.method}" for r in sandbox.requests)
+    counts = Counter(f"{r.service} {r.method}" for r in sandbox.requests)
+    item.user_properties.append((COST_PROPERTY, dict(counts)))
 
 
 def cli_dir() -> Path:
@@ -114,7 +120,8 @@ class Project:
     ) -> None:
         """Write ``Pulumi.<stack>.yaml``: the sandbox's URLs, ``integrations``, extra config.
 
-        Secure values set earlier with ``config_set_secret`` are kept unless told otherwise.
+        Secure values set earlier with ``config_set_secret`` are kept unless told otherwise;
+        a key given as None in ``config`` is left out (``level:baseUrl`` in manual mode).
         """
         path = self.stack_file
         old = yaml.safe_load(path.read_text()) if path.exists() else {}
@@ -134,6 +141,7 @@ class Project:
                     entry.update({k: v for k, v in secure.items() if k not in entry})
             values["level-ilert:integrations"] = entries
         values.update(config or {})
+        values = {key: value for key, value in values.items() if value is not None}
         document: dict[str, Any] = {"config": values}
         if old and "encryptionsalt" in old:
             document["encryptionsalt"] = old["encryptionsalt"]
@@ -178,13 +186,17 @@ class Project:
         return self.pulumi("preview", "--diff", "--stack", self.stack, *args)
 
     def drift(self) -> Run:
-        """``make drift``'s command."""
-        return self.preview("--refresh", "--expect-no-changes")
+        """``make drift``'s command, with its environment (a read-only preflight)."""
+        return self.pulumi(
+            "preview", "--diff", "--stack", self.stack, "--refresh", "--expect-no-changes",
+            env=DRIFT_ENV,
+        )
 
     def drift_json(self) -> tuple[Run, dict[str, Any]]:
         """The drift workflow's command: ``preview --refresh --expect-no-changes --json``."""
         run = self.pulumi(
-            "preview", "--refresh", "--expect-no-changes", "--json", "--stack", self.stack
+            "preview", "--refresh", "--expect-no-changes", "--json", "--stack", self.stack,
+            env=DRIFT_ENV,
         )
         return run, json.loads(run.stdout)
 

@@ -60,7 +60,9 @@ def test_a_missing_credential_names_the_config_key_and_the_env_var(
     assert run.code != 0, str(run)
     assert "ilert:apiToken" in run.out and "ILERT_API_TOKEN" in run.out
     assert "Traceback" not in run.out
-    assert world.count(method="POST") == 0
+    assert "Updating (" not in run.out  # stopped by the preview's preflight
+    assert world.count("ilert") == 0
+    assert world.ilert_alert_sources() == [] and world.level_webhooks() == []
 
 
 def test_manual_mode_never_calls_level_and_outputs_the_ui_steps(
@@ -68,9 +70,9 @@ def test_manual_mode_never_calls_level_and_outputs_the_ui_steps(
 ) -> None:
     project.write_stack(
         [{"name": "Level - Acme", "escalationPolicy": "Default"}],
-        config={"level:webhookManagement": "manual"},
+        config={"level:webhookManagement": "manual", "level:baseUrl": None},
     )
-    project.env.pop("LEVEL_API_KEY")  # manual mode needs no Level key
+    project.env.pop("LEVEL_API_KEY")  # manual mode needs no Level key, and refuses Level keys
     world.requests.clear()
 
     project.up()

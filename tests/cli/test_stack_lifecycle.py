@@ -107,7 +107,7 @@ def _cost(stack: Stack, request: pytest.FixtureRequest) -> Iterator[None]:
     """Each story starts with an empty request log; what it sent is kept for the summary."""
     stack.sandbox.requests.clear()
     yield
-    record_cost(request.node.name, stack.sandbox)
+    record_cost(request.node, stack.sandbox)
 
 
 def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stack) -> None:
@@ -122,9 +122,11 @@ def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stac
     assert stack.webhook("globex")["url"] == globex["integrationUrl"]
     assert stack.webhook("acme")["has_secret"] is True
     assert stack.webhook("acme")["event_types"] == ["alert_active", "alert_resolved"]
-    # The cost of a first up: policies + sources listed, two POSTs each side.
+    # The cost of a first up: the preview's preflight (policies listed, one Level GET, the
+    # no-op write probe), then policies + sources listed, two POSTs each side.
     assert stack.sandbox.count("ilert", "POST") == 2
-    assert stack.sandbox.count("level", "POST") == 2
+    assert stack.sandbox.count("level", "POST", "/v2/webhooks") == 2
+    assert stack.sandbox.count("level", "POST", "/v2/alerts/") == 1
     stack.remember_secrets()
 
     # Level's own test, routed: an alert on a client's device opens an ilert alert on that
@@ -142,14 +144,23 @@ def test_up_creates_both_integrations_wired_and_the_alert_flow_works(stack: Stac
 def test_preview_right_after_up_expects_no_changes_and_only_reads(stack: Stack) -> None:
 
     plain = stack.project.preview("--expect-no-changes")
+    plain_requests = list(stack.sandbox.requests)
+    stack.sandbox.requests.clear()
     refreshed = stack.project.drift()
 
     assert plain.code == 0, str(plain)
     assert refreshed.code == 0, str(refreshed)
-    methods = {request.method for request in stack.sandbox.requests}
-    assert methods == {"GET"}
-    # refresh: always (Pulumi.yaml) makes every preview read both APIs: one listing each.
-    assert stack.sandbox.count() <= 6, [r.path for r in stack.sandbox.requests]
+    # A preview writes nothing: its only non-GET is the preflight's no-op write probe, which
+    # a drift check (read-only preflight) leaves out.
+    assert [(r.method, r.path) for r in plain_requests if r.method != "GET"] == [
+        ("POST", "/v2/alerts/level-ilert-write-probe/resolve")
+    ]
+    assert {request.method for request in stack.sandbox.requests} == {"GET"}
+    # refresh: always (Pulumi.yaml) makes every preview read both APIs: one listing each, and
+    # Level's groups (routing); the preflight lists the policies once and asks Level for one
+    # webhook (and, but for a drift check, sends its no-op write probe).
+    assert len(plain_requests) <= 6, [r.path for r in plain_requests]
+    assert stack.sandbox.count() <= 5, [r.path for r in stack.sandbox.requests]
 
 
 def edit_source(stack: Stack, **fields: Any) -> None:
@@ -255,7 +266,11 @@ def test_a_replaced_source_is_created_first_and_its_webhook_repointed_before_the
     assert new_source != old_source
     assert stack.ids("acme")[1] == webhook_id  # the same webhook, re-pointed in place
     assert stack.webhook("acme")["url"] == stack.source("acme")["integrationUrl"]
-    order = [(r.service, r.method, r.path) for r in stack.sandbox.requests if r.method != "GET"]
+    order = [
+        (r.service, r.method, r.path)
+        for r in stack.sandbox.requests
+        if r.method != "GET" and not r.path.startswith("/v2/alerts/")  # the preflight's probe
+    ]
     assert order == [
         ("ilert", "POST", "/api/alert-sources"),
         ("level", "PATCH", f"/v2/webhooks/{webhook_id}"),

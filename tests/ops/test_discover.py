@@ -368,6 +368,7 @@ def test_an_organisation_without_webhook_management_gets_the_manual_mode(
     assert code == 0, err
     config = yaml.safe_load(folder.text())["config"]
     assert config["level:webhookManagement"] == "manual"
+    assert "level:baseUrl" not in config  # manual mode never calls Level: no level: keys
     (entry,) = config["level-ilert:integrations"]
     assert "eventTypes" not in entry and "webhookEnabled" not in entry
 

@@ -61,21 +61,25 @@ class ProvidersAgainstSandbox(CapturingMocks):
 def stack_config(
     sandbox: Sandbox, integrations: list[dict[str, Any]], **extra: str
 ) -> dict[str, str]:
-    """The stack config as the engine hands it over: namespaced keys, string values."""
+    """The stack config as the engine hands it over: namespaced keys, string values.
+
+    Manual mode has no Level settings: it refuses them, since it never calls Level.
+    """
+    level = {"level:apiKey": LEVEL_API_KEY, "level:baseUrl": sandbox.level_url}
     return {
         "ilert:apiToken": ILERT_TOKEN,
         "ilert:baseUrl": sandbox.ilert_url,
-        "level:apiKey": LEVEL_API_KEY,
-        "level:baseUrl": sandbox.level_url,
+        **({} if extra.get("level:webhookManagement") == "manual" else level),
         "level-ilert:integrations": json.dumps(integrations),
         **extra,
     }
 
 
 def run_program(
-    config: dict[str, str], mocks: CapturingMocks | None = None
+    config: dict[str, str], mocks: CapturingMocks | None = None, *, preview: bool = False
 ) -> tuple[dict[str, Any], CapturingMocks]:
-    """Run `__main__.py` with this config under mocks; returns its globals and the mocks."""
+    """Run `__main__.py` with this config under mocks (as `pulumi up`'s update phase, or
+    with ``preview`` as a dry run); returns its globals and the mocks."""
     mocks = mocks or CapturingMocks()
     namespace: dict[str, Any] = {}
 
@@ -83,7 +87,7 @@ def run_program(
         pulumi.runtime.set_all_config(config)
         namespace.update(runpy.run_path(str(PROGRAM)))
 
-    capture_registrations(program, mocks=mocks, stack="sandbox")
+    capture_registrations(program, mocks=mocks, stack="sandbox", preview=preview)
     return namespace, mocks
 
 

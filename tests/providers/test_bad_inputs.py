@@ -239,7 +239,7 @@ def _shape_rows() -> Iterator[Row]:
     yield Row(
         "duplicate-resource-name",
         [OK, {"name": "level acme", "escalationPolicy": 2}],
-        "have the same resourceName .*'level-acme'; each integration needs its own",
+        "have the same resourceName .*'level-acme'; set resourceName on one of them",
     )
     yield Row(
         "management-auto", [OK], "level:webhookManagement must be 'api' .* or 'manual'",

@@ -243,20 +243,26 @@ def test_level_pages_of_one_and_the_limits_of_a_page() -> None:
 def test_a_listing_without_a_data_list_is_refused(answer: object) -> None:
     responses.get(f"{LEVEL}/v2/webhooks", json=answer)
 
-    with pytest.raises(TypeError, match="data list") as caught:
+    with pytest.raises(ApiError, match="data list") as caught:
         list(level().list_webhooks())
 
-    assert str(caught.value) == "Level answered /v2/webhooks without a data list"
+    assert str(caught.value) == (
+        "Level API GET /v2/webhooks failed (no answer): the answer has no data list (a page). "
+        "The API may have changed; this client needs updating."
+    )
 
 
 @responses.activate
 def test_a_level_listing_that_never_ends_is_cut_off() -> None:
     responses.get(f"{LEVEL}/v2/webhooks", json={"data": [HOOK], "has_more": True})
 
-    with pytest.raises(RuntimeError, match="kept answering") as caught:
+    with pytest.raises(ApiError, match="has_more") as caught:
         list(level().list_webhooks())
 
-    assert str(caught.value) == "Level kept answering has_more for /v2/webhooks after 1000 pages"
+    assert str(caught.value) == (
+        "Level API GET /v2/webhooks failed (no answer): has_more was still true after 1000 "
+        "pages. The API may have changed; this client needs updating."
+    )
     assert len(responses.calls) == 1000
 
 
@@ -350,14 +356,18 @@ def test_an_ilert_listing_that_is_not_a_list_or_never_ends_is_refused() -> None:
     responses.get(f"{ILERT}/api/alert-sources", json={"items": []})
     responses.get(f"{ILERT}/api/escalation-policies", json=[{"id": 1, "name": "Default"}])
 
-    with pytest.raises(TypeError, match="not a list") as not_a_list:
+    with pytest.raises(ApiError, match="not a list") as not_a_list:
         list(ilert().list_alert_sources())
-    with pytest.raises(RuntimeError, match="kept returning") as endless:
+    with pytest.raises(ApiError, match="full pages") as endless:
         list(ilert().list_escalation_policies(page_size=1))
 
-    assert str(not_a_list.value) == "ilert answered /api/alert-sources with dict, not a list"
+    assert str(not_a_list.value) == (
+        "ilert API GET /api/alert-sources failed (no answer): the answer was not a list (a "
+        "page). The API may have changed; this client needs updating."
+    )
     assert str(endless.value) == (
-        "ilert kept returning full pages of /api/escalation-policies after 1000 pages"
+        "ilert API GET /api/escalation-policies failed (no answer): full pages kept coming "
+        "after 1000 pages. The API may have changed; this client needs updating."
     )
 
 

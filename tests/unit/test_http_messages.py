@@ -317,6 +317,38 @@ def test_each_answer_is_logged_at_debug_level_without_the_credential(
     assert "SECRET" not in line
 
 
+def test_no_connection_under_a_short_deadline_still_says_could_not_connect() -> None:
+    """A deadline shorter than the backoff stops the retries; the reason (refused) and the
+    base URL are still what the user reads, not a bare deadline message."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+    error = failure(url, retry=RetryPolicy(attempts=4, backoff_factor=5), operation_timeout=1)
+
+    assert isinstance(error, ApiUnreachableError)
+    assert str(error) == (
+        "Example API GET /x failed (no answer): could not connect after 1 attempt (the "
+        "operation's deadline of 1 s (example:operationTimeoutSeconds) left no time for "
+        "another): NewConnectionError: Failed to establish a new connection: [Errno 111] "
+        f"Connection refused. Check that {url} is reachable from here (address, DNS, proxy, "
+        "firewall)."
+    )
+    assert error.may_have_acted is False
+
+
+def test_no_name_resolution_under_a_deadline_names_the_host() -> None:
+    client = make_client("https://ilert.invalid", retry=RetryPolicy(attempts=4, backoff_factor=5))
+    with pytest.raises(ApiUnreachableError, match="could not connect") as caught, deadline(1):
+        client.request("GET", "/x")
+
+    assert "after 1 attempt (the operation's deadline of 1 s" in str(caught.value)
+    assert "NameResolutionError: Failed to resolve 'ilert.invalid'" in str(caught.value)
+    assert str(caught.value).endswith(
+        "Check that https://ilert.invalid is reachable from here (address, DNS, proxy, firewall)."
+    )
+
+
 def test_a_connection_that_cannot_be_made_in_time_is_reported_as_unreachable() -> None:
     """A listener whose queue is full never completes the handshake: the connect timeout
     (1 s in make_client), not the operation deadline, ends each attempt."""

@@ -65,7 +65,8 @@ def stub_pulumi(tmp_path: Path) -> tuple[str, Path]:
         f'if [ "$1" = version ]; then echo v{PIN}; exit 0; fi\n'
         'echo "$* | backend=${PULUMI_BACKEND_URL:-} passphrase=${PULUMI_CONFIG_PASSPHRASE:-}'
         " skip_update=${PULUMI_SKIP_UPDATE_CHECK:-} no_plugins="
-        '${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-} path=$PATH"'
+        '${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-}'
+        ' preflight=${LEVEL_ILERT_PREFLIGHT:-} path=$PATH"'
         f" >> {log}\n"
         'if [ "$1 $2 $3" = "stack select missing" ]; then exit 255; fi\n',
         encoding="utf-8",
@@ -120,6 +121,8 @@ def test_real_stack_targets_run_the_documented_command_with_an_explicit_backend(
         assert call["skip_update"] == "true"
         assert call["no_plugins"] == "true"
         assert call["path"].startswith(f"{ROOT / 'venv' / 'bin'}:")
+    # A drift check only reads: its preview's preflight skips the Level write probe.
+    assert recorded[-1]["preflight"] == ("read-only" if target == "drift" else "")
 
 
 def test_a_real_stack_without_a_backend_stops_before_any_pulumi_command(

@@ -67,3 +67,62 @@ def test_manual_mode_does_not_check_level_settings_it_never_uses() -> None:
     settings = load_settings(objects.get, strings.get, environ={"LEVEL_API_KEY": "bad\tkey"})
 
     assert settings.webhook_management == "manual"
+
+
+def test_duplicate_names_are_reported_with_the_other_problems_of_the_file() -> None:
+    """A duplicate is found from the entries as written, so it shows in the same run as a
+    bad value, even in an entry that has a problem of its own."""
+    objects = {
+        INTEGRATIONS_KEY: [
+            {"name": "Level - Acme", "escalationPolicy": "Default"},
+            {"name": "Level - Acme", "escalationPolicy": "Default", "alertCreation": "BAD"},
+            {"name": "level acme", "escalationPolicy": 2},
+        ]
+    }
+
+    with pytest.raises(SettingsError, match=r"^Invalid stack config:") as caught:
+        load_settings(objects.get, lambda _key: None)
+
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "Invalid stack config:"
+    assert lines[1].startswith("- level-ilert:integrations[1].alertCreation: alertCreation must")
+    assert lines[2:] == [
+        "- level-ilert:integrations[0] and [1] have the same name 'Level - Acme'; each "
+        "integration needs its own alert source name. Rename one.",
+        "- level-ilert:integrations[0] and [2] have the same resourceName (or a name that "
+        "slugs to it) 'level-acme'; set resourceName on one of them to a name of its own.",
+    ]
+
+
+def test_manual_mode_refuses_every_level_setting_it_would_ignore() -> None:
+    strings = {"level:webhookManagement": "manual", "level:baseUrl": "https://api.level.io"}
+    keys = [
+        "level:webhookManagement", "level:baseUrl", "level:apiKey", "level:rateLimitRequests",
+        "level:operationTimeoutSeconds", "ilert:baseUrl",
+    ]
+    objects = {INTEGRATIONS_KEY: [{"name": "Level - Acme", "escalationPolicy": 1}]}
+
+    with pytest.raises(SettingsError, match=r"^Invalid stack config:") as caught:
+        load_settings(objects.get, strings.get, config_keys=keys)
+
+    lines = str(caught.value).splitlines()[1:]
+    assert [line.split(" ")[1] for line in lines] == [
+        "level:apiKey", "level:baseUrl", "level:operationTimeoutSeconds",
+        "level:rateLimitRequests",
+    ]
+    assert lines[0] == (
+        "- level:apiKey is set, but level:webhookManagement is manual, which never calls "
+        "Level's API, so it would be ignored; remove it (`pulumi config rm level:apiKey`) or "
+        "manage the webhook through the API (`pulumi config set level:webhookManagement api`)."
+    )
+
+
+def test_manual_mode_without_level_settings_passes() -> None:
+    strings = {"level:webhookManagement": "manual"}
+    objects = {INTEGRATIONS_KEY: [{"name": "Level - Acme", "escalationPolicy": 1}]}
+
+    settings = load_settings(
+        objects.get, strings.get, config_keys=["level:webhookManagement", "ilert:apiToken"]
+    )
+
+    assert settings.webhook_management == "manual"

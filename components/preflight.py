@@ -1,0 +1,195 @@
+"""Preflight: refuse at preview what would stop ``pulumi up`` half-way.
+
+A dynamic provider's ``check`` and ``diff`` make no request (the engine calls them for every
+resource, often, and a preview must stay cheap and side-effect free), so without this a
+missing or refused credential, a read-only Level key, a Level API without webhook management
+or an escalation policy name that does not exist passed ``pulumi preview`` and failed the
+``up`` after part of it was built (an ilert source without its webhook). The program runs
+these checks instead: once per run, during the dry run only (``pulumi preview``, and the
+preview phase that ``pulumi up`` runs before it changes anything), before any resource is
+registered, through the providers' own clients (same pacing, deadline and error messages).
+
+Checks, in order, each API skipped once one of its checks failed:
+
+- credentials set (no request): ilert's, and Level's in api mode;
+- ilert: the escalation policies, listed once (``GET /api/escalation-policies``, one request
+  per 50 policies): the token is accepted and every ``escalationPolicy`` given by name exists;
+- Level, api mode only: ``GET /v2/webhooks?limit=1``: the key is accepted and the
+  organisation's API has webhook management (a 404 names manual mode); then the no-op write
+  probe (``POST /v2/alerts/<impossible id>/resolve``, the one ``make doctor PROBE_WRITE=1``
+  sends): a read-only key is refused with 403. ``LEVEL_ILERT_PREFLIGHT=read-only`` skips the
+  write probe, for drift checks that run with a read-only key on purpose (``make drift`` and
+  .github/workflows/drift.yml set it);
+- manual mode sends no Level request at all.
+
+The checks that ran are reported in one line (``pulumi.log.info``); every problem found is
+reported in one block, one sentence each, naming the setting and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from components.settings import INTEGRATIONS_KEY, StackSettings
+from providers.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, MissingCredentialError, resolve
+from providers.failures import KnownFailure
+from providers.http import ApiError, UnauthorizedError, deadline
+from providers.ilert_alert_source import unknown_policy_message
+from providers.ilert_api import PAGE_SIZE_MAX, IlertClient
+from providers.level_api import LevelClient
+from providers.tuning import ApiTuning, tuning_for
+
+MODE_ENV = "LEVEL_ILERT_PREFLIGHT"
+FULL = "full"
+READ_ONLY = "read-only"
+MODES = (FULL, READ_ONLY)
+ConfigLookup = Callable[[str], str | None]
+
+
+class PreflightError(KnownFailure, ValueError):
+    """The preflight found problems; the message lists each with its fix."""
+
+
+@dataclass
+class Report:
+    """What the preflight checked (for the info line) and what it found wrong."""
+
+    checked: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: the checks that ran, and the requests they cost per API."""
+        cost = ", ".join(f"{api} {count}" for api, count in self.requests.items() if count)
+        return f"preflight: {'; '.join(self.checked)} (requests: {cost or 'none'})"
+
+    def error(self) -> PreflightError:
+        lines = "\n".join(f"- {problem}" for problem in self.problems)
+        return PreflightError(
+            "Preflight (pulumi preview) found what would stop `pulumi up` half-way; nothing "
+            f"was changed:\n{lines}"
+        )
+
+
+def preflight_mode(environ: Mapping[str, str]) -> str:
+    """``full`` (default) or ``read-only`` (no write probe), from ``LEVEL_ILERT_PREFLIGHT``."""
+    return (environ.get(MODE_ENV) or FULL).strip().lower() or FULL
+
+
+def run_preflight(
+    settings: StackSettings, get: ConfigLookup, environ: Mapping[str, str] | None = None
+) -> Report:
+    """Run every check for these settings; the ``Report`` lists what ran and what failed."""
+    env = os.environ if environ is None else environ
+    report = Report()
+    mode = preflight_mode(env)
+    if mode not in MODES:
+        report.problems.append(
+            f"{MODE_ENV} must be {FULL} (the default) or {READ_ONLY} (no Level write probe, "
+            f"for a drift check with a read-only key); got {mode!r}. Unset it or fix it."
+        )
+        return report
+    ilert = _endpoint(ILERT, get, env, report)
+    level = _endpoint(LEVEL, get, env, report) if settings.webhook_management == "api" else None
+    if ilert is not None:
+        _check_ilert(ilert, tuning_for("ilert", get), settings, report)
+    if settings.webhook_management == "manual":
+        report.checked.append("Level not called (manual mode)")
+    elif level is not None:
+        _check_level(level, tuning_for("level", get), mode, report)
+    return report
+
+
+def _endpoint(
+    api: ApiSettings, get: ConfigLookup, env: Mapping[str, str], report: Report
+) -> Endpoint | None:
+    try:
+        return resolve(api, get, env)
+    except (MissingCredentialError, ValueError) as error:
+        report.problems.append(str(error))
+        return None
+
+
+def _check_ilert(
+    endpoint: Endpoint, tuning: ApiTuning, settings: StackSettings, report: Report
+) -> None:
+    client = IlertClient(
+        endpoint.base_url,
+        endpoint.credential,
+        rate_limit=tuning.rate_limit,
+        operation_timeout=tuning.operation_timeout,
+    )
+    report.requests["ilert"] = 1
+    try:
+        with deadline(tuning.operation_timeout):
+            policies = list(client.list_escalation_policies())
+    except ApiError as error:
+        report.problems.append(_refused("ilert", "API token", error))
+        return
+    # Pages of 50 until a short one: an exactly full last page costs one more, empty, page.
+    report.requests["ilert"] = len(policies) // PAGE_SIZE_MAX + 1
+    names = {policy.name for policy in policies}
+    by_name = [
+        (index, integration.escalation_policy)
+        for index, integration in enumerate(settings.integrations)
+        if isinstance(integration.escalation_policy, str)
+    ]
+    for index, policy in by_name:
+        if policy not in names:
+            report.problems.append(
+                unknown_policy_message(
+                    f"{INTEGRATIONS_KEY}[{index}].escalationPolicy", str(policy), policies
+                )
+            )
+    report.checked.append(
+        f"ilert token accepted, {len(by_name)} escalation policy name"
+        f"{'' if len(by_name) == 1 else 's'} looked up"
+    )
+
+
+def _check_level(endpoint: Endpoint, tuning: ApiTuning, mode: str, report: Report) -> None:
+    client = LevelClient(
+        endpoint.base_url,
+        endpoint.credential,
+        rate_limit=tuning.rate_limit,
+        operation_timeout=tuning.operation_timeout,
+    )
+    report.requests["Level"] = 1
+    try:
+        with deadline(tuning.operation_timeout):
+            client.probe_webhooks()
+    except ApiError as error:
+        report.problems.append(_refused("Level", "API key", error))
+        return
+    if mode == READ_ONLY:
+        report.checked.append(
+            f"Level key accepted, webhook management available, write access not checked "
+            f"({MODE_ENV}={READ_ONLY})"
+        )
+        return
+    report.requests["Level"] += 1
+    try:
+        with deadline(tuning.operation_timeout):
+            writable = client.key_can_write()
+    except ApiError as error:
+        report.problems.append(_refused("Level", "API key", error))
+        return
+    if not writable:
+        report.problems.append(
+            f"The Level API key is read-only: Level refused a write that changes nothing "
+            f"(HTTP 403), and `pulumi up` creates and updates webhooks. Create a read & write "
+            f"key (Level: Settings > API keys) and set it with `pulumi config set --secret "
+            f"{LEVEL.credential_key} <value>` or export {LEVEL.credential_env}. A drift check "
+            f"that only reads may skip this check: {MODE_ENV}={READ_ONLY}."
+        )
+        return
+    report.checked.append("Level key accepted and may write, webhook management available")
+
+
+def _refused(api: str, what: str, error: ApiError) -> str:
+    """The API's error, led by what it means here when the credential itself was refused."""
+    if isinstance(error, UnauthorizedError):
+        return f"{api} refused the {what}: {error}"
+    return str(error)

@@ -1,0 +1,195 @@
+"""The preflight against the sandbox: what it refuses at preview, what it costs, what it says.
+
+Each check is driven by the sandbox's own answers (a refused token, the read-only Level key,
+a 404 on /v2/webhooks), and the request log proves the cost: one listing of the policies, one
+Level GET, one no-op write, and nothing at all towards Level in manual mode. The program runs
+the preflight only during a dry run; the last tests prove that under Pulumi's mocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.preflight import MODE_ENV, Report, run_preflight
+from components.settings import INTEGRATIONS_KEY, StackSettings, load_settings
+from sandbox import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
+from tests.engine.harness import CapturingMocks
+from tests.program.test_program import ACME, run_program, stack_config
+
+NO_ENV: dict[str, str] = {}
+
+
+def settings_for(entries: list[dict[str, Any]], management: str = "api") -> StackSettings:
+    return load_settings(  # routing (no alert paged twice) is not what is tested here
+        {INTEGRATIONS_KEY: entries}.get, {"level:webhookManagement": management}.get,
+        check_routing=False,
+    )
+
+
+def config(sandbox: Sandbox, values: dict[str, str]) -> dict[str, str]:
+    found = {
+        "ilert:apiToken": ILERT_TOKEN,
+        "ilert:baseUrl": sandbox.ilert_url,
+        "level:apiKey": LEVEL_API_KEY,
+        "level:baseUrl": sandbox.level_url,
+        "ilert:operationTimeoutSeconds": "5",
+        "level:operationTimeoutSeconds": "5",
+    }
+    found.update(values)
+    return {key: value for key, value in found.items() if value}
+
+
+def preflight(
+    sandbox: Sandbox,
+    entries: list[dict[str, Any]] | None = None,
+    *,
+    management: str = "api",
+    environ: dict[str, str] = NO_ENV,
+    values: dict[str, str] | None = None,
+) -> Report:
+    settings = settings_for(entries or [ACME], management)
+    return run_preflight(settings, config(sandbox, values or {}).get, environ)
+
+
+def test_a_good_stack_passes_with_one_request_per_check(sandbox: Sandbox) -> None:
+    report = preflight(sandbox)
+
+    assert report.problems == []
+    assert report.summary() == (
+        "preflight: ilert token accepted, 1 escalation policy name looked up; Level key "
+        "accepted and may write, webhook management available (requests: ilert 1, Level 2)"
+    )
+    assert [(r.service, r.method, r.path) for r in sandbox.requests] == [
+        ("ilert", "GET", "/api/escalation-policies"),
+        ("level", "GET", "/v2/webhooks"),
+        ("level", "POST", "/v2/alerts/level-ilert-write-probe/resolve"),
+    ]
+    assert sandbox.level_webhooks() == [] and sandbox.ilert_alert_sources() == []
+
+
+def test_unknown_policy_names_are_listed_by_config_path_with_the_existing_ones(
+    sandbox: Sandbox,
+) -> None:
+    entries: list[dict[str, Any]] = [
+        {"name": "A", "escalationPolicy": "Nonexistent"},
+        {"name": "B", "escalationPolicy": 1},
+        {"name": "C", "escalationPolicy": "on-call l1"},
+    ]
+
+    report = preflight(sandbox, entries)
+
+    assert report.problems == [
+        f"{INTEGRATIONS_KEY}[{index}].escalationPolicy {name!r} matches no ilert escalation "
+        f"policy (names are exact and case-sensitive). Existing policies: 'Default', "
+        f"'On-call L1'. Use one of these names or a numeric policy id."
+        for index, name in ((0, "Nonexistent"), (2, "on-call l1"))
+    ]
+    assert sandbox.count("ilert") == 1
+
+
+def test_missing_credentials_are_found_without_a_request(sandbox: Sandbox) -> None:
+    report = preflight(sandbox, values={"ilert:apiToken": "", "level:apiKey": ""})
+
+    assert report.problems == [
+        "The ilert credential is not set. Set it with `pulumi config set --secret "
+        "ilert:apiToken <value>` or export ILERT_API_TOKEN; it is an ilert API key (ilert: "
+        "Profile > API keys).",
+        "The Level credential is not set. Set it with `pulumi config set --secret level:apiKey "
+        "<value>` or export LEVEL_API_KEY; it is a read & write Level API key (Level: Settings "
+        "> API keys).",
+    ]
+    assert sandbox.count() == 0
+
+
+def test_refused_credentials_name_the_setting_and_never_quote_it(sandbox: Sandbox) -> None:
+    report = preflight(
+        sandbox, values={"ilert:apiToken": "wrong-ilert-token", "level:apiKey": "wrong-level-key"}
+    )
+
+    ilert, level = report.problems
+    assert ilert.startswith("ilert refused the API token: ilert API GET /api/escalation-policies "
+                            "failed (HTTP 401)")
+    assert "ilert:apiToken" in ilert and "ILERT_API_TOKEN" in ilert
+    assert level.startswith("Level refused the API key: Level API GET /v2/webhooks failed "
+                            "(HTTP 401)")
+    assert "level:apiKey" in level and "LEVEL_API_KEY" in level
+    assert "wrong-" not in " ".join(report.problems)
+    assert sandbox.count("level", "POST") == 0  # no write probe with a refused key
+
+
+def test_a_read_only_level_key_is_refused_unless_the_drift_check_says_read_only(
+    sandbox: Sandbox,
+) -> None:
+    full = preflight(sandbox, values={"level:apiKey": LEVEL_READONLY_KEY})
+    reading = preflight(
+        sandbox, environ={MODE_ENV: "read-only"}, values={"level:apiKey": LEVEL_READONLY_KEY}
+    )
+
+    (problem,) = full.problems
+    assert problem.startswith("The Level API key is read-only: Level refused a write that "
+                              "changes nothing (HTTP 403)")
+    assert "LEVEL_ILERT_PREFLIGHT=read-only" in problem
+    assert reading.problems == []
+    assert "write access not checked (LEVEL_ILERT_PREFLIGHT=read-only)" in reading.summary()
+    assert "requests: ilert 1, Level 1" in reading.summary()
+
+
+def test_a_level_api_without_webhooks_names_manual_mode(sandbox: Sandbox) -> None:
+    sandbox.faults.add("level", "GET", "/v2/webhooks", status=404)
+
+    (problem,) = preflight(sandbox).problems
+
+    assert problem.startswith("Level API GET /v2/webhooks failed (HTTP 404)")
+    assert "pulumi config set level:webhookManagement manual" in problem
+    assert sandbox.count("level", "POST") == 0
+
+
+def test_manual_mode_sends_no_level_request(sandbox: Sandbox) -> None:
+    report = preflight(sandbox, management="manual", values={"level:apiKey": ""})
+
+    assert report.problems == []
+    assert "Level not called (manual mode)" in report.summary()
+    assert sandbox.count("level") == 0
+
+
+def test_an_unknown_preflight_mode_is_refused(sandbox: Sandbox) -> None:
+    (problem,) = preflight(sandbox, environ={MODE_ENV: "skip"}).problems
+
+    assert problem.startswith("LEVEL_ILERT_PREFLIGHT must be full (the default) or read-only")
+    assert sandbox.count() == 0
+
+
+def test_an_unreachable_api_says_could_not_connect_and_names_its_url(sandbox: Sandbox) -> None:
+    closed = "http://127.0.0.1:9"
+
+    (problem,) = preflight(
+        sandbox, values={"ilert:baseUrl": closed, "ilert:operationTimeoutSeconds": "1"}
+    ).problems
+
+    assert "could not connect after 1 attempt" in problem
+    assert f"Check that {closed} is reachable" in problem
+
+
+def test_the_program_runs_the_preflight_at_preview_only(sandbox: Sandbox) -> None:
+    bad = stack_config(sandbox, [{**ACME, "escalationPolicy": "Nonexistent"}])
+
+    with pytest.raises(pulumi.RunError, match=r"^Preflight \(pulumi preview\) found") as caught:
+        run_program(bad, CapturingMocks(), preview=True)
+    _, mocks = run_program(bad, CapturingMocks(), preview=False)  # up's update phase
+
+    assert "integrations[0].escalationPolicy 'Nonexistent' matches no" in str(caught.value)
+    assert sandbox.count("ilert", "GET", "/api/escalation-policies") == 1
+    assert any(r.typ == "pulumi-python:dynamic/ilert:AlertSource" for r in mocks.registrations)
+
+
+def test_a_preflight_failure_registers_no_resource(sandbox: Sandbox) -> None:
+    bad = stack_config(sandbox, [ACME], **{"level:apiKey": LEVEL_READONLY_KEY})
+    mocks = CapturingMocks()
+
+    with pytest.raises(pulumi.RunError, match="The Level API key is read-only"):
+        run_program(bad, mocks, preview=True)
+
+    assert [r for r in mocks.registrations if r.typ != "pulumi:pulumi:Stack"] == []
