@@ -24,11 +24,13 @@ import pytest
 import yaml
 
 from ops.discover import validate
+from providers.level_api import WRITE_PROBE_ALERT_ID
 from sandbox import Sandbox
 from tests.cli.harness import REPO, Project, record_cost
 from tests.handmade import HEALTHY, WEBHOOK_SECRET, Handmade, seed
 
 STACK = "handmade"
+PROBE = f"/v2/alerts/{WRITE_PROBE_ALERT_ID}/resolve"
 #: What `up` changes on a healthy hand-made object although the stack file says what the
 #: object has: ilert's and Level's update time (every PUT/PATCH moves it), and a webhook that
 #: sent every event type (Level's "all", null) is subscribed to the two alert events.
@@ -90,7 +92,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def _cost(world: World, request: pytest.FixtureRequest) -> Iterator[None]:
     world.sandbox.requests.clear()
     yield
-    record_cost(request.node.name, world.sandbox)
+    record_cost(request.node, world.sandbox)
 
 
 def test_the_setup_spans_three_pages_of_alert_sources(world: World) -> None:
@@ -140,7 +142,11 @@ def test_up_adopts_each_object_with_one_write_and_creates_only_the_missing_webho
 
     run = project.up()
 
-    writes = [(r.service, r.method, r.path) for r in world.sandbox.requests if r.method != "GET"]
+    probes = [r for r in world.sandbox.requests if r.path.startswith("/v2/alerts/")]
+    writes = [(r.service, r.method, r.path) for r in world.sandbox.requests
+              if r.method != "GET" and r not in probes]
+    # The preflight's no-op write probe (tells a read-only Level key) is the only other one.
+    assert [(r.method, r.path) for r in probes] == [("POST", PROBE)]
     by_method = Counter((service, method) for service, method, _ in writes)
     taken_over = [case for case in made.sources if case != "two-webhooks"]
     assert by_method == {
@@ -208,10 +214,15 @@ def test_broken_objects_changed_as_the_summary_said(world: World) -> None:
 def test_preview_expects_no_changes_and_the_drift_check_passes(world: World) -> None:
 
     plain = world.project.preview("--expect-no-changes")
+    plain_requests = list(world.sandbox.requests)
+    world.sandbox.requests.clear()
     drift = world.project.drift()
 
     assert plain.code == 0, str(plain)
     assert drift.code == 0, str(drift)
+    # Nothing written: a preview's only non-GET is the preflight's no-op write probe, which a
+    # drift check (read-only preflight) leaves out.
+    assert [(r.method, r.path) for r in plain_requests if r.method != "GET"] == [("POST", PROBE)]
     assert {r.method for r in world.sandbox.requests} == {"GET"}
 
 
