@@ -17,7 +17,10 @@ SANDBOX_DIR := .sandbox
 SANDBOX_PID := $(SANDBOX_DIR)/sandbox.pid
 SANDBOX_PORTS := 8790 8791
 STATE_DIR := .pulumi-state
-ifeq ($(STACK),sandbox)
+# make fleet-* gives each stack its own environment (ops/fleet/stacks.py): the sandbox stack's
+# credentials and passphrase below must not reach the fleet's other stacks.
+FLEET_GOALS := $(filter fleet-%,$(MAKECMDGOALS))
+ifeq ($(STACK)$(FLEET_GOALS),sandbox)
 override BACKEND_URL := file://$(CURDIR)/$(STATE_DIR)
 export ILERT_API_TOKEN := sandbox-ilert-token
 export LEVEL_API_KEY := sandbox-level-key
@@ -44,7 +47,7 @@ SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy stack doctor verify discover bench e2e \
-        mutate mutate-ops
+        fleet-up fleet-preview fleet-drift fleet-destroy mutate mutate-ops
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -150,6 +153,24 @@ e2e: pulumi venv
 	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m pytest tests/cli -p no:cacheprovider \
 	  -n $(E2E_WORKERS) --dist loadscope
 
+# --- The fleet: every stack at once (python -m ops fleet, Pulumi's Automation API) -----------
+# STACKS="a b c" (default: every Pulumi.<stack>.yaml whose stack exists on its backend),
+# PARALLEL=<n> stacks at once (default 4), JSON=1 (the summary as JSON), YES=1 (fleet-destroy
+# without asking). Stacks named sandbox* run against the local sandbox (started for them),
+# the others on BACKEND_URL or your current `pulumi login`. `python -m ops fleet` exits 0
+# (clean), 7 (some stack drifted) or 2 (some stack failed); make reports any of them as its
+# own exit 2 after printing the fleet's, so CI that needs 7 calls `python -m ops fleet`.
+FLEET_STACKS = $(or $(STACKS),$(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
+FLEET_FLAGS = $(if $(STACKS),--stacks $(STACKS)) $(if $(PARALLEL),--parallel $(PARALLEL)) \
+              $(if $(filter 1,$(JSON)),--json) $(if $(filter 1,$(YES)),--yes)
+
+## fleet-up / fleet-preview / fleet-drift / fleet-destroy: one action on every stack at once
+fleet-up fleet-preview fleet-drift fleet-destroy: pulumi venv \
+    $(if $(filter sandbox%,$(FLEET_STACKS)),sandbox-start)
+	@PULUMI_DIR="$(PULUMI_DIR)" $(if $(BACKEND_URL),BACKEND_URL="$(BACKEND_URL)") \
+	  $(PY) -m ops fleet $(@:fleet-%=%) $(FLEET_FLAGS) || { code=$$?; \
+	  echo "python -m ops fleet $(@:fleet-%=%) exited $$code" >&2; exit $$code; }
+
 # --- Operator checks beside pulumi: no Pulumi CLI needed (ops/ reads Pulumi.<stack>.yaml) -----
 # Options: INTEGRATION=<name> (default all), JSON=1 (one JSON document), PROBE_WRITE=1 (doctor:
 # one Level write that changes nothing, to tell a read-only key), YES=1 (verify against real
@@ -206,9 +227,11 @@ mutate-ops: venv
 	@$(MUTMUT) 'ops.*' $(MUTMUT_QUIET)
 	@$(PY) -m tests.mutation_report --scope ops --min-score 0
 
-## bench: scale and pacing figures (N=10, 200, 1000 integrations; BENCH_SIZES to choose)
-bench: venv
+## bench: scale and pacing figures (N=10, 200, 1000 integrations; BENCH_SIZES to choose), then
+## many runs on one API key: 2 concurrent ups x 100, and a fleet of 10 stacks x 20 (real CLI)
+bench: venv pulumi
 	$(PY) -m bench.scale $(BENCH_SIZES)
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.shared_key
 
 clean: sandbox-stop
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -14,13 +14,16 @@ Run: ``make bench`` (or ``venv/bin/python -m bench.scale 10 200 1000``).
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from providers import budget
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -91,8 +94,9 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
     """up, refresh and destroy of ``integrations`` integrations; figures per phase."""
     source_inputs, webhook_inputs = _blobs()
     limits = {"ilert": RateLimit(120, 60), "level": RateLimit(60, 60)}
+    budget_dir = tempfile.mkdtemp(prefix="level-ilert-bench-")
     with Sandbox(rate_limits=limits, time_scale=TIME_SCALE) as sandbox, ProviderServer(
-        env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": ""}
+        env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": "", budget.DIR_ENV: budget_dir}
     ) as server:
         config = {
             "ilert:apiToken": ILERT_TOKEN, "ilert:baseUrl": sandbox.ilert_url,
@@ -126,6 +130,10 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
 
         # The scaled floor of a refresh (a few dozen requests) is far below the fixed cost
         # of 2N read RPCs, so refresh once more with the real 60 s windows on both sides.
+        # The key's machine-wide budget still holds the scaled phases' requests, which a real
+        # window would count (the sandbox, scaled, has forgotten them): a budget of its own.
+        scaled_budget = server.env[budget.DIR_ENV]
+        server.env[budget.DIR_ENV] = tempfile.mkdtemp(prefix="level-ilert-bench-")
         server.new_command()
         windows = ("ilert:rateLimitWindowSeconds", "level:rateLimitWindowSeconds")
         server.configure({**config, **dict.fromkeys(windows, "60")}, secret_keys=SECRETS)
@@ -137,6 +145,7 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
         sandbox.rate_limiter.set("ilert", limits["ilert"])
         sandbox.rate_limiter.set("level", limits["level"])
 
+        server.env[budget.DIR_ENV] = scaled_budget
         server.new_command()
         server.configure(config, secret_keys=SECRETS)  # scaled windows again
         webhooks = [item["webhook"][:3] for item in state.values()]
@@ -170,4 +179,6 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
+    # Time-scaled windows in a budget folder of their own, never in the user's cache.
+    os.environ.setdefault(budget.DIR_ENV, tempfile.mkdtemp(prefix="level-ilert-bench-"))
     main([int(arg) for arg in sys.argv[1:]] or [10, 200, 1000])

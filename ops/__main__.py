@@ -1,8 +1,12 @@
 """``python -m ops doctor|verify|discover --stack <name> [--json]``; the Makefile calls it.
+``python -m ops fleet up|preview|drift|destroy [--stacks ...]``: every stack at once (make
+fleet-up, fleet-preview, fleet-drift, fleet-destroy; see ``ops.fleet``).
 
-Exit codes: 0 every check passed, 1 a check failed, 2 the command could not run (no such
-stack file, invalid settings, no confirmation for a real alert, interrupted). ``discover``
-(ops/discover.py): 0 written, 1 nothing to write, 2 could not run.
+Exit codes of doctor and verify: 0 every check passed, 1 a check failed, 2 the command could
+not run (no such stack file, invalid settings, no confirmation for a real alert,
+interrupted). Of fleet: 0 every stack ran and none drifted, 7 some stack drifted, 2 some
+stack failed or the fleet could not run. Of discover (ops/discover.py): 0 written, 1 nothing
+to write, 2 could not run.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ops import discover
+from ops import discover, fleet
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, stack_outputs
 from ops.report import (
@@ -73,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
                        help="replace an existing stack file (a backup is kept; its secrets stay)")
     found.add_argument("--print", dest="print_only", action="store_true",
                        help="write nothing; print only the level-ilert:integrations block")
+    fleet.add_parser(commands)
     return main
 
 
@@ -94,6 +99,8 @@ def main(
             print_only=args.print_only, json=args.json,
         )
         return discover.run(options, out, err)
+    if args.command == "fleet":
+        return fleet.main(args, out, err, sys.stdin)
     try:
         stack = load_stack(args.stack, args.project_dir)
         stack.integrations(args.integration)  # an unknown INTEGRATION stops here

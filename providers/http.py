@@ -13,14 +13,21 @@ Retry rules:
   failures to connect. A POST that may have reached the server (timeout or reset after
   sending, 500/502/504) is never repeated: the error says ``may_have_acted`` and the
   provider settles it with one lookup instead, so a retry never creates a second object.
-- Waits: ``Retry-After`` when the API sends one; after a 429 without it (ilert never sends
-  one) the rate-limit window; otherwise exponential backoff with jitter.
+- A 429 is retried until the operation's deadline and spends none of the policy's
+  attempts (up to 20 429s per request): the API refused before doing anything. It waits
+  ``Retry-After`` when the API sends one; without it (ilert never sends one) it backs off
+  from 1 s, doubling up to the key's rate-limit window, each wait stretched by a random
+  0-25 % (``rate_limited_wait``).
+  The retry then takes a token from the shared budget like any request, so a herd of
+  refused clients queues instead of returning at once.
+- Other waits: exponential backoff with jitter.
 
 Pacing and deadline:
-- Every attempt, retries included, first takes a token from the limiter of its API key
-  (``RateLimit``; ilert publishes 120 requests per minute per key). Limiters are shared by
-  every thread of the process, so the engine's parallel operations queue instead of
-  tripping the API's limit.
+- Every attempt, retries included, first takes a token from the budget of its API key
+  (``RateLimit``; ilert publishes 120 requests per minute per key). A budget is shared by
+  every thread of the process and, through ``providers/budget.py``, by every process on
+  this machine that uses the same key and base URL, so the engine's parallel operations and
+  concurrent stacks queue instead of tripping the API's limit.
 - One deadline per operation (``deadline()``) bounds attempts, waits and pacing together;
   without one, each request gets ``operation_timeout`` seconds of its own.
 
@@ -41,12 +48,12 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
-from pyrate_limiter import Duration, Limiter, Rate
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -57,8 +64,10 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
+from urllib3.util.retry import RequestHistory, Retry
 
+from providers import tally
+from providers.budget import Budget, Window, forget_locks, open_budget
 from providers.failures import KnownFailure
 
 LOG = logging.getLogger(__name__)
@@ -78,7 +87,13 @@ MAX_MESSAGE_CHARS = 300
 # operations at once, each with one request in flight), so no "pool is full" churn.
 POOL_SIZE = 32
 DEFAULT_OPERATION_TIMEOUT = 120.0
-PACING_MARGIN = 1.02
+# After a 429 without Retry-After: 1 s, doubling up to the rate-limit window, +0-25 % jitter.
+FIRST_RATE_LIMITED_WAIT = 1.0
+RATE_LIMITED_JITTER = 0.25
+# 429s retried without spending an attempt. At 1, 2, 4 ... 60 s, 20 of them outlast any
+# sensible deadline; the bound only keeps a tiny window (tests, bench) from retrying
+# hundreds of times (urllib3 retries by recursion).
+FREE_RATE_LIMITED_RETRIES = 20
 
 
 @dataclass(frozen=True)
@@ -133,29 +148,34 @@ class RateLimit:
             raise ValueError("a rate limit needs requests >= 1 and window_seconds > 0")
 
 
-_LIMITERS: dict[tuple[str, str, RateLimit], Limiter] = {}
-_LIMITERS_LOCK = threading.Lock()
+_BUDGETS: dict[tuple[str, str, str, RateLimit], Budget] = {}
+_BUDGETS_LOCK = threading.Lock()
 
 
-def limiter_for(api: str, credential: str, limit: RateLimit) -> Limiter:
-    """The process-wide limiter of one API key: every thread and client of it shares one."""
+def limiter_for(api: str, base_url: str, credential: str, limit: RateLimit) -> Budget:
+    """The rate budget of one API key: shared by every thread and client of this process,
+    and through ``providers.budget`` by every process on this machine using the same key."""
     fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
-    key = (api, fingerprint, limit)
-    with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get(key)
-        if limiter is None:
-            # 2 % under the limit: requests leave a little after their token is taken, and
-            # the API counts them when they arrive.
-            window_ms = max(int(limit.window_seconds * Duration.SECOND * PACING_MARGIN), 1)
-            limiter = Limiter(Rate(limit.requests, window_ms), buffer_ms=5)
-            _LIMITERS[key] = limiter
-        return limiter
+    key = (api, base_url, fingerprint, limit)
+    with _BUDGETS_LOCK:
+        found = _BUDGETS.get(key)
+        if found is None:
+            found = _BUDGETS[key] = open_budget(
+                api=api, base_url=base_url, credential=credential,
+                window=Window(limit.requests, limit.window_seconds),
+            )
+        return found
 
 
 def forget_limiters() -> None:
-    """Drop every limiter (tests: each test plays a provider process of its own)."""
-    with _LIMITERS_LOCK:
-        _LIMITERS.clear()
+    """Close and drop every budget (tests: each test plays a provider process of its own)."""
+    with _BUDGETS_LOCK:
+        for found in _BUDGETS.values():
+            close = getattr(found, "close", None)
+            if close is not None:
+                close()
+        _BUDGETS.clear()
+    forget_locks()
 
 
 class DeadlineExceeded(Exception):
@@ -166,9 +186,10 @@ class DeadlineExceeded(Exception):
 class _Attempt:
     """What the retry hooks need to know about the request in flight (one per request)."""
 
+    api: str
     deadline: float
     budget: float
-    limiter: Limiter | None
+    limiter: Budget | None
     rate_window: float | None
     deadline_hit: bool = False
     attempts: int = 1
@@ -179,14 +200,13 @@ class _Attempt:
 
     def pace(self) -> None:
         """Take a token for the next attempt, waiting at most until the deadline."""
-        if self.limiter is None:
-            return
-        remaining = self.remaining()
-        if remaining <= 0 or not self.limiter.try_acquire(
-            "requests", blocking=True, timeout=remaining
-        ):
-            self.deadline_hit = True
-            raise MaxRetryError(None, "", DeadlineExceeded("no request slot before the deadline"))  # type: ignore[arg-type]
+        if self.limiter is not None:
+            remaining = self.remaining()
+            if remaining <= 0 or not self.limiter.acquire(remaining):
+                self.deadline_hit = True
+                reason = DeadlineExceeded("no request slot before the deadline")
+                raise MaxRetryError(None, "", reason)  # type: ignore[arg-type]
+        tally.record(self.api, tally.SENT)
 
 
 _ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
@@ -214,9 +234,24 @@ def deadline(seconds: float) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+def rate_limited_wait(consecutive: int, cap: float, jitter: float | None = None) -> float:
+    """Seconds to wait after the ``consecutive``-th 429 in a row that came without
+    ``Retry-After``: 1 s, doubling (2, 4, 8 ...), each stretched by a random 0-25 % so that
+    clients refused together do not return together, never more than ``cap`` (the key's
+    rate-limit window: a wait of one window always finds it free)."""
+    spread = random.random() if jitter is None else jitter  # noqa: S311 (spreads retries, not crypto)
+    backoff = FIRST_RATE_LIMITED_WAIT * 2 ** (max(consecutive, 1) - 1)
+    return float(min(cap, backoff * (1 + RATE_LIMITED_JITTER * spread)))
+
+
+def _trailing_429s(history: tuple[RequestHistory, ...]) -> int:
+    return len(list(takewhile(lambda entry: entry.status == 429, reversed(history))))
+
+
 class _SafeRetry(Retry):
-    """urllib3 Retry that repeats a POST only on answers proving nothing was done, waits
-    for the rate-limit window after a bare 429, and stops at the operation's deadline."""
+    """urllib3 Retry that repeats a POST only on answers proving nothing was done, backs off
+    from a second after a bare 429 (without counting it as an attempt), and stops at the
+    operation's deadline."""
 
     planned_wait: float = 0.0
 
@@ -244,8 +279,19 @@ class _SafeRetry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Self:
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if (
+            response is not None
+            and response.status == 429
+            and sum(entry.status == 429 for entry in self.history) < FREE_RATE_LIMITED_RETRIES
+        ):
+            # A 429 proves the API did nothing: it spends no attempt; the deadline bounds it.
+            entry = RequestHistory(method, url, None, 429, None)
+            retry = self.new(history=(*self.history, entry))
+        else:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
         attempt = _ATTEMPT.get()
+        if attempt is not None and response is not None and response.status == 429:
+            tally.record(attempt.api, tally.RATE_LIMITED)
         retry.planned_wait = retry._wait_before_next(response, attempt)
         if attempt is None:
             return retry
@@ -264,8 +310,11 @@ class _SafeRetry(Retry):
             retry_after = self.get_retry_after(response)
             if retry_after is not None:
                 return retry_after
-            if response.status == 429 and attempt is not None and attempt.rate_window:
-                return attempt.rate_window  # ilert: a 429 lasts until the window ends
+            if response.status == 429:
+                window = attempt.rate_window if attempt is not None else None
+                return rate_limited_wait(
+                    _trailing_429s(self.history), window or self.backoff_max
+                )
         return self.get_backoff_time()
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
@@ -524,7 +573,9 @@ class ApiClient:
         self._session = session_for(api, retry or RetryPolicy())
         self._timeouts = timeouts or Timeouts()
         self._rate_limit = rate_limit
-        self._limiter = limiter_for(api, credential_secret, rate_limit) if rate_limit else None
+        self._limiter = (
+            limiter_for(api, self.base_url, credential_secret, rate_limit) if rate_limit else None
+        )
         self._operation_timeout = operation_timeout
         self._timeout_setting = operation_timeout_setting
 
@@ -556,6 +607,7 @@ class ApiClient:
         timeout = self._operation_timeout
         end, budget = _DEADLINE.get() or (started + timeout, timeout)
         attempt = _Attempt(
+            api=self.api,
             deadline=end,
             budget=budget,
             limiter=self._limiter,
@@ -876,5 +928,6 @@ __all__ = [
     "is_loopback",
     "limiter_for",
     "normalise_base_url",
+    "rate_limited_wait",
     "session_for",
 ]

@@ -78,8 +78,14 @@ class Inventory(Generic[Item]):
         return item
 
     def find(self, match: Callable[[Item], bool]) -> list[Item]:
-        """Every listed object that ``match`` accepts, in the API's order."""
-        return [item for item in self._fresh().values() if match(item)]
+        """Every listed object that ``match`` accepts, in the API's order.
+
+        Matched on a copy taken under the lock: another operation's ``put`` (a create that
+        just finished) must not change the listing while it is read.
+        """
+        with self._lock:
+            items = list(self._fresh().values())
+        return [item for item in items if match(item)]
 
     def put(self, item: Item) -> None:
         """Record an object this process created, updated or read."""

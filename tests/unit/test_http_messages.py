@@ -56,7 +56,6 @@ def failure(url: str, method: str = "GET", **client: object) -> ApiError:
         (409, ""),
         (500, ". The API kept failing: HTTP 500 on the last of 3 attempts."),
         (503, ". The API kept failing: HTTP 503 on the last of 3 attempts."),
-        (429, ". The API's rate limit was still exhausted after 3 attempts; try again later."),
     ],
 )
 def test_an_error_answer_quotes_the_server_and_says_what_to_do(

@@ -85,3 +85,56 @@ def test_writes_before_the_first_listing_are_left_to_it() -> None:
     listing.put(Thing("9"))
 
     assert [t.id for t in listing.find(lambda _: True)] == ["1"]
+
+
+def test_find_while_other_operations_record_their_creates() -> None:
+    """A stress test of the lock: one thread looks up (as each create does first) while
+    others record what they created. Reading the listing while it grows raised "dictionary
+    changed size during iteration" in a fleet of 10 stacks x 20 integrations."""
+    import sys
+    import threading
+    import time
+
+    @dataclass(frozen=True)
+    class Numbered:
+        id: int
+
+    inventory = Inventory(lambda: [Numbered(index) for index in range(2000)])
+    failures: list[BaseException] = []
+    lookups: list[int] = []
+    stop = threading.Event()
+
+    def writer(offset: int) -> None:
+        for index in range(5000):
+            if stop.is_set():
+                return
+            inventory.put(Numbered(10_000 + offset * 10_000 + index))
+
+    def slow_match(thing: Numbered) -> bool:
+        if thing.id % 50 == 0:
+            time.sleep(0)  # let the writers in while the lookup runs
+        return thing.id == -1
+
+    def reader() -> None:
+        try:
+            for _ in range(20):
+                lookups.append(len(inventory.find(slow_match)))
+        except BaseException as error:  # reported below, whatever it is
+            failures.append(error)
+        finally:
+            stop.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+        threads.append(threading.Thread(target=reader))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(interval)
+
+    assert failures == []
+    assert lookups == [0] * 20
