@@ -22,6 +22,7 @@ from typing import Any
 from providers.endpoints import Endpoint
 from providers.http import RateLimit
 from providers.ilert_api import (
+    EVERY_INCLUDE,
     LEVEL_INTEGRATION_TYPE,
     AlertSource,
     EscalationPolicy,
@@ -37,22 +38,6 @@ from providers.level_api import (
 )
 from providers.tuning import ApiTuning
 
-#: Every field ilert returns only when asked (reference/ilert-api.md 2.1), ``textTemplate``
-#: aside (it changes how templates are shown, not what they are).
-EVERY_INCLUDE = (
-    "summaryTemplate",
-    "detailsTemplate",
-    "routingTemplate",
-    "alertKeyTemplate",
-    "servicesTemplate",
-    "linkTemplates",
-    "priorityTemplate",
-    "severityTemplate",
-    "eventFilter",
-    "eventTypeFilterCreate",
-    "eventTypeFilterAccept",
-    "eventTypeFilterResolve",
-)
 #: Fields of an alert source that are not settings (ilert makes them) or that this project
 #: manages through a typed field; any other field that holds a value is a setting the
 #: project does not manage, which the whole-object PUT of an ``up`` resets.
