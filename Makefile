@@ -56,7 +56,7 @@ run-pulumi = @echo "pulumi $(1)" >&2; $(PULUMI) $(1)
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
-        pulumi up preview drift outputs destroy stack doctor verify bench e2e \
+        pulumi up preview drift outputs destroy stack doctor verify discover bench e2e \
         fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
         mutate mutate-ops
 
@@ -206,6 +206,14 @@ doctor: $(OPS_DEPS)
 verify: $(OPS_DEPS)
 	@$(OPS_ENV) $(PY) -m ops verify $(OPS_FLAGS) $(if $(filter 1,$(YES)),--yes) \
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+## discover: write Pulumi.<STACK>.yaml from the ilert sources and Level webhooks you made by
+## hand (GETs only; base URLs and credentials from that file, else ILERT_BASE_URL/LEVEL_BASE_URL
+## and ILERT_API_TOKEN/LEVEL_API_KEY). FORCE=1 replaces an existing file (backup kept, its
+## secrets kept), PRINT=1 writes nothing and prints the integrations block, JSON=1.
+discover: $(OPS_DEPS)
+	@$(PY) -m ops discover --stack $(STACK) $(if $(filter 1,$(JSON)),--json) \
+	  $(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(PRINT)),--print)
 
 # --- Mutation testing (slow, so not part of `make test`) -------------------------------------
 # mutmut copies the code into ./mutants, changes it one edit at a time and runs the tests that

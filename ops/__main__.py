@@ -1,11 +1,12 @@
-"""``python -m ops doctor|verify --stack <name> [--json]``; the Makefile's doctor/verify call it.
+"""``python -m ops doctor|verify|discover --stack <name> [--json]``; the Makefile calls it.
 ``python -m ops fleet up|preview|drift|destroy [--stacks ...]``: every stack at once (make
 fleet-up, fleet-preview, fleet-drift, fleet-destroy; see ``ops.fleet``).
 
 Exit codes of doctor and verify: 0 every check passed, 1 a check failed, 2 the command could
 not run (no such stack file, invalid settings, no confirmation for a real alert,
 interrupted). Of fleet: 0 every stack ran and none drifted, 7 some stack drifted, 2 some
-stack failed or the fleet could not run.
+stack failed or the fleet could not run. Of discover (ops/discover.py): 0 written, 1 nothing
+to write, 2 could not run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ops import fleet
+from ops import discover, fleet
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, stack_outputs
 from ops.report import (
@@ -64,6 +65,18 @@ def parser() -> argparse.ArgumentParser:
         "--send-delivery", action="store_true",
         help="post a Level-shaped delivery even on the sandbox (the real-account method)",
     )
+    found = commands.add_parser(
+        "discover", help="write Pulumi.<stack>.yaml from the hand-made setup, GETs only",
+        description=discover.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    found.add_argument("--stack", required=True, help="stack name (writes Pulumi.<stack>.yaml)")
+    found.add_argument("--project-dir", type=Path, default=Path.cwd(),
+                       help="folder with Pulumi.yaml (default: here)")
+    found.add_argument("--json", action="store_true", help="print one JSON document")
+    found.add_argument("--force", action="store_true",
+                       help="replace an existing stack file (a backup is kept; its secrets stay)")
+    found.add_argument("--print", dest="print_only", action="store_true",
+                       help="write nothing; print only the level-ilert:integrations block")
     fleet.add_parser(commands)
     return main
 
@@ -80,6 +93,12 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = parser().parse_args(argv)
+    if args.command == "discover":
+        options = discover.Options(
+            stack=args.stack, project_dir=args.project_dir, force=args.force,
+            print_only=args.print_only, json=args.json,
+        )
+        return discover.run(options, out, err)
     if args.command == "fleet":
         return fleet.main(args, out, err, sys.stdin)
     try:

@@ -31,6 +31,23 @@ MAX_PAGES = 1000  # a guard against a server that never returns a short page
 #: Fields ilert returns only when asked for with ``?include=`` (never in lists); sent on
 #: every POST, PUT and GET of one alert source, as ilert's Terraform provider does.
 INCLUDES = {"include": ["eventFilter"]}
+#: Every field ilert returns only when asked (reference/ilert-api.md 2.1), ``textTemplate``
+#: aside (it changes how templates are shown, not what they are): what `make discover`
+#: reads to tell the settings this project manages from those it would reset.
+EVERY_INCLUDE = (
+    "summaryTemplate",
+    "detailsTemplate",
+    "routingTemplate",
+    "alertKeyTemplate",
+    "servicesTemplate",
+    "linkTemplates",
+    "priorityTemplate",
+    "severityTemplate",
+    "eventFilter",
+    "eventTypeFilterCreate",
+    "eventTypeFilterAccept",
+    "eventTypeFilterResolve",
+)
 
 ALERT_CREATION_MODES = (
     "ONE_ALERT_PER_EMAIL",

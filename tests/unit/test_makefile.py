@@ -7,6 +7,7 @@ and runtime hygiene, not Pulumi (tests/cli runs the real CLI).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -205,3 +206,20 @@ def test_pulumi_commands_skip_intermediate_checkpoints_unless_asked(
     assert result.returncode == 0, result.stderr
     lines = log.read_text(encoding="utf-8").splitlines()
     assert lines == [f"stack skip={skip}", f"destroy skip={skip}"]
+
+
+def test_discover_passes_its_options_and_calls_no_pulumi(
+    stub_pulumi: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, log = stub_pulumi
+    for name in ("ILERT_API_TOKEN", "LEVEL_API_KEY", "ILERT_BASE_URL", "LEVEL_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    result = make("discover", "STACK=nowhere", "PRINT=1", "JSON=1", path=path, home=tmp_path)
+
+    assert result.returncode == 2  # no credential: discover could not run
+    report = json.loads(result.stdout)
+    assert (report["command"], report["stack"], report["ok"]) == ("discover", "nowhere", False)
+    assert "export ILERT_API_TOKEN" in report["error"]
+    assert not (ROOT / "Pulumi.nowhere.yaml").exists()
+    assert not log.exists()  # discover reads the APIs itself, never through the CLI

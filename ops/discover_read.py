@@ -1,0 +1,158 @@
+"""What ``make discover`` reads, with GETs only: the hand-made setup as both APIs have it.
+
+Every request goes through the providers' own clients (``providers.ilert_api.IlertClient``,
+``providers.level_api.LevelClient``), so discover is paced, retried, timed out and worded
+exactly as ``pulumi up`` is, and never prints a credential. What it reads:
+
+- ilert: every alert source (all pages of 50; the listing has no filters or templates), then
+  each Level.io source once more with every ``include`` (its ``eventFilter``, and the
+  templates and filters this project does not manage, which an ``up`` would reset);
+  every escalation policy (to write a policy by name only where the name is unique).
+- Level: every webhook (all pages) and every device group (to write a scope by name only
+  where the name is unique). An organisation whose API has no webhook management (404)
+  is read as such: discover then writes the manual mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.endpoints import Endpoint
+from providers.http import RateLimit
+from providers.ilert_api import (
+    EVERY_INCLUDE,
+    LEVEL_INTEGRATION_TYPE,
+    AlertSource,
+    EscalationPolicy,
+    IlertClient,
+)
+from providers.ilert_api import PAGE_SIZE_MAX as ILERT_PAGE_SIZE
+from providers.level_api import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
+from providers.level_api import (
+    Group,
+    LevelClient,
+    Webhook,
+    WebhookManagementUnavailableError,
+)
+from providers.tuning import ApiTuning
+
+#: Fields of an alert source that are not settings (ilert makes them) or that this project
+#: manages through a typed field; any other field that holds a value is a setting the
+#: project does not manage, which the whole-object PUT of an ``up`` resets.
+NOT_UNMANAGED_SETTINGS = frozenset(
+    {
+        "iconUrl", "lightIconUrl", "darkIconUrl", "bidirectional", "createdAt", "updatedAt",
+        "integrationKey", "integrationUrl", "status", "setupStatus", "autoCreateServices",
+    }
+)
+
+
+class IlertReader(IlertClient):
+    """ilert's client plus the one read discover needs beyond the providers': a source with
+    every include-only field (the providers ask for ``eventFilter`` alone)."""
+
+    def get_alert_source_with_everything(self, source_id: int) -> AlertSource:
+        """``GET /api/alert-sources/{id}?include=...`` with every include."""
+        path = f"/api/alert-sources/{int(source_id)}"
+        params = {"include": list(EVERY_INCLUDE)}
+        return self._api.call(AlertSource, "GET", path, params=params).with_includes()
+
+
+def unmanaged_settings(source: AlertSource) -> dict[str, Any]:
+    """The settings ``source`` holds that this project does not manage (camelCase keys)."""
+    extra = source.model_extra or {}
+    return {
+        key: value
+        for key, value in sorted(extra.items())
+        if key not in NOT_UNMANAGED_SETTINGS and value not in (None, False, "", [], {})
+    }
+
+
+@dataclass(frozen=True)
+class Live:
+    """The hand-made setup as read: Level.io sources (full), policies, webhooks, groups."""
+
+    ilert_base_url: str
+    level_base_url: str | None
+    sources: list[AlertSource]
+    policies: list[EscalationPolicy]
+    #: None: Level answered 404 on its webhooks collection (no webhook management)
+    webhooks: list[Webhook] | None
+    groups: list[Group]
+    #: every alert source's integration URL and type, Level.io or not (to tell what a
+    #: webhook points at); the URLs are secrets and are never printed
+    types_by_url: Mapping[str, tuple[int, str, str]] = field(default_factory=dict)
+    all_sources: int = 0
+    ilert_pages: int = 0
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """Where each API is, and how fast discover may read it (the providers' tuning)."""
+
+    ilert: Endpoint
+    ilert_tuning: ApiTuning
+    level: Endpoint | None
+    level_tuning: ApiTuning
+    ilert_page_size: int = ILERT_PAGE_SIZE
+    level_page_size: int = LEVEL_PAGE_SIZE
+
+
+def _ilert(settings: ReadSettings) -> IlertReader:
+    return IlertReader(
+        settings.ilert.base_url,
+        settings.ilert.credential,
+        rate_limit=settings.ilert_tuning.rate_limit,
+        operation_timeout=settings.ilert_tuning.operation_timeout,
+    )
+
+
+def _level(endpoint: Endpoint, rate_limit: RateLimit, timeout: float) -> LevelClient:
+    return LevelClient(
+        endpoint.base_url, endpoint.credential, rate_limit=rate_limit, operation_timeout=timeout
+    )
+
+
+def read_live(settings: ReadSettings) -> Live:
+    """Read both APIs (GETs only); raises the clients' ``ApiError`` when a read fails."""
+    ilert = _ilert(settings)
+    listed = list(ilert.list_alert_sources(page_size=settings.ilert_page_size))
+    types_by_url = {
+        source.integration_url: (source.id, source.name, source.integration_type)
+        for source in listed
+        if source.integration_url
+    }
+    sources = [
+        ilert.get_alert_source_with_everything(source.id)
+        for source in listed
+        if source.integration_type == LEVEL_INTEGRATION_TYPE
+    ]
+    policies = list(ilert.list_escalation_policies(page_size=settings.ilert_page_size))
+    webhooks: list[Webhook] | None = None
+    groups: list[Group] = []
+    level_url = None
+    if settings.level is not None:
+        level = _level(
+            settings.level,
+            settings.level_tuning.rate_limit,
+            settings.level_tuning.operation_timeout,
+        )
+        level_url = level.base_url
+        try:
+            webhooks = list(level.list_webhooks(page_size=settings.level_page_size))
+        except WebhookManagementUnavailableError:
+            webhooks = None
+        groups = list(level.list_groups(page_size=settings.level_page_size))
+    return Live(
+        ilert_base_url=ilert.base_url,
+        level_base_url=level_url,
+        sources=sources,
+        policies=policies,
+        webhooks=webhooks,
+        groups=groups,
+        types_by_url=types_by_url,
+        all_sources=len(listed),
+        ilert_pages=len(listed) // settings.ilert_page_size + 1,
+    )
