@@ -40,6 +40,16 @@ PULUMI = PULUMI_BACKEND_URL="$(BACKEND)" PULUMI_SKIP_UPDATE_CHECK=true \
   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
   PATH="$(CURDIR)/$(VENV)/bin:$(PULUMI_DIR):$$PATH" pulumi
 PULUMI_FLAGS := --stack $(STACK) --non-interactive
+
+# --- Scale (issue 18): intermediate checkpoints ----------------------------------------------
+# By default the CLI rewrites the whole state after every step, which makes large stacks
+# quadratic (README "Scale"). Every pulumi command here skips those checkpoints and writes the
+# state once, at the end; if the CLI dies in between, the provider's journal of this stack's
+# creates (providers/journal.py) takes back what it made. CHECKPOINTS=on restores the default.
+CHECKPOINTS ?= off
+ifeq ($(CHECKPOINTS),off)
+export PULUMI_SKIP_CHECKPOINTS := true
+endif
 # Show the command as a user would type it, run it with the environment above.
 run-pulumi = @echo "pulumi $(1)" >&2; $(PULUMI) $(1)
 # True when both sandbox ports answer on loopback.
@@ -47,7 +57,8 @@ SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy stack doctor verify discover bench e2e \
-        fleet-up fleet-preview fleet-drift fleet-destroy mutate mutate-ops
+        fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
+        mutate mutate-ops
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -232,6 +243,17 @@ mutate-ops: venv
 bench: venv pulumi
 	$(PY) -m bench.scale $(BENCH_SIZES)
 	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.shared_key
+
+## bench-engine: the real Pulumi CLI against the sandbox at N=50, 200, 1000 integrations, pacing
+## off and real (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off', CHECKPOINTS=on to compare)
+BENCH_ENGINE_SIZES ?= 50 200 1000
+bench-engine: pulumi venv
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.engine --sizes $(BENCH_ENGINE_SIZES) $(BENCH_ENGINE_ARGS)
+
+## crash-drill: SIGKILL the CLI in the middle of an up of 200 integrations, then up again: no
+## duplicate, nothing lost (CRASH_ARGS='--kill all --integrations 500')
+crash-drill: pulumi venv
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.crash $(CRASH_ARGS)
 
 clean: sandbox-stop
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

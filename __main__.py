@@ -8,6 +8,7 @@ does, at preview, what would stop `pulumi up` half-way (components/preflight.py)
 
 import pulumi
 
+from components.gc_tuning import collect_less_often
 from components.level_ilert_integration import LevelIlertIntegration
 from components.preflight import run_preflight
 from components.settings import SettingsError, load_settings, pulumi_config_keys
@@ -26,6 +27,9 @@ def _get_object(full_key: str) -> object:
     except pulumi.ConfigTypeError:
         return _get(full_key)
 
+
+if __name__ == "__main__":  # run by Pulumi's language host (tests run it under another name)
+    collect_less_often()  # large stacks: see components/gc_tuning.py
 
 try:
     settings = load_settings(_get_object, _get, config_keys=pulumi_config_keys())

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from providers import budget
+from providers import budget, journal
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -95,8 +95,13 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
     source_inputs, webhook_inputs = _blobs()
     limits = {"ilert": RateLimit(120, 60), "level": RateLimit(60, 60)}
     budget_dir = tempfile.mkdtemp(prefix="level-ilert-bench-")
-    with Sandbox(rate_limits=limits, time_scale=TIME_SCALE) as sandbox, ProviderServer(
-        env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": "", budget.DIR_ENV: budget_dir}
+    with Sandbox(
+        rate_limits=limits, time_scale=TIME_SCALE
+    ) as sandbox, tempfile.TemporaryDirectory() as journals, ProviderServer(
+        env={
+            "ILERT_API_TOKEN": "", "LEVEL_API_KEY": "",
+            budget.DIR_ENV: budget_dir, journal.ENV_DIR: journals,
+        }
     ) as server:
         config = {
             "ilert:apiToken": ILERT_TOKEN, "ilert:baseUrl": sandbox.ilert_url,

@@ -40,10 +40,10 @@ from pydantic import (
     field_validator,
 )
 
-from providers import icl, inventory, stack_state
+from providers import icl, inventory, journal, stack_state
 from providers.endpoints import ILERT
 from providers.engine_adapter import KnownFailure, detailed_diff
-from providers.http import NotFoundError, deadline
+from providers.http import ApiError, NotFoundError, deadline
 from providers.ilert_api import (
     ALERT_CREATION_MODES,
     ALERT_GROUPING_WINDOWS,
@@ -62,6 +62,7 @@ from providers.pickling import sdk_pickler_restored
 from providers.provider_base import (
     ConfiguredProvider,
     create_once,
+    declaring_stack,
     is_unknown,
     none_if_gone,
     parse_inputs,
@@ -97,6 +98,7 @@ PLAIN_FIELDS = (
     "event_filter",
 )
 SECRET_OUTPUTS = ["integration_key", "integration_url"]
+JOURNAL_KIND = "ilert:alert-source"
 STACK_STATE_KIND = "ilert:alert-sources"
 # Outputs an update in place never changes (only a replacement makes a new source).
 STABLE_OUTPUTS = ("integration_key", "integration_url", "integration_type")
@@ -359,6 +361,13 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         """
         args = _args(props)
         client, lists = self._client()
+        provenance = self.provenance(
+            JOURNAL_KIND, client.base_url, args.name, args.integration_type,
+            deadline=lists.timeout,
+        )
+
+        if provenance.wait_for_earlier_create():  # a killed run's create may now be done
+            lists.sources.reload()
 
         def same_and_not_ours(source: AlertSource) -> bool:
             # The source a replacement replaces is this stack's own: neither a duplicate to
@@ -366,13 +375,25 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             return args.same_source(source) and not lists.in_state(source.id)
 
         def adopt_or_post() -> AlertSource:
-            existing = _only_one(lists.sources.find(same_and_not_ours), args)
+            existing = _only_one(lists.sources.find(same_and_not_ours), args, provenance)
             policy_id = _policy_id(lists, args.escalation_policy)
             if existing is not None:
                 return client.update_alert_source(existing.id, args.request(policy_id))
-            return client.create_alert_source(args.request(policy_id, setup_status="FINISHED"))
+            provenance.before_create()
+            try:
+                made = client.create_alert_source(
+                    args.request(policy_id, setup_status="FINISHED")
+                )
+            except ApiError as error:
+                if not error.may_have_acted:
+                    provenance.abandoned()
+                raise
+            provenance.created(made)
+            return made
 
-        source = create_once(adopt_or_post, lists.sources, same_and_not_ours, lists.timeout)
+        source = create_once(
+            adopt_or_post, lists.sources, same_and_not_ours, lists.timeout, provenance
+        )
         lists.sources.put(source)
         return dynamic.CreateResult(str(source.id), _outputs(source, _Declared.of(args)))
 
@@ -414,6 +435,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         with contextlib.suppress(NotFoundError), deadline(lists.timeout):
             client.delete_alert_source(int(_id))
         lists.sources.remove(_id)
+        self.record_delete(_id)
 
 
 @dataclass(frozen=True)
@@ -435,8 +457,14 @@ class _Lists:
         return stack_state.holds(STACK_STATE_KIND, self.base_url, self.credential, source_id)
 
 
-def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | None:
-    """The one source this create may adopt, or None; refuses a duplicate or an ambiguity."""
+def _only_one(
+    found: list[AlertSource], args: AlertSourceArgs, provenance: journal.Provenance
+) -> AlertSource | None:
+    """The one source this create may take over, or None; refuses a duplicate or an ambiguity.
+
+    It is taken over when ``adopt`` says so, or when this stack's journal proves that this
+    stack's own earlier create made it (an ``up`` cut short before the state was written).
+    """
     if not found:
         return None
     ids = ", ".join(str(source.id) for source in found)
@@ -448,13 +476,24 @@ def _only_one(found: list[AlertSource], args: AlertSourceArgs) -> AlertSource | 
             f"a guess. "
             f"Delete or rename the extra ones in ilert, or give this integration another name."
         )
-    if not args.adopt:
+    if args.adopt or provenance.claim(found[0]):
+        return found[0]
+    unanswered = provenance.unanswered()
+    if unanswered is not None:
+        made = found[0].created_at or "at an unknown time"
         raise AlertSourceExistsError(
-            f"ilert already has an {what} (id {ids}); creating another would split your "
-            f"alerts. Take it over with `adopt: true` on this integration (its URL stays, so "
-            f"Level keeps delivering), or give this integration another name."
+            f"ilert already has an {what} (id {ids}, made {made}). This stack sent a "
+            f"create of it at {unanswered.at} and never got the answer (the run was cut "
+            f"short), but this source was not made while that create was under way, so it "
+            f"is not taken back by itself. If it is yours, take it over with `adopt: true` "
+            f"on this integration; otherwise delete it in ilert or give this integration "
+            f"another name. Then run again."
         )
-    return found[0]
+    raise AlertSourceExistsError(
+        f"ilert already has an {what} (id {ids}); creating another would split your "
+        f"alerts. Take it over with `adopt: true` on this integration (its URL stays, so "
+        f"Level keeps delivering), or give this integration another name."
+    )
 
 
 def _args(props: Mapping[str, Any]) -> AlertSourceArgs:
@@ -654,4 +693,6 @@ class IlertAlertSource(dynamic.Resource, module="ilert", name="AlertSource"):
             opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         )
         with sdk_pickler_restored():
-            super().__init__(IlertAlertSourceProvider(), resource_name, props, opts)
+            super().__init__(
+                IlertAlertSourceProvider(declaring_stack()), resource_name, props, opts
+            )

@@ -113,6 +113,7 @@ class AlertSource(IlertModel):
     teams: list[IdRef] = []
     setup_status: str | None = None
     event_filter: str | None = None
+    created_at: str | None = None  # ISO-8601; proves a create in this stack's journal
     updated_at: str | None = None
     # True when read with ``include=eventFilter``; a list item never carries the filter.
     _includes_read: bool = PrivateAttr(default=False)

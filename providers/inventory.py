@@ -12,6 +12,11 @@ Rules that keep the listing true:
 - every write this process makes is recorded in it (create, update, delete);
 - an id the listing lacks is confirmed with one GET before it is reported gone: the object
   may have been created after the listing was taken.
+
+Threads: the provider server answers several RPCs at once in one process, all through the
+same inventory. Every read and write of the listing happens under its lock, and no method
+hands the listing itself out: ``find`` filters a copy taken under the lock, so a create
+recorded by another thread can never change the dict while it is being iterated.
 """
 
 from __future__ import annotations
@@ -48,31 +53,48 @@ class Inventory(Generic[Item]):
         self._list_all = list_all
         self._max_age = max_age
         self._clock = clock
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the listing: held while one is taken
+        self._lister_lock = threading.Lock()  # which function lists: never held for long
         self._items: dict[str, Item] | None = None
         self._taken_at = 0.0
         self.listings = 0  # how many times the collection was listed (for figures and tests)
 
     def _fresh(self) -> dict[str, Item]:
-        with self._lock:
-            if self._items is None or self._clock() - self._taken_at > self._max_age:
-                self.reload()
-            assert self._items is not None
-            return self._items
+        """The listing, taken again if stale; the caller must hold ``self._lock``."""
+        if self._items is None or self._clock() - self._taken_at > self._max_age:
+            self.reload()
+        assert self._items is not None
+        return self._items
 
     def reload(self) -> None:
-        """List the collection again now (after a lost answer, or when the caller must be sure)."""
+        """List the collection again now (after a lost answer, or when the caller must be sure).
+
+        The lock is held while listing, so concurrent callers wait for this one listing
+        instead of each taking their own.
+        """
+        with self._lister_lock:
+            list_all = self._list_all
         with self._lock:
-            items = {str(item.id): item for item in self._list_all()}
+            items = {str(item.id): item for item in list_all()}
             self._items, self._taken_at = items, self._clock()
             self.listings += 1
 
+    def use_lister(self, list_all: Callable[[], Iterable[Item]]) -> None:
+        """List with ``list_all`` from now on (today's client of the same API and key).
+
+        Does not wait for a listing in progress: a delete that only records its write
+        need not queue behind a refresh's listing.
+        """
+        with self._lister_lock:
+            self._list_all = list_all
+
     def get(self, item_id: int | str, fetch_one: Callable[[], Item | None]) -> Item | None:
         """The object with this id, or None when it is gone (confirmed by ``fetch_one``)."""
-        item = self._fresh().get(str(item_id))
+        with self._lock:
+            item = self._fresh().get(str(item_id))
         if item is not None:
             return item
-        item = fetch_one()
+        item = fetch_one()  # outside the lock: one GET must not hold up the other threads
         if item is not None:
             self.put(item)
         return item
@@ -81,7 +103,8 @@ class Inventory(Generic[Item]):
         """Every listed object that ``match`` accepts, in the API's order.
 
         Matched on a copy taken under the lock: another operation's ``put`` (a create that
-        just finished) must not change the listing while it is read.
+        just finished) must not change the listing while it is read. ``match`` runs outside
+        the lock: it is the caller's code, and other threads wait to record their writes.
         """
         with self._lock:
             items = list(self._fresh().values())
@@ -115,7 +138,7 @@ def shared(
         if inventory is None:
             inventory = Inventory(list_all)
             _REGISTRY[key] = inventory
-        inventory._list_all = list_all  # today's client (same API and key)
+        inventory.use_lister(list_all)  # today's client (same API and key)
         return inventory  # type: ignore[return-value]
 
 

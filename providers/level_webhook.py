@@ -29,10 +29,10 @@ import pulumi
 from pulumi import dynamic
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from providers import inventory
+from providers import inventory, journal
 from providers.endpoints import LEVEL
 from providers.engine_adapter import KnownFailure, detailed_diff
-from providers.http import NotFoundError, deadline, is_loopback
+from providers.http import ApiError, NotFoundError, deadline, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
@@ -49,6 +49,7 @@ from providers.provider_base import (
     ConfiguredProvider,
     as_secret,
     create_once,
+    declaring_stack,
     is_unknown,
     none_if_gone,
     parse_inputs,
@@ -56,6 +57,7 @@ from providers.provider_base import (
 )
 
 SECRET_OUTPUTS = ["url", "secret"]
+JOURNAL_KIND = "level:webhook"
 MAX_GROUPS = 100
 ONE_WAY_SYNC = (
     f"event_types must include both {ALERT_ACTIVE} (opens the ilert alert) and "
@@ -257,9 +259,13 @@ class LevelWebhookProvider(ConfiguredProvider):
         """
         args = _args(props)
         client, hooks, timeout = self._client()
+        provenance = self.provenance(JOURNAL_KIND, client.base_url, args.url, deadline=timeout)
+
+        if provenance.wait_for_earlier_create():  # a killed run's create may now be done
+            hooks.reload()
 
         def adopt_or_post() -> Webhook:
-            existing = _only_one(hooks.find(args.same_url), args)
+            existing = _only_one(hooks.find(args.same_url), args, provenance)
             group_ids = self._group_ids(client, args.device_groups)
             if existing is not None:
                 changes = WebhookChanges(
@@ -267,12 +273,20 @@ class LevelWebhookProvider(ConfiguredProvider):
                     group_ids=group_ids,
                 )
                 return client.update_webhook(existing.id, changes)
-            return client.create_webhook(
-                url=args.url, event_types=args.event_types, enabled=args.enabled,
-                secret=args.secret, group_ids=group_ids,
-            )
+            provenance.before_create()
+            try:
+                made = client.create_webhook(
+                    url=args.url, event_types=args.event_types, enabled=args.enabled,
+                    secret=args.secret, group_ids=group_ids,
+                )
+            except ApiError as error:
+                if not error.may_have_acted:
+                    provenance.abandoned()
+                raise
+            provenance.created(made)
+            return made
 
-        webhook = create_once(adopt_or_post, hooks, args.same_url, timeout)
+        webhook = create_once(adopt_or_post, hooks, args.same_url, timeout, provenance)
         hooks.put(webhook)
         scope = self._scope(client, webhook, args.device_groups)
         outputs = _outputs(webhook, args.secret, _declared(args.model_dump()), scope)
@@ -332,6 +346,7 @@ class LevelWebhookProvider(ConfiguredProvider):
         with contextlib.suppress(NotFoundError), deadline(timeout):
             client.delete_webhook(_id)
         hooks.remove(_id)
+        self.record_delete(_id)
 
 
 def _url_changes(olds: dict[str, Any], news: dict[str, Any]) -> bool:
@@ -349,8 +364,12 @@ def _url_changes(olds: dict[str, Any], news: dict[str, Any]) -> bool:
     return is_unknown(source_id) or source_id is None or source_id != recorded
 
 
-def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
-    """The one webhook this create may adopt, or None; refuses a duplicate or an ambiguity.
+def _only_one(
+    found: list[Webhook], args: WebhookArgs, provenance: journal.Provenance
+) -> Webhook | None:
+    """The one webhook this create may take over, or None; refuses a duplicate or an
+    ambiguity. Taken over when ``adopt`` says so, or when this stack's journal proves that
+    this stack's own earlier create made it (an ``up`` cut short before the state was written).
 
     The URL is a secret, so messages name the webhooks by id only.
     """
@@ -363,13 +382,24 @@ def _only_one(found: list[Webhook], args: WebhookArgs) -> Webhook | None:
             f"alert is delivered {len(found)} times already. Delete all but one in Level "
             f"(Settings > Webhooks), then run again with `adopt: true`."
         )
-    if not args.adopt:
+    if args.adopt or provenance.claim(found[0]):
+        return found[0]
+    unanswered = provenance.unanswered()
+    if unanswered is not None:
+        made = found[0].created_at or "at an unknown time"
         raise WebhookExistsError(
-            f"Level already has a webhook to this alert source's URL (id {ids}); a second one "
-            f"would deliver every alert twice. Take it over with `adopt: true` on this "
-            f"integration, or delete it in Level (Settings > Webhooks)."
+            f"Level already has a webhook to this alert source's URL (id {ids}, made "
+            f"{made}). This stack sent a create of it "
+            f"at {unanswered.at} and never got the answer (the run was cut short), but this "
+            f"webhook was not made while that create was under way, so it is not taken back "
+            f"by itself. If it is yours, take it over with `adopt: true` on this integration; "
+            f"otherwise delete it in Level (Settings > Webhooks). Then run again."
         )
-    return found[0]
+    raise WebhookExistsError(
+        f"Level already has a webhook to this alert source's URL (id {ids}); a second one "
+        f"would deliver every alert twice. Take it over with `adopt: true` on this "
+        f"integration, or delete it in Level (Settings > Webhooks)."
+    )
 
 
 def _args(props: dict[str, Any]) -> WebhookArgs:
@@ -497,4 +527,4 @@ class LevelWebhook(dynamic.Resource, module="level", name="Webhook"):
             opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         )
         with sdk_pickler_restored():
-            super().__init__(LevelWebhookProvider(), resource_name, props, opts)
+            super().__init__(LevelWebhookProvider(declaring_stack()), resource_name, props, opts)

@@ -2,9 +2,12 @@
 
 Pickling: the engine stores each provider object in state (``__provider``) with dill. Our
 provider classes live in importable modules, so dill pickles them by reference (module and
-class name, ~100 bytes) and refresh/destroy run today's code. The pickled state is empty on
-purpose: configuration and clients exist only inside the provider process, after
-``configure()``, and never reach state.
+class name, ~100 bytes) and refresh/destroy run today's code. The pickled state holds one
+thing only: the name of the stack that declared the resource
+(``organization/project/stack``, no secret), because the provider process is not told it
+and needs it to find this stack's journal of creates (``providers/journal.py``).
+Configuration and clients exist only inside the provider process, after ``configure()``,
+and never reach state.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
-from providers import engine_adapter
+from providers import engine_adapter, journal
 from providers.endpoints import ApiSettings, Endpoint, problems, resolve
 from providers.failures import KnownFailure
 from providers.http import ApiError, NotFoundError, deadline
@@ -57,9 +61,10 @@ class ConfiguredProvider(ResourceProvider):
     # resource buys nothing. The SDK still marks it secret if a secret Output were captured.
     serialize_as_secret_always = False
 
-    def __init__(self) -> None:
+    def __init__(self, stack: str | None = None) -> None:
         super().__init__()
         self._config: Mapping[str, Any] = {}
+        self._stack = stack
 
     def configure(self, req: ConfigureRequest) -> None:
         """Remember the stack config (plain values: the engine strips secrets).
@@ -103,11 +108,38 @@ class ConfiguredProvider(ResourceProvider):
         keys = ", ".join(sorted(self._config)) or "none"
         return f"{type(self).__name__}(configured keys: {keys})"
 
+    def provenance(
+        self, kind: str, base_url: str, *identity: str, deadline: float = 0.0
+    ) -> journal.Provenance:
+        """Where this stack records (and proves) its create of one object; ``deadline`` is
+        the create's operation deadline."""
+        return journal.Provenance(
+            journal.for_stack(self._stack),
+            journal.identity_key(kind, base_url, *identity),
+            deadline,
+        )
+
+    def record_delete(self, object_id: int | str) -> None:
+        """Tell this stack's journal that the object is gone (it proves nothing any more)."""
+        journal.deleted(journal.for_stack(self._stack), object_id)
+
     def __getstate__(self) -> dict[str, Any]:
-        return {}
+        return {"stack": self._stack} if self._stack else {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()  # type: ignore[misc]
+        stack = state.get("stack")
+        self.__init__(stack if isinstance(stack, str) else None)  # type: ignore[misc]
+
+
+def declaring_stack() -> str | None:
+    """``organization/project/stack`` of the running program, None where the SDK knows no
+    part of it (some test mocks)."""
+    parts: tuple[object, ...] = (
+        pulumi.get_organization(), pulumi.get_project(), pulumi.get_stack()
+    )
+    if not all(isinstance(part, str) and part for part in parts):
+        return None
+    return "/".join(str(part) for part in parts)
 
 
 def known_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
@@ -313,20 +345,23 @@ class OutcomeUnknownError(KnownFailure):
 
 
 Item = TypeVar("Item", bound=HasId)
+Made = TypeVar("Made", bound=journal.Created)
 
 
 def create_once(
-    attempt: Callable[[], Item],
-    listing: Inventory[Item],
-    match: Callable[[Item], bool],
+    attempt: Callable[[], Made],
+    listing: Inventory[Made],
+    match: Callable[[Made], bool],
     timeout: float,
-) -> Item:
+    provenance: journal.Provenance | None = None,
+) -> Made:
     """Run a create within its deadline; if its answer was lost, let one fresh listing say
     whether it happened, so a retried ``up`` never makes the object twice.
 
     ``attempt`` may adopt or POST; only an error that says the API may have acted (answer
     lost after sending, 500/502/504 on a POST) is settled: exactly one match is the object
     the POST made (the look-up before it found none), anything else re-raises the error.
+    An object settled so is recorded in this stack's journal as its own.
     """
     try:
         with deadline(timeout):
@@ -347,6 +382,8 @@ def create_once(
             ) from None
         if len(found) != 1:
             raise
+        if provenance is not None:
+            provenance.created(found[0])
         return found[0]
 
 

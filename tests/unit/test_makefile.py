@@ -182,6 +182,32 @@ def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_in_a_local_folder(
     assert out.index("-m sandbox") < out.index("pulumi up")
 
 
+@pytest.mark.parametrize(("setting", "skip"), [((), "true"), (("CHECKPOINTS=on",), "")])
+def test_pulumi_commands_skip_intermediate_checkpoints_unless_asked(
+    tmp_path: Path, setting: tuple[str, ...], skip: str
+) -> None:
+    """Large stacks are quadratic with the CLI's checkpoint after every step (README "Scale")."""
+    log = tmp_path / "env.log"
+    stub = tmp_path / "bin" / "pulumi"
+    stub.parent.mkdir()
+    stub.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = version ]; then echo v{PIN}; exit 0; fi\n'
+        f'echo "$1 skip=${{PULUMI_SKIP_CHECKPOINTS:-}}" >> {log}\n',
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+
+    result = make(
+        "destroy", "STACK=dev", "BACKEND_URL=file:///nowhere", *setting,
+        path=f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin", home=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines == [f"stack skip={skip}", f"destroy skip={skip}"]
+
+
 def test_discover_passes_its_options_and_calls_no_pulumi(
     stub_pulumi: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

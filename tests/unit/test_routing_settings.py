@@ -3,10 +3,13 @@ preview's rule that no Level alert pages twice by accident (components/routing.p
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from components import routing
 from components.settings import INTEGRATIONS_KEY, SettingsError, StackSettings, load_settings
 
 CRITICAL = "event.customDetails.severity == 'critical'"
@@ -123,3 +126,37 @@ def test_many_pairs_are_listed_up_to_ten() -> None:
     message = str(caught.value)
     assert message.count("\n- level-ilert:integrations[") == 10
     assert message.endswith("- ... and 5 more pairs.")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An integration as the routing check sees it."""
+
+    name: str
+    device_groups: list[str] | None
+    event_filter: str | None = None
+    shares_alerts_with: list[str] | None = None
+    active: bool = True
+    webhook_enabled: bool = True
+
+
+def test_only_pairs_that_can_share_a_scope_are_compared_and_none_is_missed() -> None:
+    """The candidate pairs are exactly the pairs ``shared_scope`` does not rule out, for
+    random stacks of org-wide and scoped integrations (lists with repeats and overlaps)."""
+    draw = random.Random(18)
+    for _ in range(200):
+        entries = [
+            Entry(
+                f"i{n}",
+                None if draw.random() < 0.15
+                else [f"g{draw.randrange(6)}" for _ in range(draw.randrange(0, 3))],
+            )
+            for n in range(draw.randrange(0, 12))
+        ]
+        every_pair = [
+            (a, b)
+            for a in range(len(entries))
+            for b in range(a + 1, len(entries))
+            if routing.shared_scope(entries[a], entries[b]) is not None
+        ]
+        assert routing.scope_candidates(entries) == every_pair, entries

@@ -1,0 +1,294 @@
+"""The real Pulumi CLI against the sandbox, measured: wall time, memory, CPU, crashes.
+
+What ``make bench-engine`` and ``make crash-drill`` share. The project copy, its ``file://``
+backend, offline environment and stack file come from the real-CLI test harness
+(``tests/cli/harness.py``, one stack per copy); this module adds what a benchmark needs on
+top: a stack of N integrations, each command run with the peak memory and CPU time of every
+process it starts (CLI, program, provider), a SIGKILL on demand, and the state file's size.
+
+Nothing here touches the internet: the CLI never checks for updates or fetches plugins,
+and both APIs are the loopback sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox import Sandbox
+from tests.cli import harness
+
+SAMPLE_SECONDS = 0.1
+POLL_SECONDS = 0.05
+
+
+@dataclass
+class Peaks:
+    """Peak resident memory (MB) and CPU time (s, as last seen) of each kind of process a
+    CLI command starts: the CLI, the program, the provider."""
+
+    cli: float = 0.0
+    program: float = 0.0
+    provider: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def note(self, kind: str, megabytes: float, cpu_seconds: float) -> None:
+        if megabytes > getattr(self, kind):
+            setattr(self, kind, megabytes)
+        self.cpu[kind] = max(self.cpu.get(kind, 0.0), cpu_seconds)
+
+
+@dataclass
+class Outcome:
+    """One CLI command: exit code, wall time, memory peaks, the end of its output."""
+
+    args: tuple[str, ...]
+    returncode: int
+    seconds: float
+    peaks: Peaks
+    output: str = field(repr=False)
+    session: int = 0  # the CLI's pid, which leads the session of everything it started
+    killed: bool = False
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def _kind(pid: int) -> str | None:
+    """``cli``, ``program`` or ``provider`` for a process the CLI started, else None."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    words = [part.decode(errors="replace") for part in cmdline if part]
+    if not words:
+        return None
+    if Path(words[0]).name == "pulumi":
+        return "cli"
+    if "pulumi.dynamic" in words:
+        return "provider"
+    if any(Path(word).name == "pulumi-language-python-exec" for word in words):
+        return "program"
+    return None
+
+
+def _session_members(session: int) -> Iterator[int]:
+    """Processes of one session (the CLI is started as a session leader)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name (which may hold spaces) start after its ")".
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == session:  # field 6 of stat: the session id
+            yield int(entry.name)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+
+
+def _high_water_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class _Sampler(threading.Thread):
+    """Reads the peak memory of every process of a session until told to stop."""
+
+    def __init__(self, session: int) -> None:
+        super().__init__(daemon=True, name=f"peaks-{session}")
+        self.session = session
+        self.peaks = Peaks()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(SAMPLE_SECONDS)
+
+    def sample(self) -> None:
+        for pid in _session_members(self.session):
+            kind = _kind(pid)
+            if kind is not None:
+                self.peaks.note(kind, _high_water_mb(pid), _cpu_seconds(pid))
+
+    def stop(self) -> Peaks:
+        self._stop_event.set()
+        self.join(timeout=5)
+        return self.peaks
+
+
+class Project:
+    """One stack of N integrations in a throw-away copy of the project (tests/cli/harness)."""
+
+    def __init__(self, root: Path, sandbox: Sandbox, stack: str, *, skip_checkpoints: bool):
+        self.copy = harness.Project(root, sandbox, stack)
+        self.stack = stack
+        self.skip_checkpoints = skip_checkpoints
+        self.bin = harness.cli_dir()
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The harness's environment, with checkpoints skipped or not."""
+        env = dict(self.copy.env)
+        if self.skip_checkpoints:
+            env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+        env.update(extra or {})
+        return env
+
+    @property
+    def state_file(self) -> Path:
+        """The stack's state file in the file backend."""
+        return self.copy.backend / ".pulumi" / "stacks" / "level-ilert" / f"{self.stack}.json"
+
+    def state_bytes(self) -> int:
+        return self.state_file.stat().st_size if self.state_file.exists() else 0
+
+    def new_stack(self, config: Mapping[str, object], integrations: int) -> None:
+        """``pulumi stack init`` and a stack file with ``integrations`` integrations, each
+        routed to a Level device group of its own (made in the sandbox if missing), as an
+        MSP routes by client: no Level alert pages twice."""
+        self.copy.init()
+        existing = {group["name"] for group in self.copy.sandbox.level_groups()}
+        entries = []
+        for index in range(integrations):
+            group = client_group(index)
+            if group not in existing:
+                self.copy.sandbox.level_add_group(group)
+            entries.append(
+                {
+                    "name": integration_name(index),
+                    "escalationPolicy": "Default",
+                    "deviceGroups": [group],
+                }
+            )
+        self.copy.write_stack(entries, config=dict(config))
+
+    def run(
+        self,
+        args: tuple[str, ...],
+        *,
+        timeout: float,
+        extra_env: Mapping[str, str] | None = None,
+        kill_when: Callable[[], bool] | None = None,
+        kill_group: bool = False,
+    ) -> Outcome:
+        """Run ``pulumi <args> --stack <stack> --non-interactive``; its outcome.
+
+        ``kill_when`` is asked every 50 ms; once it answers True the CLI gets SIGKILL, as
+        in a crash: only the CLI, or with ``kill_group`` every process of its session
+        (program, language host, provider) right after.
+        The processes a killed CLI leaves behind are left running (``leftovers``).
+        """
+        full = [str(self.bin / "pulumi"), *args, "--stack", self.stack, "--non-interactive"]
+        with tempfile.TemporaryFile(mode="w+") as log:
+            started = time.perf_counter()
+            process = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
+                full,
+                cwd=self.copy.root,
+                env=self.env(extra_env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            sampler = _Sampler(process.pid)
+            sampler.start()
+            killed = False
+            try:
+                while process.poll() is None:
+                    if time.perf_counter() - started > timeout:
+                        process.kill()
+                        _kill_session(process.pid)
+                        raise subprocess.TimeoutExpired(full, timeout)
+                    if kill_when is not None and kill_when():
+                        process.kill()
+                        if kill_group:  # plugins run in process groups of their own
+                            _kill_session(process.pid)
+                        killed = True
+                        process.wait(timeout=30)
+                        break
+                    time.sleep(POLL_SECONDS)
+            finally:
+                seconds = time.perf_counter() - started
+                peaks = sampler.stop()
+            log.seek(0)
+            return Outcome(
+                tuple(args), process.returncode, seconds, peaks, log.read(), process.pid, killed
+            )
+
+    @staticmethod
+    def leftovers(outcome: Outcome) -> list[str]:
+        """The processes a command left running (its session), by kind or command name."""
+        found = []
+        for pid in _session_members(outcome.session):
+            kind = _kind(pid)
+            if kind is None:
+                try:
+                    kind = Path(f"/proc/{pid}/comm").read_text().strip()
+                except OSError:
+                    continue
+            found.append(f"{kind} (pid {pid})")
+        return found
+
+    @staticmethod
+    def stop_leftovers(outcome: Outcome) -> None:
+        """SIGKILL what a killed CLI left running (its own session only)."""
+        _kill_session(outcome.session)
+
+
+def _kill_session(session: int) -> None:
+    """SIGKILL every process of one session (one the bench started)."""
+    for pid in list(_session_members(session)):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def integration_name(index: int) -> str:
+    """The alert source name of the ``index``-th bench integration."""
+    return f"Bench {index:04d}"
+
+
+def client_group(index: int) -> str:
+    """The Level device group the ``index``-th bench integration is scoped to."""
+    return f"Bench client {index:04d}"
+
+
+@contextmanager
+def project(
+    sandbox: Sandbox, stack: str, *, skip_checkpoints: bool, keep: bool = False
+) -> Iterator[Project]:
+    """A throw-away project copy with one stack, removed afterwards unless ``keep``."""
+    root = Path(tempfile.mkdtemp(prefix="level-ilert-engine-"))
+    try:
+        yield Project(root / "project", sandbox, stack, skip_checkpoints=skip_checkpoints)
+    finally:
+        if keep:
+            print(f"(kept {root})")
+        else:
+            shutil.rmtree(root, ignore_errors=True)

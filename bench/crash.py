@@ -1,0 +1,202 @@
+"""``make crash-drill``: kill the real Pulumi CLI in the middle of an ``up``, run ``up``
+again, and show that nothing was made twice and nothing was lost.
+
+Steps, against the sandbox (pacing off) with N integrations (default 200) on a fresh stack:
+
+1. ``pulumi up``, SIGKILLed once the sandbox has received ``--kill-at`` (default N/2)
+   alert source creates: only the CLI (``--kill cli``: the program and the provider
+   process are orphaned), or every process of the command at once (``--kill all``: a
+   crash of the machine's session, a CI runner cancelled hard);
+2. what the crash left: objects in the sandbox, resources in the state, processes still
+   running (then stopped);
+3. ``pulumi up`` again: it must end with no duplicate (one alert source per name, one
+   webhook per URL), and with every object either in the state or named in the error
+   together with the way out (``adopt: true``);
+4. ``pulumi destroy``: nothing may be left.
+
+Checkpoints follow the project's setting (``PULUMI_SKIP_CHECKPOINTS``); ``--checkpoints
+on`` runs the same drill with the CLI's default for comparison. Exits 1 if a check fails.
+
+Run: ``make crash-drill`` or ``venv/bin/python -m bench.crash --integrations 200``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from bench.cli import Outcome, Project, project
+from bench.engine import stack_config
+from sandbox import Sandbox
+
+SOURCE_TYPE = "pulumi-python:dynamic/ilert:AlertSource"
+WEBHOOK_TYPE = "pulumi-python:dynamic/level:Webhook"
+TIMEOUT_SECONDS = 1800.0
+UP = ("up", "--yes", "--skip-preview")
+DESTROY = ("destroy", "--yes", "--skip-preview")
+SETTLE_SECONDS = 5.0  # time a killed CLI's orphans get to finish before they are counted
+
+
+def state_ids(workspace: Project) -> dict[str, set[str]]:
+    """Ids of the alert sources and webhooks the stack's state holds."""
+    path = workspace.state_file
+    ids: dict[str, set[str]] = {SOURCE_TYPE: set(), WEBHOOK_TYPE: set()}
+    if not path.exists():
+        return ids
+    deployment = json.loads(path.read_text()).get("checkpoint", {}).get("latest") or {}
+    for resource in deployment.get("resources") or []:
+        if resource.get("type") in ids and resource.get("id"):
+            ids[resource["type"]].add(str(resource["id"]))
+    return ids
+
+
+def world(sandbox: Sandbox) -> dict[str, list[dict[str, Any]]]:
+    return {SOURCE_TYPE: sandbox.ilert_alert_sources(), WEBHOOK_TYPE: sandbox.level_webhooks()}
+
+
+def duplicates(sandbox: Sandbox) -> list[str]:
+    """Names with more than one alert source, URLs with more than one webhook (by id)."""
+    found = []
+    names = Counter(source["name"] for source in sandbox.ilert_alert_sources())
+    found += [f"{count} alert sources named {name!r}" for name, count in names.items() if count > 1]
+    urls: dict[str, list[str]] = {}
+    for hook in sandbox.level_webhooks():
+        urls.setdefault(hook["url"], []).append(hook["id"])
+    found += [f"{len(ids)} webhooks to one URL (ids {', '.join(ids)})" for ids in urls.values()
+              if len(ids) > 1]
+    return found
+
+
+def unaccounted(sandbox: Sandbox, workspace: Project, output: str) -> list[str]:
+    """Objects neither in the state nor named (by id, with ``adopt: true``) in the output."""
+    in_state = state_ids(workspace)
+    missing = []
+    for kind, objects in world(sandbox).items():
+        for item in objects:
+            object_id = str(item["id"])
+            if object_id in in_state[kind]:
+                continue
+            named = f"id {object_id}" in output and "adopt: true" in output
+            if not named:
+                missing.append(f"{kind.rsplit('/', 1)[-1]} {object_id}")
+    return missing
+
+
+def summary(sandbox: Sandbox, workspace: Project) -> str:
+    in_state = state_ids(workspace)
+    live = world(sandbox)
+    return (
+        f"sandbox: {len(live[SOURCE_TYPE])} alert sources, {len(live[WEBHOOK_TYPE])} webhooks; "
+        f"state: {len(in_state[SOURCE_TYPE])} alert sources, "
+        f"{len(in_state[WEBHOOK_TYPE])} webhooks"
+    )
+
+
+def _show(title: str, outcome: Outcome) -> None:
+    what = "killed" if outcome.killed else f"exit {outcome.returncode}"
+    print(f"\n== {title}: {what} after {outcome.seconds:.1f} s")
+
+
+def drill(integrations: int, kill_at: int, kill_all: bool, skip_checkpoints: bool) -> bool:
+    """One drill; True when every check passed."""
+    stack = "crash-drill"
+    failures: list[str] = []
+    with Sandbox() as sandbox, project(
+        sandbox, stack, skip_checkpoints=skip_checkpoints
+    ) as workspace:
+        workspace.new_stack(stack_config(sandbox, "off", 1.0), integrations)
+        print(
+            f"{integrations} integrations, checkpoints "
+            f"{'skipped' if skip_checkpoints else 'on'}; SIGKILL to "
+            f"{'every process of the command' if kill_all else 'the CLI only'} after "
+            f"{kill_at} alert source creates"
+        )
+
+        def enough_created() -> bool:
+            return sandbox.count("ilert", "POST", "/api/alert-sources") >= kill_at
+
+        crashed = workspace.run(
+            UP,
+            timeout=TIMEOUT_SECONDS,
+            kill_when=enough_created,
+            kill_group=kill_all,
+        )
+        _show("up", crashed)
+        if not crashed.killed:
+            failures.append("the first up ended before it could be killed: raise N")
+        time.sleep(SETTLE_SECONDS)
+        left = workspace.leftovers(crashed)
+        print(f"   still running {SETTLE_SECONDS:g} s later: {', '.join(left) or 'nothing'}")
+        sandbox.wait_idle()
+        print(f"   {summary(sandbox, workspace)}")
+
+        again = workspace.run(UP, timeout=TIMEOUT_SECONDS)
+        if "currently locked" in again.output:
+            # The killed CLI could not release the stack's lock: what a user does next.
+            _show("up again", again)
+            print("   " + _errors(again.output, 1).strip())
+            cancel = workspace.run(("cancel", "--yes"), timeout=120)
+            _show("pulumi cancel --yes", cancel)
+            again = workspace.run(UP, timeout=TIMEOUT_SECONDS)
+        _show("up again", again)
+        print(f"   {summary(sandbox, workspace)}")
+        if again.returncode != 0:
+            print("   its errors:\n" + _errors(again.output))
+        left = workspace.leftovers(crashed)
+        print(f"   left by the killed CLI, still running: {', '.join(left) or 'nothing'}")
+        workspace.stop_leftovers(crashed)
+        failures += duplicates(sandbox)
+        lost = unaccounted(sandbox, workspace, again.output)
+        if lost:
+            failures.append(f"neither in state nor named in the error: {', '.join(lost[:10])}")
+        if again.returncode == 0:
+            live = world(sandbox)
+            if len(live[SOURCE_TYPE]) != integrations or len(live[WEBHOOK_TYPE]) != integrations:
+                failures.append("the second up succeeded without one object per integration")
+
+        gone = workspace.run(DESTROY, timeout=TIMEOUT_SECONDS)
+        _show("destroy", gone)
+        live = world(sandbox)
+        leftover = len(live[SOURCE_TYPE]) + len(live[WEBHOOK_TYPE])
+        print(f"   {summary(sandbox, workspace)}")
+        if again.returncode == 0 and leftover:
+            failures.append(f"{leftover} objects left after destroy")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    if not failures:
+        print("\nPASSED: no duplicate; every object in the state" + (
+            "" if again.returncode == 0 else " or named in the error with the way out"
+        ))
+    return not failures
+
+
+def _errors(output: str, lines: int = 12) -> str:
+    wanted = [line for line in output.splitlines() if "error" in line.lower() or "adopt" in line]
+    return "\n".join(f"     {line.strip()[:200]}" for line in wanted[:lines])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.crash", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument("--integrations", type=int, default=200)
+    parser.add_argument("--kill-at", type=int, help="alert source creates before the kill")
+    parser.add_argument("--kill", choices=("cli", "all"), default="cli")
+    parser.add_argument("--checkpoints", choices=("project", "on", "off"), default="project")
+    args = parser.parse_args(argv)
+    if args.checkpoints == "project":
+        skip = os.environ.get("PULUMI_SKIP_CHECKPOINTS", "").lower() in ("1", "true")
+    else:
+        skip = args.checkpoints == "off"
+    kill_at = args.kill_at or args.integrations // 2
+    passed = drill(args.integrations, kill_at, args.kill == "all", skip)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
