@@ -193,9 +193,9 @@ def build(version: str, target: Path) -> None:
         staging = Path(tmp)
         staging.chmod(0o755)  # like any installed program: others may run it
         steps = (
-            ("building the Pulumi CLI (first time about 6 min on 2 cores, then ~30 s)",
+            ("building the Pulumi CLI (the first time 3 to 6 min on 2 cores; then seconds)",
              CLI_MODULE, CLI_PACKAGE, "pulumi", f"-s -w -X {VERSION_FLAG}=v{version}"),
-            ("building Pulumi's Python language host (first time about 75 s)",
+            ("building Pulumi's Python language host (the first time up to 75 s)",
              HOST_MODULE, HOST_PACKAGE, "pulumi-language-python", "-s -w"),
         )
         for number, (what, module, package, name, ldflags) in enumerate(steps, 1):
