@@ -325,8 +325,9 @@ class IlertAlertSourceProvider(ConfiguredProvider):
                 client.list_escalation_policies,
             ),
             timeout=tuning.operation_timeout,
-            base_url=client.base_url,
-            credential=endpoint.credential,
+            state_scope=stack_state.scope_key(
+                STACK_STATE_KIND, client.base_url, endpoint.credential
+            ),
         )
         return client, lists
 
@@ -370,15 +371,20 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             lists.sources.reload()
 
         def same_and_not_ours(source: AlertSource) -> bool:
-            # The source a replacement replaces is this stack's own: neither a duplicate to
-            # refuse nor one to adopt (the engine deletes it once this create is done).
-            return args.same_source(source) and not lists.in_state(source.id)
+            # A source this stack's state holds (the one a replacement replaces, or the one
+            # of a resource renamed in the stack file) is neither a duplicate to refuse nor
+            # one to take over: the engine deletes it once this create is done.
+            return args.same_source(source) and not stack_state.holds(
+                lists.state_scope, source.id
+            )
 
         def adopt_or_post() -> AlertSource:
             existing = _only_one(lists.sources.find(same_and_not_ours), args, provenance)
             policy_id = _policy_id(lists, args.escalation_policy)
             if existing is not None:
-                return client.update_alert_source(existing.id, args.request(policy_id))
+                taken = client.update_alert_source(existing.id, args.request(policy_id))
+                stack_state.note_taken(lists.state_scope, taken.id)
+                return taken
             provenance.before_create()
             try:
                 made = client.create_alert_source(
@@ -407,7 +413,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             )
         if live is None:
             return dynamic.ReadResult("", {})
-        lists.note_in_state(live.id)
+        stack_state.note(lists.state_scope, live.id)
         with deadline(lists.timeout):
             live = _with_event_filter(client, live, props)
         declared = _Declared.recorded(props)
@@ -430,8 +436,11 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         return dynamic.UpdateResult(_outputs(updated, _Declared.of(args)))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """One DELETE; an alert source already gone counts as deleted."""
+        """One DELETE; an alert source already gone counts as deleted. A source that a create
+        of this deployment took over has moved to that resource: it is left alone."""
         client, lists = self._client()
+        if stack_state.was_taken(lists.state_scope, _id):
+            return
         with contextlib.suppress(NotFoundError), deadline(lists.timeout):
             client.delete_alert_source(int(_id))
         lists.sources.remove(_id)
@@ -445,16 +454,8 @@ class _Lists:
     sources: inventory.Inventory[AlertSource]
     policies: inventory.Inventory[EscalationPolicy]
     timeout: float
-    base_url: str
-    credential: str = field(repr=False)
-
-    def note_in_state(self, source_id: int | str) -> None:
-        """A refresh read this source: this stack's state holds it."""
-        stack_state.note(STACK_STATE_KIND, self.base_url, self.credential, source_id)
-
-    def in_state(self, source_id: int | str) -> bool:
-        """Whether this stack's state holds the source (a refresh of this run read it)."""
-        return stack_state.holds(STACK_STATE_KIND, self.base_url, self.credential, source_id)
+    # stack_state's hash of this API, base URL and key (never the key itself)
+    state_scope: str = field(repr=False)
 
 
 def _only_one(

@@ -29,7 +29,7 @@ import pulumi
 from pulumi import dynamic
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from providers import inventory, journal
+from providers import inventory, journal, stack_state
 from providers.endpoints import LEVEL
 from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.http import ApiError, NotFoundError, deadline, is_loopback
@@ -197,6 +197,12 @@ class LevelWebhookProvider(ConfiguredProvider):
         )
         return client, hooks, tuning.operation_timeout
 
+    def _state_scope(self, client: LevelClient) -> str:
+        """stack_state's hash of this API, base URL and key (never the key itself)."""
+        return stack_state.scope_key(
+            "level:webhooks", client.base_url, self.endpoint(LEVEL).credential
+        )
+
     def _groups(self, client: LevelClient) -> inventory.Inventory[Group]:
         """The organisation's groups, listed once per process."""
         endpoint = self.endpoint(LEVEL)
@@ -259,20 +265,28 @@ class LevelWebhookProvider(ConfiguredProvider):
         """
         args = _args(props)
         client, hooks, timeout = self._client()
+        state_scope = self._state_scope(client)
         provenance = self.provenance(JOURNAL_KIND, client.base_url, args.url, deadline=timeout)
 
         if provenance.wait_for_earlier_create():  # a killed run's create may now be done
             hooks.reload()
 
+        def same_and_not_ours(webhook: Webhook) -> bool:
+            # A webhook this stack's state holds belongs to another resource of this stack
+            # (one renamed in the stack file): never a duplicate to refuse or one to take.
+            return args.same_url(webhook) and not stack_state.holds(state_scope, webhook.id)
+
         def adopt_or_post() -> Webhook:
-            existing = _only_one(hooks.find(args.same_url), args, provenance)
+            existing = _only_one(hooks.find(same_and_not_ours), args, provenance)
             group_ids = self._group_ids(client, args.device_groups)
             if existing is not None:
                 changes = WebhookChanges(
                     enabled=args.enabled, event_types=args.event_types, secret=args.secret,
                     group_ids=group_ids,
                 )
-                return client.update_webhook(existing.id, changes)
+                taken = client.update_webhook(existing.id, changes)
+                stack_state.note_taken(state_scope, taken.id)
+                return taken
             provenance.before_create()
             try:
                 made = client.create_webhook(
@@ -286,7 +300,7 @@ class LevelWebhookProvider(ConfiguredProvider):
             provenance.created(made)
             return made
 
-        webhook = create_once(adopt_or_post, hooks, args.same_url, timeout, provenance)
+        webhook = create_once(adopt_or_post, hooks, same_and_not_ours, timeout, provenance)
         hooks.put(webhook)
         scope = self._scope(client, webhook, args.device_groups)
         outputs = _outputs(webhook, args.secret, _declared(args.model_dump()), scope)
@@ -300,6 +314,7 @@ class LevelWebhookProvider(ConfiguredProvider):
             live = hooks.get(id_, lambda: none_if_gone(lambda: client.get_webhook(id_)))
         if live is None:
             return dynamic.ReadResult("", {})
+        stack_state.note(self._state_scope(client), live.id)
         # Level never returns the secret: keep ours, unless Level says there is none now.
         secret = props.get("secret") if live.has_secret else None
         with deadline(timeout):
@@ -341,8 +356,11 @@ class LevelWebhookProvider(ConfiguredProvider):
         return dynamic.UpdateResult(_outputs(updated, args.secret, declared, scope))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """One DELETE; a webhook already gone counts as deleted."""
+        """One DELETE; a webhook already gone counts as deleted. A webhook that a create of
+        this deployment took over has moved to that resource: it is left alone."""
         client, hooks, timeout = self._client()
+        if stack_state.was_taken(self._state_scope(client), _id):
+            return
         with contextlib.suppress(NotFoundError), deadline(timeout):
             client.delete_webhook(_id)
         hooks.remove(_id)
@@ -360,8 +378,11 @@ def _url_changes(olds: dict[str, Any], news: dict[str, Any]) -> bool:
     url, source_id = news.get("url"), news.get("alert_source_id")
     if not is_unknown(url):
         return bool(url != olds.get("url"))
+    if is_unknown(source_id) or source_id is None:
+        return True  # its source is being replaced (or no id was given): a new URL
     recorded = olds.get("alert_source_id")
-    return is_unknown(source_id) or source_id is None or source_id != recorded
+    # State written before the id was recorded: a known id still means an update in place.
+    return recorded is not None and source_id != recorded
 
 
 def _only_one(
