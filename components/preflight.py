@@ -20,6 +20,8 @@ Checks, in order, each API skipped once one of its checks failed:
   sends): a read-only key is refused with 403. ``LEVEL_ILERT_PREFLIGHT=read-only`` skips the
   write probe, for drift checks that run with a read-only key on purpose (``make drift`` and
   .github/workflows/drift.yml set it);
+- Level, api mode, when an integration has ``deviceGroups``: the groups, listed once
+  (``GET /v2/groups``, one request per 100 groups): each entry names exactly one group;
 - manual mode sends no Level request at all.
 
 The checks that ran are reported in one line (``pulumi.log.info``); every problem found is
@@ -33,11 +35,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from components.settings import INTEGRATIONS_KEY, StackSettings
+from providers import level_groups
 from providers.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, MissingCredentialError, resolve
 from providers.failures import KnownFailure
 from providers.http import ApiError, UnauthorizedError, deadline
 from providers.ilert_alert_source import unknown_policy_message
 from providers.ilert_api import PAGE_SIZE_MAX, IlertClient
+from providers.level_api import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
 from providers.level_api import LevelClient
 from providers.tuning import ApiTuning, tuning_for
 
@@ -99,6 +103,8 @@ def run_preflight(
         report.checked.append("Level not called (manual mode)")
     elif level is not None:
         _check_level(level, tuning_for("level", get), mode, report)
+        if not report.problems:
+            _check_groups(level, tuning_for("level", get), settings, report)
     return report
 
 
@@ -186,6 +192,43 @@ def _check_level(endpoint: Endpoint, tuning: ApiTuning, mode: str, report: Repor
         )
         return
     report.checked.append("Level key accepted and may write, webhook management available")
+
+
+def _check_groups(
+    endpoint: Endpoint, tuning: ApiTuning, settings: StackSettings, report: Report
+) -> None:
+    """Every ``deviceGroups`` entry names exactly one group (listed once, pages of 100).
+
+    Without it, a misspelled or renamed group passed the preview and failed the webhook's
+    create after its alert source had been made.
+    """
+    scoped = [
+        (index, integration.device_groups)
+        for index, integration in enumerate(settings.integrations)
+        if integration.device_groups
+    ]
+    if not scoped:
+        return
+    client = LevelClient(
+        endpoint.base_url,
+        endpoint.credential,
+        rate_limit=tuning.rate_limit,
+        operation_timeout=tuning.operation_timeout,
+    )
+    try:
+        with deadline(tuning.operation_timeout):
+            groups = list(client.list_groups())
+    except ApiError as error:
+        report.problems.append(str(error))
+        return
+    report.requests["Level"] = report.requests.get("Level", 0) + len(groups) // LEVEL_PAGE_SIZE + 1
+    for index, refs in scoped:
+        try:
+            level_groups.resolve(refs, groups, prop=f"{INTEGRATIONS_KEY}[{index}].deviceGroups")
+        except level_groups.UnknownGroupError as error:
+            report.problems.append(str(error))
+    plural = "" if len(scoped) == 1 else "s"
+    report.checked.append(f"{len(scoped)} device-group scope{plural} resolved")
 
 
 def _refused(api: str, what: str, error: ApiError) -> str:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
+from providers.failures import KnownFailure
 from providers.level_api import Group
 
 CANDIDATES_SHOWN = 10
 
 
-class UnknownGroupError(ValueError):
+class UnknownGroupError(KnownFailure, ValueError):
     """A group reference that matches no group, or several."""
 
 
