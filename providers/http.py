@@ -648,6 +648,8 @@ class ApiClient:
                 path=path,
                 status=response.status_code,
                 message="the answer was not JSON: " + _redact(response.text[:100], hidden),
+                # A POST answered 2xx did what it was asked: the caller must look, not repeat.
+                may_have_acted=method not in IDEMPOTENT_METHODS,
             ) from None
 
     def call(
@@ -665,7 +667,11 @@ class ApiClient:
         return self.parse(model, body, method, path)
 
     def malformed(self, method: str, path: str, what: str) -> ApiError:
-        """The error for an answer this client cannot use (``what`` never quotes it)."""
+        """The error for an answer this client cannot use (``what`` never quotes it).
+
+        A POST that got such an answer was carried out (the API answered 2xx), so the error
+        says it may have acted: a create then looks before it fails, and never repeats.
+        """
         return ApiError(
             api=self.api,
             method=method,
@@ -673,6 +679,7 @@ class ApiClient:
             status=None,
             message=what,
             hint="The API may have changed; this client needs updating.",
+            may_have_acted=method not in IDEMPOTENT_METHODS,
         )
 
     def parse(self, model: type[Model], body: Any, method: str, path: str) -> Model:
