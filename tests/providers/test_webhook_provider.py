@@ -278,8 +278,11 @@ UNKNOWN_VALUE = Unknown()  # type: ignore[no-untyped-call]
         (UNKNOWN_VALUE, SOURCE_ID, SOURCE_ID, False),
         # A preview while the source is replaced: both unknown, the URL will change.
         (UNKNOWN_VALUE, UNKNOWN_VALUE, SOURCE_ID, True),
-        # State written before the source id was recorded: cannot tell, so say it changes.
-        (UNKNOWN_VALUE, SOURCE_ID, None, True),
+        # State written before the source id was recorded: a known id still means the
+        # source is updated in place, so its URL stays.
+        (UNKNOWN_VALUE, SOURCE_ID, None, False),
+        # No id given at all (the resource used directly without alert_source_id).
+        (UNKNOWN_VALUE, None, SOURCE_ID, True),
         # Another source's id (the webhook moved to another integration's source).
         (UNKNOWN_VALUE, "100002", SOURCE_ID, True),
         # Known URLs compare as they are, whatever the ids.
