@@ -157,10 +157,15 @@ def test_preview_right_after_up_expects_no_changes_and_only_reads(stack: Stack) 
     ]
     assert {request.method for request in stack.sandbox.requests} == {"GET"}
     # refresh: always (Pulumi.yaml) makes every preview read both APIs: one listing each, and
-    # Level's groups (routing); the preflight lists the policies once and asks Level for one
-    # webhook (and, but for a drift check, sends its no-op write probe).
-    assert len(plain_requests) <= 6, [r.path for r in plain_requests]
-    assert stack.sandbox.count() <= 5, [r.path for r in stack.sandbox.requests]
+    # Level's groups (routing); the preflight lists the policies once, asks Level for one
+    # webhook, resolves the deviceGroups (one listing of the groups) and, but for a drift
+    # check, sends its no-op write probe.
+    assert sorted(r.path for r in plain_requests) == sorted([
+        "/api/alert-sources", "/v2/webhooks", "/v2/groups",  # the refresh
+        "/api/escalation-policies", "/v2/webhooks", "/v2/groups",  # the preflight
+        "/v2/alerts/level-ilert-write-probe/resolve",
+    ])
+    assert stack.sandbox.count() == 6, [r.path for r in stack.sandbox.requests]
 
 
 def edit_source(stack: Stack, **fields: Any) -> None:
