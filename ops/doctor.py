@@ -26,6 +26,7 @@ from ops.ids import Ids, Outputs, ids_for
 from ops.report import Check, Status
 from ops.stack import Stack
 from ops.urls import explain_difference
+from providers.endpoints import ILERT, LEVEL, ApiSettings
 from providers.http import ApiError, ForbiddenError, NotFoundError, UnauthorizedError
 from providers.ilert_api import LEVEL_INTEGRATION_TYPE, AlertSource, IlertClient
 from providers.level_api import (
@@ -141,14 +142,15 @@ class Doctor:
             return Check(CREDENTIALS, "ilert.credentials", "fail", summary, fix)
 
         if self.apis.ilert is None:
-            return fail("ilert API token is not set", self.stack.ilert_problem or "")
+            problem = self.stack.ilert_problem
+            return fail(problem.summary if problem else "ilert API token is not set",
+                        problem.fix if problem else "")
         try:
             self.apis.sources = list(self.apis.ilert.list_alert_sources())
         except UnauthorizedError:
             return fail(
-                "ilert refused the API token (401)",
-                "export ILERT_API_TOKEN=<a valid ilert API key> (ilert: Profile > API keys); "
-                "a secure ilert:apiToken in the stack file is not read without the Pulumi CLI",
+                f"ilert refused the API token (401), the one from {self.stack.ilert_from}",
+                self._refused_fix(ILERT, "a valid ilert API key"),
             )
         except ForbiddenError:
             return fail(
@@ -173,7 +175,9 @@ class Doctor:
                     "info",
                     "no Level API key: Level is not checked (manual mode calls no Level API)",
                 )]
-            return [check("fail", "Level API key is not set", self.stack.level_problem or "")]
+            problem = self.stack.level_problem
+            return [check("fail", problem.summary if problem else "Level API key is not set",
+                          problem.fix if problem else "")]
         try:
             if self.api_mode:
                 self.apis.webhooks = list(self.apis.level.list_webhooks())
@@ -188,9 +192,8 @@ class Doctor:
         except UnauthorizedError:
             return [check(
                 "fail",
-                "Level refused the API key (401)",
-                "export LEVEL_API_KEY=<a valid read & write Level key> (Level: Settings > API "
-                "keys); a secure level:apiKey in the stack file is not read without the CLI",
+                f"Level refused the API key (401), the one from {self.stack.level_from}",
+                self._refused_fix(LEVEL, "a valid read & write Level key"),
             )]
         except ForbiddenError:
             return [check(
@@ -205,6 +208,17 @@ class Doctor:
             "alerts readable"
         )
         return [check("pass", f"Level API key works ({what})"), self._level_rights()]
+
+    def _refused_fix(self, api: ApiSettings, valid: str) -> str:
+        """How to replace a refused credential, where it came from (env var or stack file)."""
+        came_from = self.stack.ilert_from if api is ILERT else self.stack.level_from
+        if came_from == api.credential_env:
+            return f"export {api.credential_env}=<{valid}>; it is {api.credential_what}"
+        return (
+            f"`pulumi config set --secret {api.credential_key} <{valid}> --stack "
+            f"{self.stack.name}`, or export {api.credential_env}=<{valid}> for this command; it "
+            f"is {api.credential_what}"
+        )
 
     def _level_rights(self) -> Check:
         def check(status: Status, summary: str, fix: str = "") -> Check:

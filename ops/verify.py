@@ -159,8 +159,11 @@ class Verify:
         probe: routing.Probe | None = None
         if self.sandbox:
             if self.apis.level_extras is None or self.apis.level is None:
-                step(Check(scope, "verify.raise", "fail", "no Level API key to raise an alert",
-                           self.stack.level_problem or ""))
+                problem = self.stack.level_problem
+                step(Check(scope, "verify.raise", "fail",
+                           f"no Level API key to raise an alert: {problem.summary}" if problem
+                           else "no Level API key to raise an alert",
+                           problem.fix if problem else ""))
                 return
             live = self._routing()
             probe = routing.probe_for(
