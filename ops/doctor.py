@@ -324,11 +324,13 @@ class Doctor:
                 scope, "source.active", "fail",
                 f"it is inactive{declared}: ilert ignores every delivery from Level", fix,
             ))
-        checks.append(self._policy_check(scope, source))
+        checks.append(self._policy_check(integration, source))
         return checks, source
 
-    def _policy_check(self, scope: str, source: AlertSource) -> Check:
-        policy = source.escalation_policy
+    def _policy_check(self, integration: Integration, source: AlertSource) -> Check:
+        """The source's escalation policy exists and is the declared one (an id is compared
+        with its id, a name with its exact name, as the provider's diff does)."""
+        scope, policy = integration.name, source.escalation_policy
         assert self.apis.ilert is not None
         try:
             found = self.apis.ilert.get_escalation_policy(policy.id)
@@ -340,9 +342,40 @@ class Doctor:
             )
         except ApiError as exc:
             return Check(scope, "source.policy", "fail", f"reading its escalation policy: {exc}")
+        declared = integration.escalation_policy
+        live = f"{found.name!r} (id {found.id})"
+        if (found.id if isinstance(declared, int) else found.name) == declared:
+            return Check(
+                scope, "source.policy", "pass",
+                f"its escalation policy exists: {live}, as declared",
+            )
+        wanted = f"id {declared}" if isinstance(declared, int) else repr(declared)
         return Check(
-            scope, "source.policy", "pass",
-            f"its escalation policy exists: {found.name!r} (id {found.id})",
+            scope, "source.policy", "fail",
+            f"its escalation policy is {live}, not the declared {wanted}: the wrong people "
+            "are paged",
+            self._policy_fix(declared),
+        )
+
+    def _policy_fix(self, declared: int | str) -> str:
+        """`make up` when the declared policy exists; else that it does not (up would fail)."""
+        assert self.apis.ilert is not None
+        try:
+            if isinstance(declared, int):
+                self.apis.ilert.get_escalation_policy(declared)
+                exists = True
+            else:
+                exists = self.apis.ilert.find_escalation_policy_by_name(declared) is not None
+        except NotFoundError:
+            exists = False
+        except ApiError:
+            exists = True  # cannot tell: `make up` says so if it does not
+        if exists:
+            return f"`{self.up}` puts the declared policy back"
+        what = f"id {declared}" if isinstance(declared, int) else f"named {declared!r}"
+        return (
+            f"no ilert escalation policy is {what} any more (names are exact): set "
+            f"escalationPolicy to an existing policy (id or exact name), then `{self.up}`"
         )
 
     def _webhook_checks(

@@ -240,3 +240,50 @@ def test_a_source_deleted_by_hand_is_missing_and_its_webhook_unchecked(project: 
         "no ilert alert source is named 'Level - Acme' (names are exact)"
     )
     assert checks["webhook.exists"]["status"] == "skip"
+
+
+def test_an_escalation_policy_changed_by_hand_fails_against_the_declared_one(
+    project: Project,
+) -> None:
+    # Acme declares the policy by name ('Default'), Servers by id (2).
+    project.sandbox.ilert_edit_alert_source(project.objects[ACME].source_id, escalationPolicy=2)
+    project.sandbox.ilert_edit_alert_source(
+        project.objects[SERVERS].source_id, escalationPolicy=1
+    )
+
+    code, out, _ = project.run("doctor")
+
+    assert code == 1
+    assert "✓ its escalation policy exists" not in out
+    assert (
+        "✗ its escalation policy is 'On-call L1' (id 2), not the declared 'Default': the wrong "
+        "people are paged\n      fix: `make up STACK=test` puts the declared policy back"
+    ) in out
+    assert (
+        "✗ its escalation policy is 'Default' (id 1), not the declared id 2: the wrong people "
+        "are paged"
+    ) in out
+    _, document = project.doctor()
+    assert failed(document) == [(ACME, "source.policy"), (SERVERS, "source.policy")]
+
+
+def test_a_declared_policy_that_no_longer_exists_is_named_instead_of_make_up(
+    project: Project,
+) -> None:
+    file = project.path / "Pulumi.test.yaml"
+    text = file.read_text()
+    file.write_text(text.replace("escalationPolicy: Default", "escalationPolicy: Nights"))
+
+    code, document = project.doctor()
+
+    assert code == 1
+    check = by_id(document, ACME)["source.policy"]
+    assert check["summary"] == (
+        "its escalation policy is 'Default' (id 1), not the declared 'Nights': the wrong people "
+        "are paged"
+    )
+    assert check["fix"] == (
+        "no ilert escalation policy is named 'Nights' any more (names are exact): set "
+        "escalationPolicy to an existing policy (id or exact name), then `make up STACK=test`"
+    )
+
