@@ -4,15 +4,18 @@ Routing (ops/routing.py): each integration's device-group scope and event filter
 compared with the stack file (a deleted group that emptied a scope is named), and a table
 says, per Level alert shape (a group and a severity), which ilert sources would open an
 alert for it, webhooks outside the stack included; a shape that pages twice (beyond
-``sharesAlertsWith``) or, where devices are, nowhere fails.
+``sharesAlertsWith``; two enabled webhooks to one source's URL are two deliveries, so they
+page twice too) or, where devices are, nowhere fails.
 
 For each integration of the stack, one line per check, each with the fix when it fails:
-the ilert alert source (exists, is Level.io, is active, its escalation policy exists, its
-recent alerts), the Level webhook in api mode (exists, enabled, exactly the source's URL,
-both alert events, its secret, no second webhook to the same URL), and in manual mode what
-Level's API cannot show and where to look in Level's UI instead. Credentials are checked
-first. Only GETs are sent, unless ``probe_write`` asks for the one write that tells a
-read-only Level key from a read & write one (it changes nothing; see ``api_extras``).
+the ilert alert source (exists, is Level.io, is active, its escalation policy exists and is
+the declared one, its recent alerts), the Level webhook in api mode (exists, enabled,
+exactly the source's URL, both alert events, its secret, no second webhook to the same
+URL), and in manual mode what Level's API cannot show and where to look in Level's UI
+instead. Credentials are checked first (a ``secure:`` one decrypted by the Pulumi CLI when
+its env var is unset: ops/stack.py). Only GETs are sent, unless ``probe_write`` asks for
+the one write that tells a read-only Level key from a read & write one (it changes nothing;
+see ``api_extras``).
 """
 
 from __future__ import annotations
@@ -268,7 +271,7 @@ class Doctor:
         checks, source = self._source_checks(integration, ids)
         if source is not None:
             self.owner[source.id] = integration
-            checks.append(self._filter_check(integration, source))
+            checks.append(self.filter_check(integration, source))
         if self.api_mode:
             checks.extend(self._webhook_checks(integration, ids, source))
         else:
@@ -399,7 +402,7 @@ class Doctor:
                 scope, "webhook.exists", "fail",
                 f"{gone}: Level sends this integration's alerts nowhere",
                 f"`{self.up}` creates it",
-            ), self._duplicates(scope, url, None)]
+            ), self.duplicates(scope, url, None)]
         how = "exact URL" if webhook.url == url else "nearest URL"
         origin = ids.origin if ids.webhook_id and ids.origin == "pulumi stack output" else (
             f"found by its {how}"
@@ -431,7 +434,7 @@ class Doctor:
                 tuple(explain_difference(url, webhook.url)),
             ))
         checks.append(self._events(scope, webhook))
-        checks.append(self._scope_check(integration, webhook))
+        checks.append(self.scope_check(integration, webhook))
         if integration.webhook_secret or integration.name in self.stack.secure_webhook_secrets:
             checks.append(
                 Check(scope, "webhook.secret", "pass", "it has a secret (deliveries are signed)")
@@ -441,11 +444,11 @@ class Doctor:
                     f"`{self.up}` sets it again",
                 )
             )
-        checks.append(self._duplicates(scope, url, webhook))
+        checks.append(self.duplicates(scope, url, webhook))
         checks.append(Check(scope, "webhook.deliveries", "info", REQUESTS_TAB))
         return checks
 
-    def _filter_check(self, integration: Integration, source: AlertSource) -> Check:
+    def filter_check(self, integration: Integration, source: AlertSource) -> Check:
         scope = integration.name
         live, declared = source.event_filter, integration.event_filter
         if live == declared:
@@ -461,7 +464,7 @@ class Doctor:
             f"`{self.up}` puts the declared filter back",
         )
 
-    def _scope_check(self, integration: Integration, webhook: Webhook) -> Check:
+    def scope_check(self, integration: Integration, webhook: Webhook) -> Check:
         scope = integration.name
         fix = f"`{self.up}` puts the declared scope back"
         if webhook.group_ids == []:
@@ -532,8 +535,9 @@ class Doctor:
                 f"{len(twice)} kind(s) of Level alert open an ilert alert on two or more "
                 "sources: each pages twice",
                 "scope or filter those integrations apart (deviceGroups, eventFilter), or say "
-                "both should receive it (sharesAlertsWith); a webhook outside the stack: delete "
-                f"it in Level or filter its source; then `{self.up}`",
+                "both should receive it (sharesAlertsWith); a webhook outside the stack, or a "
+                "second webhook to one source's URL (\"by 2 webhooks\"): delete it in Level "
+                f"(Settings > Webhooks) or filter its source; then `{self.up}`",
                 tuple(twice[:ROWS_SHOWN]),
             ))
         if nowhere:
@@ -613,7 +617,7 @@ class Doctor:
             f"tick {labels})",
         )
 
-    def _duplicates(self, scope: str, url: str, webhook: Webhook | None) -> Check:
+    def duplicates(self, scope: str, url: str, webhook: Webhook | None) -> Check:
         others = [
             w for w in self.apis.webhooks or []
             if w.url == url and (webhook is None or w.id != webhook.id)

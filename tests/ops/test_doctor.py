@@ -159,14 +159,18 @@ def test_a_second_webhook_to_the_same_url_is_reported_as_duplicate_deliveries(
     code, document = project.doctor()
 
     assert code == 1
-    # The extra webhook is org-wide: Globex's alerts now reach Acme's source too (twice).
+    # The extra webhook is org-wide: Acme's alerts reach Acme's source by two webhooks, and
+    # Globex's alerts now reach Acme's source too.
     assert failed(document) == [(ACME, "webhook.duplicates"), ("routing", "routing.twice")]
     twice = by_id(document, "routing")["routing.twice"]["details"]
     assert twice[0] == (
+        "Acme Corp, emergency/critical/warning/information → 'Level - Acme' by 2 webhooks ("
+        f"{acme.webhook_id}, {extra['id']}) ← pages twice"
+    )
+    assert (
         "Globex, emergency/critical/warning/information → 'Level - Servers', 'Level - Acme' "
         "← pages twice"
-    )
-    assert twice[1].startswith("Globex > HQ, emergency/critical/warning/information → 'Level - Se")
+    ) in twice
     check = by_id(document, ACME)["webhook.duplicates"]
     assert check["summary"] == (
         f"1 other enabled webhook(s) deliver to the same URL ({extra['id']}): ilert gets every "
@@ -287,3 +291,30 @@ def test_a_declared_policy_that_no_longer_exists_is_named_instead_of_make_up(
         "escalationPolicy to an existing policy (id or exact name), then `make up STACK=test`"
     )
 
+
+def test_a_second_webhook_to_one_url_in_the_same_scope_pages_twice_in_the_routing_table(
+    project: Project,
+) -> None:
+    """Scoped like the stack's own webhook, it adds no source to any row, only a delivery."""
+    acme, sandbox = project.objects[ACME], project.sandbox
+    extra = sandbox.level.create_webhook({
+        "url": acme.url, "event_types": ["alert_active", "alert_resolved"],
+        "group_ids": [sandbox.level_group_id("Acme Corp/HQ")],
+    })
+
+    code, document = project.doctor()
+
+    assert code == 1
+    assert failed(document) == [(ACME, "webhook.duplicates"), ("routing", "routing.twice")]
+    check = by_id(document, "routing")["routing.twice"]
+    assert check["details"] == [
+        "Acme Corp > HQ, emergency/critical/warning/information → 'Level - Acme' by 2 webhooks ("
+        f"{acme.webhook_id}, {extra['id']}) ← pages twice",
+    ]
+    assert "a second webhook to one source's URL (\"by 2 webhooks\"): delete it" in check["fix"]
+    rows = by_id(document, "routing")["routing.table"]["details"]
+    assert "Acme Corp, emergency/critical/warning/information → 'Level - Acme'" in rows
+    # Disabled, it delivers nothing: once again.
+    sandbox.level_edit_webhook(extra["id"], enabled=False)
+    code, document = project.doctor()
+    assert code == 0, failed(document)
