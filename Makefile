@@ -7,11 +7,12 @@ VENV := venv
 PY := $(VENV)/bin/python
 
 # --- Pulumi stacks -------------------------------------------------------------------------
-# STACK=sandbox (default) runs against the local sandbox with state in ./.pulumi-state, the
-# sandbox's fixed credentials and a fixed passphrase, whatever the shell exports.
-# Any other stack (STACK=dev, ...) uses BACKEND_URL if given, else the backend of your current
-# `pulumi login`, and must exist already (`pulumi stack init <name>`): make never creates a
-# real stack.
+# STACK=sandbox (default), and any stack named sandbox* (Pulumi.sandbox-a.yaml, ...), runs
+# against the local sandbox with state in ./.pulumi-state, the sandbox's fixed credentials and
+# its fixed, public passphrase (level-ilert-sandbox), whatever the shell exports; make creates
+# such a stack on first use. Any other stack (STACK=dev, ...) uses BACKEND_URL if given, else
+# the backend of your current `pulumi login`, and must exist already (`pulumi stack init
+# <name>`): make never creates a real stack.
 STACK ?= sandbox
 SANDBOX_DIR := .sandbox
 SANDBOX_PID := $(SANDBOX_DIR)/sandbox.pid
@@ -20,7 +21,8 @@ STATE_DIR := .pulumi-state
 # make fleet-* gives each stack its own environment (ops/fleet/stacks.py): the sandbox stack's
 # credentials and passphrase below must not reach the fleet's other stacks.
 FLEET_GOALS := $(filter fleet-%,$(MAKECMDGOALS))
-ifeq ($(STACK)$(FLEET_GOALS),sandbox)
+SANDBOX_STACK := $(filter sandbox%,$(STACK))
+ifeq ($(if $(FLEET_GOALS),,$(SANDBOX_STACK)),$(STACK))
 override BACKEND_URL := file://$(CURDIR)/$(STATE_DIR)
 export ILERT_API_TOKEN := sandbox-ilert-token
 export LEVEL_API_KEY := sandbox-level-key
@@ -56,9 +58,13 @@ run-pulumi = @echo "pulumi $(1)" >&2; $(PULUMI) $(1)
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
-        pulumi up preview drift outputs destroy stack doctor verify discover bench e2e \
+        pulumi up preview drift outputs destroy cancel stack doctor verify discover bench e2e \
         fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
-        mutate mutate-ops
+        mutate mutate-ops help
+
+## help: every target and its options (these ## lines)
+help:
+	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -120,10 +126,10 @@ sandbox-stop:
 pulumi:
 	@$(PULUMI_CLI) ensure >/dev/null
 
-ifeq ($(STACK),sandbox)
+ifneq ($(SANDBOX_STACK),)
 stack: pulumi venv sandbox-start
 	@mkdir -p $(STATE_DIR)
-	@$(PULUMI) stack select sandbox 2>/dev/null || $(PULUMI) stack init sandbox
+	@$(PULUMI) stack select $(STACK) 2>/dev/null || $(PULUMI) stack init $(STACK)
 else
 stack: pulumi venv
 	@test -n "$(BACKEND)" || { \
@@ -148,13 +154,22 @@ drift: stack
 	$(call run-pulumi,preview --refresh --expect-no-changes --diff $(PULUMI_FLAGS))
 drift: export LEVEL_ILERT_PREFLIGHT := read-only
 
-## outputs: the stack's outputs (integration URLs show as [secret])
+## outputs: the stack's outputs (integration URLs show as [secret]; SHOW_SECRETS=1 shows them)
 outputs: stack
-	$(call run-pulumi,stack output $(PULUMI_FLAGS))
+	$(call run-pulumi,stack output $(PULUMI_FLAGS) $(if $(filter 1,$(SHOW_SECRETS)),--show-secrets))
 
-## destroy: delete the webhook(s), then the alert source(s)
+## destroy: delete the webhook(s), then the alert source(s); a real stack needs YES=1
 destroy: stack
+ifeq ($(SANDBOX_STACK),)
+	@test "$(YES)" = 1 || { \
+	  echo "make destroy STACK=$(STACK) deletes every alert source and webhook of the stack: its alerts stop reaching ilert. To go ahead: make destroy STACK=$(STACK) YES=1" >&2; \
+	  exit 2; }
+endif
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
+
+## cancel: unlock the stack after a pulumi command was killed (its changes are not undone)
+cancel: stack
+	$(call run-pulumi,cancel --yes $(PULUMI_FLAGS))
 
 ## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`, on
 ## E2E_WORKERS pytest-xdist workers; each module runs whole, in order, on one worker
@@ -188,7 +203,7 @@ fleet-up fleet-preview fleet-drift fleet-destroy: pulumi venv \
 # accounts: it pages the on-call person), TIMEOUT=<seconds> (verify, default 60).
 # `python -m ops` exits 0 (all passed), 1 (a check failed), 2 (could not run); make turns any
 # failure into its own exit 2, so CI that needs the difference calls `python -m ops` directly.
-ifeq ($(STACK),sandbox)
+ifneq ($(SANDBOX_STACK),)
 OPS_DEPS := venv sandbox-start
 else
 OPS_DEPS := venv

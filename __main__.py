@@ -35,6 +35,8 @@ try:
     settings = load_settings(_get_object, _get, config_keys=pulumi_config_keys())
 except SettingsError as error:
     raise pulumi.RunError(str(error)) from None
+for warning in settings.warnings:
+    pulumi.log.warn(warning)
 
 if pulumi.runtime.is_dry_run():  # preview, and the preview phase of `pulumi up`
     report = run_preflight(settings, _get)

@@ -149,9 +149,10 @@ def _check_ilert(
                     f"{INTEGRATIONS_KEY}[{index}].escalationPolicy", str(policy), policies
                 )
             )
+    distinct = len({policy for _, policy in by_name})
     report.checked.append(
-        f"ilert token accepted, {len(by_name)} escalation policy name"
-        f"{'' if len(by_name) == 1 else 's'} looked up"
+        f"ilert token accepted, {distinct} escalation policy name"
+        f"{'' if distinct == 1 else 's'} looked up"
     )
 
 

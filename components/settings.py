@@ -171,6 +171,9 @@ class StackSettings(BaseModel):
 
     webhook_management: WebhookManagement = "api"
     integrations: list[Integration]
+    # Sentences the program shows as warnings (pulumi.log.warn): nothing wrong, one thing
+    # worth knowing (a level: key that manual mode uses only to delete old webhooks).
+    warnings: tuple[str, ...] = ()
 
 
 def slug(text: str) -> str:
@@ -205,8 +208,9 @@ def load_settings(
             f"'manual' (you create it in Level's UI); got {management!r}. Fix it with "
             f"`pulumi config set {WEBHOOK_MANAGEMENT_KEY} api`."
         )
-    if management == "manual":
-        lines.extend(ignored_in_manual_mode(config_keys or ()))
+    warnings = (
+        used_in_manual_mode_only_to_delete(config_keys or ()) if management == "manual" else []
+    )
     for api in (ILERT,) if management == "manual" else (ILERT, LEVEL):
         lines.extend(problems(api, get, environ))
     for namespace in ("ilert", "level"):
@@ -239,7 +243,11 @@ def load_settings(
         raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {line}" for line in lines))
     _check_routing(integrations, pages_twice=check_routing)
     return StackSettings.model_validate(
-        {"webhook_management": management, "integrations": integrations}
+        {
+            "webhook_management": management,
+            "integrations": integrations,
+            "warnings": tuple(warnings),
+        }
     )
 
 
@@ -408,18 +416,25 @@ def duplicates(entries: list[Any]) -> list[str]:
     return found
 
 
-# The keys of Level's API client: manual mode never calls Level, so none of them is read.
+# The keys of Level's API client. Manual mode makes no Level call of its own; the one use left
+# is deleting the webhooks an earlier api-mode run of the stack made (the switch to manual).
 LEVEL_API_KEYS = tuple(
     key for key in sorted(KNOWN_KEYS) if key.startswith("level:") and key != WEBHOOK_MANAGEMENT_KEY
 )
 
 
-def ignored_in_manual_mode(config_keys: Iterable[str]) -> list[str]:
-    """One sentence per ``level:`` key set in the stack that manual mode would ignore."""
+def used_in_manual_mode_only_to_delete(config_keys: Iterable[str]) -> list[str]:
+    """One warning per ``level:`` key set in a manual-mode stack: what it is still used for.
+
+    Not an error: a stack switched from api to manual mode deletes the webhooks it made, and
+    those deletes need Level's base URL and key (with the key removed, they would go to
+    https://api.level.io without one).
+    """
     return [
-        f"{key} is set, but {WEBHOOK_MANAGEMENT_KEY} is manual, which never calls Level's "
-        f"API, so it would be ignored; remove it (`pulumi config rm {key}`) or manage the "
-        f"webhook through the API (`pulumi config set {WEBHOOK_MANAGEMENT_KEY} api`)."
+        f"{key} is set while {WEBHOOK_MANAGEMENT_KEY} is manual: the stack makes no Level "
+        f"call of its own and uses it only to delete webhooks an earlier api-mode run of this "
+        f"stack made. Once the first `up` in manual mode has deleted them, remove it "
+        f"(`pulumi config rm {key}`)."
         for key in sorted(set(config_keys))
         if key in LEVEL_API_KEYS
     ]

@@ -57,6 +57,8 @@ from pyrate_limiter import Duration, Limiter, Rate
 from pyrate_limiter.buckets import SQLiteBucket
 from pyrate_limiter.limiter import SingleBucketFactory
 
+# What the "waiting on others" line says, so that the fleet can recognise it.
+SHARED_BUDGET_MARK = "used this key's budget"
 LOG = logging.getLogger(__name__)
 
 DIR_ENV: Final = "LEVEL_ILERT_RATELIMIT_DIR"
@@ -237,11 +239,12 @@ class SharedBudget:
             others = self.other_processes(timeout=min(max(timeout, 0.0), 1.0))
             if others:
                 self._said_shared = True
-                LOG.warning(
-                    "%s API: waiting for a request slot; this key's budget (%d requests per "
-                    "%g s) is shared with %d other process%s on this machine.",
-                    self.api, self.window.requests, self.window.seconds, others,
-                    "" if others == 1 else "es",
+                LOG.warning(  # SHARED_BUDGET_MARK is in it: the fleet reports this line
+                    "%s API: waiting for a request slot; %d other process%s on this machine "
+                    "used this key's budget (%d requests per %g s) within the last %g s "
+                    "(running or finished since).",
+                    self.api, others, "" if others == 1 else "es", self.window.requests,
+                    self.window.seconds, self.window.seconds,
                 )
         end = time.monotonic() + max(timeout, 0.0)
         for _ in range(MAX_WAITS):

@@ -227,6 +227,14 @@ def _scan(text: str) -> list[_Token]:  # noqa: PLR0912 (one branch per kind of t
             i += 1
         elif char == "=":
             raise IclSyntaxError("'=' is not an operator; compare with '=='", text, i)
+        elif char in "&|":
+            word = "and" if char == "&" else "or"
+            raise IclSyntaxError(
+                f"{text[i:i + 2] if text[i:i + 2] in ('&&', '||') else char!r} is not an ICL "
+                f"operator; join two conditions with '{word}'",
+                text,
+                i,
+            )
         else:
             raise IclSyntaxError(
                 f"unexpected character {char!r}; put text with spaces or symbols in single "

@@ -164,8 +164,10 @@ def main() -> None:
     sandbox = Sandbox(state_file=args.state)  # not started: only its services and world
     sandbox.ilert.base_url = args.ilert_url
     made = seed(sandbox)
+    port = args.ilert_url.rsplit(":", 1)[-1]
     print(f"seeded {args.state}: {len(made.sources)} Level.io sources, orphan webhook "
-          f"{made.orphan}; now: make sandbox-start")
+          f"{made.orphan}; now serve it on the ports of --ilert-url: python -m sandbox "
+          f"--ilert-port {port} --level-port <port> --state {args.state}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pulumi import automation as auto
 from pulumi.automation import events
 
 from providers import tally
+from providers.budget import SHARED_BUDGET_MARK
 from tools.drift_report import NOT_CHANGES, describe
 
 Action = Literal["up", "preview", "drift", "destroy"]
@@ -37,7 +38,7 @@ GENERIC_ERRORS: Final = (
     "update failed", "preview failed", "destroy failed", "refresh failed",
     "resource monitor has terminated", "one or more errors occurred",
 )
-SHARED_BUDGET: Final = "is shared with"
+SHARED_BUDGET: Final = SHARED_BUDGET_MARK
 BUG_NOTE_START: Final = "This is a bug in level-ilert"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`'\"])")
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Failure): ")

@@ -37,7 +37,7 @@ from tests.engine.harness import REPO_ROOT
 LIMIT, WINDOW = 6, 60.0
 PER_WORKER = 6
 DEADLINE = 2.0  # seconds per request: far inside the window, so nothing leaves it meanwhile
-SHARED_MESSAGE = "is shared with"
+SHARED_MESSAGE = "used this key's budget"
 
 
 def _worker(*args: object, directory: Path) -> subprocess.Popen[str]:
@@ -114,8 +114,8 @@ def test_a_run_that_waits_on_a_budget_others_share_says_so_once(shared_run: Run)
     line = next(line for err in shared_run.stderrs for line in err.splitlines()
                 if SHARED_MESSAGE in line)
     assert line == (
-        "ilert API: waiting for a request slot; this key's budget (6 requests per 60 s) is "
-        "shared with 1 other process on this machine."
+        "ilert API: waiting for a request slot; 1 other process on this machine used this "
+        "key's budget (6 requests per 60 s) within the last 60 s (running or finished since)."
     )
 
 

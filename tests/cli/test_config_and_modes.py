@@ -88,3 +88,32 @@ def test_manual_mode_never_calls_level_and_outputs_the_ui_steps(
     assert source["integrationUrl"] not in "\n".join(project.printed)
     assert project.drift().code == 0
     assert world.count("level") == 0
+
+
+def test_switching_to_manual_mode_deletes_the_stacks_webhook_at_the_stacks_level_url(
+    project: Project, world: Sandbox
+) -> None:
+    project.up()
+    (webhook,) = world.level_webhooks()
+    project.write_stack(
+        [{"name": "Level - Acme", "escalationPolicy": "Default"}],
+        config={"level:webhookManagement": "manual"},  # level:baseUrl stays, as the README says
+    )
+    world.requests.clear()
+
+    switch = project.up()
+
+    deletes = [(r.service, r.method, r.path) for r in world.requests if r.method == "DELETE"]
+    assert deletes == [("level", "DELETE", f"/v2/webhooks/{webhook['id']}")]
+    assert world.level_webhooks() == [] and len(world.ilert_alert_sources()) == 1
+    assert "level:baseUrl is set while level:webhookManagement is manual" in switch.out
+    assert "setupInstructions" in project.outputs()["level-acme"]
+
+    project.write_stack(  # once the webhook is gone, the key can go
+        [{"name": "Level - Acme", "escalationPolicy": "Default"}],
+        config={"level:webhookManagement": "manual", "level:baseUrl": None},
+    )
+    world.requests.clear()
+    after = project.up()
+    assert world.count("level") == 0
+    assert "level:baseUrl" not in after.out

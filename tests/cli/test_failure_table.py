@@ -250,14 +250,6 @@ ROWS = [
         integrations=[ACME, {**ACME, "resourceName": "acme-2", "alertPriorityRule": "URGENT"},
                       {"name": "Acme", "escalationPolicy": 1}],
     ),
-    Row(
-        "manual mode with level: keys",
-        ("level:baseUrl is set, but level:webhookManagement is manual, which never calls "
-         "Level's API, so it would be ignored; remove it (`pulumi config rm level:baseUrl`)",
-         "level:rateLimitRequests is set, but level:webhookManagement is manual"),
-        ("preview",),
-        config={"level:webhookManagement": "manual", "level:rateLimitRequests": 30},
-    ),
     # -- found while creating: the update phase stops before the webhook -----------------------
     Row(
         "duplicate source without adopt",

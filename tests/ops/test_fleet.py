@@ -187,8 +187,9 @@ def test_a_resources_own_error_is_kept_before_the_engines_generic_ones(tmp_path:
 def test_a_provider_waiting_on_a_shared_budget_is_noted_once(tmp_path: Path) -> None:
     state = StackState("dev", "up")
     run = _run(state, tmp_path)
-    said = ("ilert API: waiting for a request slot; this key's budget (120 requests per 60 s) "
-            "is shared with 2 other processes on this machine.\n\n")
+    said = ("ilert API: waiting for a request slot; 2 other processes on this machine used "
+            "this key's budget (120 requests per 60 s) within the last 60 s (running or "
+            "finished since).\n\n")
 
     for _ in range(3):
         run.on_event(_event(diagnosticEvent={"message": said, "color": "never",

@@ -193,3 +193,28 @@ def test_a_preflight_failure_registers_no_resource(sandbox: Sandbox) -> None:
         run_program(bad, mocks, preview=True)
 
     assert [r for r in mocks.registrations if r.typ != "pulumi:pulumi:Stack"] == []
+
+
+def test_device_groups_resolve_at_preview_or_fail_naming_the_setting_and_the_candidates(
+    sandbox: Sandbox,
+) -> None:
+    entries: list[dict[str, Any]] = [
+        {"name": "A", "escalationPolicy": 1, "deviceGroups": ["Acme Corp"]},
+        {"name": "B", "escalationPolicy": 1, "deviceGroups": ["Acme Crop"]},  # a typo
+        {"name": "C", "escalationPolicy": 1, "deviceGroups": ["HQ"]},  # two groups have it
+    ]
+
+    report = preflight(sandbox, entries)
+
+    assert len(report.problems) == 2
+    typo, ambiguous = report.problems
+    assert typo.startswith(f"{INTEGRATIONS_KEY}[1].deviceGroups 'Acme Crop' matches no")
+    assert "'Acme Corp'" in typo  # the name probably meant
+    assert ambiguous.startswith(f"{INTEGRATIONS_KEY}[2].deviceGroups 'HQ' matches 2")
+    assert "'Acme Corp > HQ'" in ambiguous and "'Globex > HQ'" in ambiguous
+    assert [(r.method, r.path) for r in sandbox.requests if r.service == "level"] == [
+        ("GET", "/v2/webhooks"),
+        ("POST", "/v2/alerts/level-ilert-write-probe/resolve"),
+        ("GET", "/v2/groups"),
+    ]
+    assert sandbox.level_webhooks() == [] and sandbox.ilert_alert_sources() == []

@@ -127,7 +127,13 @@ def test_unknown_values_leave_the_answer_open_unless_the_rest_decides() -> None:
         ("event.x in 'a'", 12, "'in' needs a list on its right"),
         ("event.x == 'a' event.y == 'b'", 16, "expected 'and', 'or' or the end"),
         ("event.x regex '(unclosed'", 15, "the regular expression is not valid"),
-        ("event.x == 'a' & event.y", 16, "unexpected character '&'"),
+        ("event.x == 'a' & event.y", 16, "'&' is not an ICL operator; join two conditions "
+                                          "with 'and'"),
+        ("event.x == 'a' && event.y", 16, "'&&' is not an ICL operator; join two conditions "
+                                           "with 'and'"),
+        ("event.x == 'a' || event.y", 16, "'||' is not an ICL operator; join two conditions "
+                                           "with 'or'"),
+        ("event.x == 'a' # c", 16, "unexpected character '#'"),
         ("   ", 1, "the condition is empty"),
     ],
 )

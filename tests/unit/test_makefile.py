@@ -107,7 +107,8 @@ def test_real_stack_targets_run_the_documented_command_with_an_explicit_backend(
     path, log = stub_pulumi
     logged_in(tmp_path, "https://api.pulumi.com")
 
-    result = make(target, "STACK=dev", path=path, home=tmp_path)
+    confirm = ("YES=1",) if target == "destroy" else ()
+    result = make(target, "STACK=dev", *confirm, path=path, home=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert f"pulumi {command}" in result.stderr  # the command as a user would type it
@@ -123,6 +124,34 @@ def test_real_stack_targets_run_the_documented_command_with_an_explicit_backend(
         assert call["path"].startswith(f"{ROOT / 'venv' / 'bin'}:")
     # A drift check only reads: its preview's preflight skips the Level write probe.
     assert recorded[-1]["preflight"] == ("read-only" if target == "drift" else "")
+
+
+def test_destroying_a_real_stack_asks_for_yes_first(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+
+    result = make("destroy", "STACK=prod", path=path, home=tmp_path)
+
+    assert result.returncode == 2
+    assert "make destroy STACK=prod deletes every alert source and webhook" in result.stderr
+    assert "make destroy STACK=prod YES=1" in result.stderr
+    assert "destroy" not in " ".join(call["command"] for call in calls(log))
+
+
+def test_a_sandbox_named_stack_is_a_local_sandbox_stack_made_on_first_use(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, _ = stub_pulumi
+
+    result = make("-n", "up", "STACK=sandbox-b", path=path, home=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in result.stdout
+    assert "stack select sandbox-b 2>/dev/null ||" in result.stdout
+    assert "stack init sandbox-b" in result.stdout
+    assert result.stdout.rstrip().endswith("up --yes --stack sandbox-b --non-interactive")
 
 
 def test_a_real_stack_without_a_backend_stops_before_any_pulumi_command(
@@ -199,7 +228,7 @@ def test_pulumi_commands_skip_intermediate_checkpoints_unless_asked(
     stub.chmod(0o755)
 
     result = make(
-        "destroy", "STACK=dev", "BACKEND_URL=file:///nowhere", *setting,
+        "destroy", "STACK=dev", "YES=1", "BACKEND_URL=file:///nowhere", *setting,
         path=f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin", home=tmp_path,
     )
 

@@ -94,7 +94,9 @@ def test_duplicate_names_are_reported_with_the_other_problems_of_the_file() -> N
     ]
 
 
-def test_manual_mode_refuses_every_level_setting_it_would_ignore() -> None:
+def test_manual_mode_warns_that_level_settings_serve_only_to_delete_old_webhooks() -> None:
+    """Switching a stack from api to manual deletes the webhooks it made: those deletes need
+    Level's base URL and key, so the keys are kept (with a warning), not refused."""
     strings = {"level:webhookManagement": "manual", "level:baseUrl": "https://api.level.io"}
     keys = [
         "level:webhookManagement", "level:baseUrl", "level:apiKey", "level:rateLimitRequests",
@@ -102,19 +104,21 @@ def test_manual_mode_refuses_every_level_setting_it_would_ignore() -> None:
     ]
     objects = {INTEGRATIONS_KEY: [{"name": "Level - Acme", "escalationPolicy": 1}]}
 
-    with pytest.raises(SettingsError, match=r"^Invalid stack config:") as caught:
-        load_settings(objects.get, strings.get, config_keys=keys)
+    settings = load_settings(objects.get, strings.get, config_keys=keys)
 
-    lines = str(caught.value).splitlines()[1:]
-    assert [line.split(" ")[1] for line in lines] == [
+    assert [line.split(" ")[0] for line in settings.warnings] == [
         "level:apiKey", "level:baseUrl", "level:operationTimeoutSeconds",
         "level:rateLimitRequests",
     ]
-    assert lines[0] == (
-        "- level:apiKey is set, but level:webhookManagement is manual, which never calls "
-        "Level's API, so it would be ignored; remove it (`pulumi config rm level:apiKey`) or "
-        "manage the webhook through the API (`pulumi config set level:webhookManagement api`)."
+    assert settings.warnings[0] == (
+        "level:apiKey is set while level:webhookManagement is manual: the stack makes no "
+        "Level call of its own and uses it only to delete webhooks an earlier api-mode run of "
+        "this stack made. Once the first `up` in manual mode has deleted them, remove it "
+        "(`pulumi config rm level:apiKey`)."
     )
+    api_mode = load_settings(objects.get, {"level:baseUrl": "https://api.level.io"}.get,
+                             config_keys=keys, environ={"LEVEL_API_KEY": "k"})
+    assert api_mode.warnings == ()
 
 
 def test_manual_mode_without_level_settings_passes() -> None:
