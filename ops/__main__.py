@@ -112,7 +112,9 @@ def main(
     except ValueError as exc:  # a base URL that is not https (or loopback http)
         err.write(f"Pulumi.{stack.name}.yaml: {exc}\n")
         return EXIT_COULD_NOT_RUN
-    found = outputs if outputs is not None else stack_outputs(stack.name)
+    found = outputs if outputs is not None else stack_outputs(
+        stack.name, project_dir=args.project_dir
+    )
     if args.command == "doctor":
         return _doctor(stack, found, apis, args, out)
     return _verify(stack, found, apis, args, out, err, verify_factory)
@@ -159,6 +161,9 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
     factory: type[Verify],
 ) -> int:
     integrations = stack.integrations(args.integration)
+    if apis.ilert is None:  # before the warning: without ilert nothing is sent anywhere
+        err.write(f"{stack.ilert_problem}\n")
+        return EXIT_COULD_NOT_RUN
     verify = factory(
         stack, outputs, apis, timeout=args.timeout, poll=args.poll,
         send_delivery=args.send_delivery, progress=err,
@@ -178,9 +183,6 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
         if not args.yes:
             err.write("Not sent: confirm with --yes (make verify YES=1).\n")
             return EXIT_COULD_NOT_RUN
-    if apis.ilert is None:
-        err.write(f"{stack.ilert_problem}\n")
-        return EXIT_COULD_NOT_RUN
     results = []
     for integration in integrations:
         result = verify.run(integration)

@@ -4,15 +4,18 @@ Routing (ops/routing.py): each integration's device-group scope and event filter
 compared with the stack file (a deleted group that emptied a scope is named), and a table
 says, per Level alert shape (a group and a severity), which ilert sources would open an
 alert for it, webhooks outside the stack included; a shape that pages twice (beyond
-``sharesAlertsWith``) or, where devices are, nowhere fails.
+``sharesAlertsWith``; two enabled webhooks to one source's URL are two deliveries, so they
+page twice too) or, where devices are, nowhere fails.
 
 For each integration of the stack, one line per check, each with the fix when it fails:
-the ilert alert source (exists, is Level.io, is active, its escalation policy exists, its
-recent alerts), the Level webhook in api mode (exists, enabled, exactly the source's URL,
-both alert events, its secret, no second webhook to the same URL), and in manual mode what
-Level's API cannot show and where to look in Level's UI instead. Credentials are checked
-first. Only GETs are sent, unless ``probe_write`` asks for the one write that tells a
-read-only Level key from a read & write one (it changes nothing; see ``api_extras``).
+the ilert alert source (exists, is Level.io, is active, its escalation policy exists and is
+the declared one, its recent alerts), the Level webhook in api mode (exists, enabled,
+exactly the source's URL, both alert events, its secret, no second webhook to the same
+URL), and in manual mode what Level's API cannot show and where to look in Level's UI
+instead. Credentials are checked first (a ``secure:`` one decrypted by the Pulumi CLI when
+its env var is unset: ops/stack.py). Only GETs are sent, unless ``probe_write`` asks for
+the one write that tells a read-only Level key from a read & write one (it changes nothing;
+see ``api_extras``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ops.ids import Ids, Outputs, ids_for
 from ops.report import Check, Status
 from ops.stack import Stack
 from ops.urls import explain_difference
+from providers.endpoints import ILERT, LEVEL, ApiSettings
 from providers.http import ApiError, ForbiddenError, NotFoundError, UnauthorizedError
 from providers.ilert_api import LEVEL_INTEGRATION_TYPE, AlertSource, IlertClient
 from providers.level_api import (
@@ -141,14 +145,15 @@ class Doctor:
             return Check(CREDENTIALS, "ilert.credentials", "fail", summary, fix)
 
         if self.apis.ilert is None:
-            return fail("ilert API token is not set", self.stack.ilert_problem or "")
+            problem = self.stack.ilert_problem
+            return fail(problem.summary if problem else "ilert API token is not set",
+                        problem.fix if problem else "")
         try:
             self.apis.sources = list(self.apis.ilert.list_alert_sources())
         except UnauthorizedError:
             return fail(
-                "ilert refused the API token (401)",
-                "export ILERT_API_TOKEN=<a valid ilert API key> (ilert: Profile > API keys); "
-                "a secure ilert:apiToken in the stack file is not read without the Pulumi CLI",
+                f"ilert refused the API token (401), the one from {self.stack.ilert_from}",
+                self._refused_fix(ILERT, "a valid ilert API key"),
             )
         except ForbiddenError:
             return fail(
@@ -173,7 +178,9 @@ class Doctor:
                     "info",
                     "no Level API key: Level is not checked (manual mode calls no Level API)",
                 )]
-            return [check("fail", "Level API key is not set", self.stack.level_problem or "")]
+            problem = self.stack.level_problem
+            return [check("fail", problem.summary if problem else "Level API key is not set",
+                          problem.fix if problem else "")]
         try:
             if self.api_mode:
                 self.apis.webhooks = list(self.apis.level.list_webhooks())
@@ -188,9 +195,8 @@ class Doctor:
         except UnauthorizedError:
             return [check(
                 "fail",
-                "Level refused the API key (401)",
-                "export LEVEL_API_KEY=<a valid read & write Level key> (Level: Settings > API "
-                "keys); a secure level:apiKey in the stack file is not read without the CLI",
+                f"Level refused the API key (401), the one from {self.stack.level_from}",
+                self._refused_fix(LEVEL, "a valid read & write Level key"),
             )]
         except ForbiddenError:
             return [check(
@@ -205,6 +211,17 @@ class Doctor:
             "alerts readable"
         )
         return [check("pass", f"Level API key works ({what})"), self._level_rights()]
+
+    def _refused_fix(self, api: ApiSettings, valid: str) -> str:
+        """How to replace a refused credential, where it came from (env var or stack file)."""
+        came_from = self.stack.ilert_from if api is ILERT else self.stack.level_from
+        if came_from == api.credential_env:
+            return f"export {api.credential_env}=<{valid}>; it is {api.credential_what}"
+        return (
+            f"`pulumi config set --secret {api.credential_key} <{valid}> --stack "
+            f"{self.stack.name}`, or export {api.credential_env}=<{valid}> for this command; it "
+            f"is {api.credential_what}"
+        )
 
     def _level_rights(self) -> Check:
         def check(status: Status, summary: str, fix: str = "") -> Check:
@@ -254,7 +271,7 @@ class Doctor:
         checks, source = self._source_checks(integration, ids)
         if source is not None:
             self.owner[source.id] = integration
-            checks.append(self._filter_check(integration, source))
+            checks.append(self.filter_check(integration, source))
         if self.api_mode:
             checks.extend(self._webhook_checks(integration, ids, source))
         else:
@@ -310,11 +327,13 @@ class Doctor:
                 scope, "source.active", "fail",
                 f"it is inactive{declared}: ilert ignores every delivery from Level", fix,
             ))
-        checks.append(self._policy_check(scope, source))
+        checks.append(self._policy_check(integration, source))
         return checks, source
 
-    def _policy_check(self, scope: str, source: AlertSource) -> Check:
-        policy = source.escalation_policy
+    def _policy_check(self, integration: Integration, source: AlertSource) -> Check:
+        """The source's escalation policy exists and is the declared one (an id is compared
+        with its id, a name with its exact name, as the provider's diff does)."""
+        scope, policy = integration.name, source.escalation_policy
         assert self.apis.ilert is not None
         try:
             found = self.apis.ilert.get_escalation_policy(policy.id)
@@ -326,9 +345,40 @@ class Doctor:
             )
         except ApiError as exc:
             return Check(scope, "source.policy", "fail", f"reading its escalation policy: {exc}")
+        declared = integration.escalation_policy
+        live = f"{found.name!r} (id {found.id})"
+        if (found.id if isinstance(declared, int) else found.name) == declared:
+            return Check(
+                scope, "source.policy", "pass",
+                f"its escalation policy exists: {live}, as declared",
+            )
+        wanted = f"id {declared}" if isinstance(declared, int) else repr(declared)
         return Check(
-            scope, "source.policy", "pass",
-            f"its escalation policy exists: {found.name!r} (id {found.id})",
+            scope, "source.policy", "fail",
+            f"its escalation policy is {live}, not the declared {wanted}: the wrong people "
+            "are paged",
+            self._policy_fix(declared),
+        )
+
+    def _policy_fix(self, declared: int | str) -> str:
+        """`make up` when the declared policy exists; else that it does not (up would fail)."""
+        assert self.apis.ilert is not None
+        try:
+            if isinstance(declared, int):
+                self.apis.ilert.get_escalation_policy(declared)
+                exists = True
+            else:
+                exists = self.apis.ilert.find_escalation_policy_by_name(declared) is not None
+        except NotFoundError:
+            exists = False
+        except ApiError:
+            exists = True  # cannot tell: `make up` says so if it does not
+        if exists:
+            return f"`{self.up}` puts the declared policy back"
+        what = f"id {declared}" if isinstance(declared, int) else f"named {declared!r}"
+        return (
+            f"no ilert escalation policy is {what} any more (names are exact): set "
+            f"escalationPolicy to an existing policy (id or exact name), then `{self.up}`"
         )
 
     def _webhook_checks(
@@ -352,7 +402,7 @@ class Doctor:
                 scope, "webhook.exists", "fail",
                 f"{gone}: Level sends this integration's alerts nowhere",
                 f"`{self.up}` creates it",
-            ), self._duplicates(scope, url, None)]
+            ), self.duplicates(scope, url, None)]
         how = "exact URL" if webhook.url == url else "nearest URL"
         origin = ids.origin if ids.webhook_id and ids.origin == "pulumi stack output" else (
             f"found by its {how}"
@@ -384,7 +434,7 @@ class Doctor:
                 tuple(explain_difference(url, webhook.url)),
             ))
         checks.append(self._events(scope, webhook))
-        checks.append(self._scope_check(integration, webhook))
+        checks.append(self.scope_check(integration, webhook))
         if integration.webhook_secret or integration.name in self.stack.secure_webhook_secrets:
             checks.append(
                 Check(scope, "webhook.secret", "pass", "it has a secret (deliveries are signed)")
@@ -394,11 +444,11 @@ class Doctor:
                     f"`{self.up}` sets it again",
                 )
             )
-        checks.append(self._duplicates(scope, url, webhook))
+        checks.append(self.duplicates(scope, url, webhook))
         checks.append(Check(scope, "webhook.deliveries", "info", REQUESTS_TAB))
         return checks
 
-    def _filter_check(self, integration: Integration, source: AlertSource) -> Check:
+    def filter_check(self, integration: Integration, source: AlertSource) -> Check:
         scope = integration.name
         live, declared = source.event_filter, integration.event_filter
         if live == declared:
@@ -414,7 +464,7 @@ class Doctor:
             f"`{self.up}` puts the declared filter back",
         )
 
-    def _scope_check(self, integration: Integration, webhook: Webhook) -> Check:
+    def scope_check(self, integration: Integration, webhook: Webhook) -> Check:
         scope = integration.name
         fix = f"`{self.up}` puts the declared scope back"
         if webhook.group_ids == []:
@@ -485,8 +535,9 @@ class Doctor:
                 f"{len(twice)} kind(s) of Level alert open an ilert alert on two or more "
                 "sources: each pages twice",
                 "scope or filter those integrations apart (deviceGroups, eventFilter), or say "
-                "both should receive it (sharesAlertsWith); a webhook outside the stack: delete "
-                f"it in Level or filter its source; then `{self.up}`",
+                "both should receive it (sharesAlertsWith); a webhook outside the stack, or a "
+                "second webhook to one source's URL (\"by 2 webhooks\"): delete it in Level "
+                f"(Settings > Webhooks) or filter its source; then `{self.up}`",
                 tuple(twice[:ROWS_SHOWN]),
             ))
         if nowhere:
@@ -566,7 +617,7 @@ class Doctor:
             f"tick {labels})",
         )
 
-    def _duplicates(self, scope: str, url: str, webhook: Webhook | None) -> Check:
+    def duplicates(self, scope: str, url: str, webhook: Webhook | None) -> Check:
         others = [
             w for w in self.apis.webhooks or []
             if w.url == url and (webhook is None or w.id != webhook.id)

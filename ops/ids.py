@@ -18,6 +18,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from components.settings import Integration
@@ -49,17 +50,20 @@ class Ids:
 def stack_outputs(
     stack: str,
     *,
+    project_dir: Path | None = None,
     which: Callable[[str], str | None] = shutil.which,
     run: Runner = subprocess.run,
 ) -> Outputs:
-    """``pulumi stack output --json`` when the CLI is present; otherwise why not."""
+    """``pulumi stack output --json`` (in ``project_dir``, default here) when the CLI is
+    present; otherwise why not."""
     cli = which("pulumi")
     if cli is None:
         return Outputs(None, "lookup by name and URL (the Pulumi CLI is not on PATH)")
     try:
         done = run(
             [cli, "stack", "output", "--json", "--stack", stack, "--non-interactive"],
-            capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS, check=False,
+            cwd=project_dir, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=CLI_TIMEOUT_SECONDS, check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Outputs(None, f"lookup by name and URL (pulumi stack output failed: {exc})")

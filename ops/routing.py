@@ -11,6 +11,12 @@ to ICL is the sandbox's documented assumption (providers/icl.py ``level_context`
 
 An "alert shape" is a group (or no group) and a severity; what else an alert says (its
 name, hostname, text) is unknown to doctor, so a filter that reads it answers "maybe".
+Each enabled webhook is one delivery: two webhooks to one source's URL make ilert open (or
+append to) an alert twice, so that shape pages twice.
+
+verify's test alert (``probe_for``) is chosen by the integration's *declared* routing
+(``Declared``: its deviceGroups and eventFilter from the stack file), never by its live
+webhook and filter, which may have been changed by hand.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from providers import icl
 from providers.ilert_api import LEVEL_INTEGRATION_TYPE, AlertSource
 from providers.level_api import ALERT_ACTIVE, Group, Webhook
 from providers.level_groups import path_of
+from providers.level_groups import resolve as resolve_groups
 
 SEVERITIES = ("emergency", "critical", "warning", "information")
 NO_GROUP = "(devices in no group)"
@@ -110,13 +117,17 @@ class Routing:
 
     def covers(self, webhook: Webhook, group_id: str | None) -> bool:
         """The contract's scope rule: org-wide, or the group or one of its ancestors."""
-        if webhook.group_ids is None:
+        return self.scope_covers(webhook.group_ids, group_id)
+
+    def scope_covers(self, group_ids: Sequence[str] | None, group_id: str | None) -> bool:
+        """Whether a scope (group ids; None: the organisation) covers a device's group."""
+        if group_ids is None:
             return True
         current = group_id
         for _ in range(len(self.groups) + 1):
             if current is None:
                 return False
-            if current in webhook.group_ids:
+            if current in group_ids:
                 return True
             parent = self.by_id.get(current)
             current = parent.parent_id if parent is not None else None
@@ -125,16 +136,15 @@ class Routing:
     def recipients(
         self, group_id: str | None, data: Mapping[str, object]
     ) -> tuple[list[Receiver], list[Receiver]]:
-        """(receivers that surely open an alert, receivers that may) for one alert; one per
-        ilert source."""
+        """(receivers that surely open an alert, receivers that may) for one alert: one per
+        delivering webhook, so two webhooks to one source's URL are two deliveries (ilert
+        opens, or appends to, an alert for each: the source's people get it twice)."""
         context = _context(data)
         sure: list[Receiver] = []
         maybe: list[Receiver] = []
         for receiver in self.receivers:
             if not receiver.pages or not self.covers(receiver.webhook, group_id):
                 continue
-            if any(r.source is receiver.source for r in (*sure, *maybe)):
-                continue  # a second webhook to one source: ilert appends, one alert
             verdict = True if receiver.condition is None else icl.evaluate(
                 receiver.condition, context
             )
@@ -145,17 +155,23 @@ class Routing:
         return sure, maybe
 
     def allowed(self, a: Receiver, b: Receiver) -> bool:
-        """Whether the stack says both may get the same alert (``sharesAlertsWith``)."""
-        if a.integration is None or b.integration is None:
+        """Whether the stack says both may get the same alert (``sharesAlertsWith``); never
+        two deliveries to one source."""
+        if a.source is b.source or a.integration is None:
             return False
-        return (
-            b.integration.name in (a.integration.shares_alerts_with or ())
-            or a.integration.name in (b.integration.shares_alerts_with or ())
-        )
+        return shares(a.integration, b.integration)
 
     def twice(self, sure: Sequence[Receiver]) -> bool:
         """Whether these receivers page for one alert more than the stack allows."""
         return any(not self.allowed(a, b) for a, b in itertools.combinations(sure, 2))
+
+
+def shares(a: Integration, b: Integration | None) -> bool:
+    """Whether the stack says two integrations may get the same alert (either names the
+    other in ``sharesAlertsWith``)."""
+    if b is None or b is a:
+        return False
+    return b.name in (a.shares_alerts_with or ()) or a.name in (b.shares_alerts_with or ())
 
 
 def _context(data: Mapping[str, object]) -> dict[str, object]:
@@ -196,6 +212,18 @@ class Row:
         return f"{self.where}, {'/'.join(self.severities)} → {who}{flag}"
 
 
+def labels(receivers: Sequence[Receiver]) -> tuple[str, ...]:
+    """One label per source; a source that several webhooks deliver to says how many and
+    which (``'Level - Acme' by 2 webhooks (a, b)``): each delivery pages its people."""
+    webhooks: dict[str, list[str]] = {}
+    for receiver in receivers:
+        webhooks.setdefault(receiver.label, []).append(receiver.webhook.id)
+    return tuple(
+        label if len(ids) == 1 else f"{label} by {len(ids)} webhooks ({', '.join(ids)})"
+        for label, ids in webhooks.items()
+    )
+
+
 def table(routing: Routing, with_devices: set[str | None]) -> list[Row]:
     """The routing table: one row per group and set of severities that go the same way.
 
@@ -208,11 +236,7 @@ def table(routing: Routing, with_devices: set[str | None]) -> list[Row]:
         by_outcome: dict[tuple[tuple[str, ...], tuple[str, ...], bool], list[str]] = {}
         for severity in SEVERITIES:
             sure, maybe = routing.recipients(place, shape(severity))
-            key = (
-                tuple(r.label for r in sure),
-                tuple(r.label for r in maybe),
-                routing.twice(sure),
-            )
+            key = (labels(sure), labels(maybe), routing.twice(sure))
             by_outcome.setdefault(key, []).append(severity)
         for (sure_labels, maybe_labels, twice), severities in by_outcome.items():
             nowhere = not sure_labels and not maybe_labels and place in with_devices
@@ -227,6 +251,27 @@ def table(routing: Routing, with_devices: set[str | None]) -> list[Row]:
 
 
 @dataclass(frozen=True)
+class Declared:
+    """An integration's routing as the stack file declares it: the device groups its webhook
+    is scoped to (ids; None: the whole organisation) and its source's eventFilter, parsed.
+    ``verify`` builds its test alert from this, never from the live objects, which may
+    have drifted (a scope or filter changed by hand)."""
+
+    group_ids: list[str] | None
+    condition: icl.Node | None
+
+    @classmethod
+    def of(cls, integration: Integration, groups: Iterable[Group]) -> Declared:
+        """Resolved against Level's groups; raises ``UnknownGroupError`` for a name that
+        matches no group (or several)."""
+        scope = None if integration.device_groups is None else resolve_groups(
+            integration.device_groups, groups, "deviceGroups"
+        )
+        condition = icl.parse(integration.event_filter) if integration.event_filter else None
+        return cls(scope, condition)
+
+
+@dataclass(frozen=True)
 class Probe:
     """A test alert for one integration: where to raise it and what it says."""
 
@@ -237,26 +282,26 @@ class Probe:
 
 
 def probe_for(
-    routing: Routing, integration: Integration, scope: Sequence[str] | None, key: str
+    routing: Routing, integration: Integration, declared: Declared, key: str
 ) -> Probe | None:
-    """A test alert this integration's source accepts, raised where its webhook delivers,
-    preferring one that no other source receives. None when its filter accepts nothing
-    this search can build (e.g. a ``regex`` on a field it cannot guess)."""
-    mine = [r for r in routing.receivers if r.integration is integration]
+    """A test alert the integration's declared routing sends to its source: on a device in
+    its declared groups, with a text and severity its declared eventFilter accepts,
+    preferring one that no other source receives live. None when the filter accepts
+    nothing this search can build (e.g. a ``regex`` on a field it cannot guess)."""
     # Org-wide: an existing group first, so the test device does not land in no group
     # (where doctor would then count a device that pages nobody).
-    places: list[str | None] = list(scope) if scope is not None else [
+    places: list[str | None] = list(declared.group_ids) if declared.group_ids is not None else [
         *(g.id for g in routing.groups), None
     ]
     fallback: Probe | None = None
-    for place, data in itertools.islice(_candidates(places, mine, key), MAX_PROBES):
-        # Aimed at the integration's own webhook and filter even when they are broken
-        # (disabled, inactive): the test then shows that nothing opens, and why.
-        if mine and not _reaches(routing, mine[0], place, data):
+    for place, data in itertools.islice(_candidates(places, declared.condition, key), MAX_PROBES):
+        if not routing.scope_covers(declared.group_ids, place) or not (
+            declared.condition is None or icl.matches(declared.condition, _context(data))
+        ):
             continue
         sure, _maybe = routing.recipients(place, data)
         others = [r for r in sure if r.integration is not integration
-                  and not (mine and routing.allowed(r, mine[0]))]
+                  and not shares(integration, r.integration)]
         probe = Probe(place, data, tuple(sure), not others)
         if not others:
             return probe
@@ -264,24 +309,16 @@ def probe_for(
     return fallback
 
 
-def _reaches(routing: Routing, receiver: Receiver, place: str | None,
-             data: Mapping[str, object]) -> bool:
-    if not routing.covers(receiver.webhook, place):
-        return False
-    return receiver.condition is None or icl.matches(receiver.condition, _context(data))
-
-
 def _candidates(
-    places: Sequence[str | None], mine: Sequence[Receiver], key: str
+    places: Sequence[str | None], condition: icl.Node | None, key: str
 ) -> Iterable[tuple[str | None, dict[str, object]]]:
     """Alerts to try, plain ones first, then ones built from the filter's own words."""
     words: list[str] = []
-    for receiver in mine:
-        if receiver.condition is not None:
-            for _compare, value in icl.literals(receiver.condition):
-                for item in value if isinstance(value, tuple) else (value,):
-                    if isinstance(item, str) and item not in words:
-                        words.append(item)
+    if condition is not None:
+        for _compare, value in icl.literals(condition):
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, str) and item not in words:
+                    words.append(item)
     texts = [f"level-ilert verify {key}", *(f"{w} (level-ilert verify {key})" for w in words),
              *(w for w in words)]
     severities = [*(w.lower() for w in words if w.lower() in SEVERITIES), *SEVERITIES]

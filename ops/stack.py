@@ -4,14 +4,17 @@ The ``config:`` mapping is parsed with PyYAML and handed to ``components.setting
 (the program's own validation), and each API's endpoint comes from
 ``providers.endpoints.resolve`` (config first, environment second), so ``doctor`` and
 ``verify`` look where ``pulumi up`` looks. A ``secure:`` value is ciphertext that only the
-Pulumi CLI can decrypt: it is treated as unset, so the credential falls back to its env var
-(``ILERT_API_TOKEN``, ``LEVEL_API_KEY``), exactly as the providers fall back to it.
+Pulumi CLI can decrypt. For a credential (``ilert:apiToken``, ``level:apiKey``) set that way,
+the README's way, its env var (``ILERT_API_TOKEN``, ``LEVEL_API_KEY``) is used when exported;
+otherwise the CLI decrypts it (ops/secure_config.py), and when it cannot, the credential's
+problem says so and names both ways out, never "not set". Other ``secure:`` values
+(an integration's ``webhookSecret``) are only known to be present.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,12 +29,26 @@ from components.settings import (
     StackSettings,
     load_settings,
 )
+from ops.secure_config import Decrypted, Undecryptable, decrypt
 from providers.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, resolve
 from providers.http import is_loopback
+
+Decrypter = Callable[[str, str, Path, Mapping[str, str]], Decrypted | Undecryptable]
 
 
 class StackError(Exception):
     """The stack cannot be read: no such stack file, bad YAML, or invalid settings (exit 2)."""
+
+
+@dataclass(frozen=True)
+class CredentialProblem:
+    """Why one API has no usable credential: doctor's line (``summary``) and the fix."""
+
+    summary: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.summary}. Fix: {self.fix}"
 
 
 @dataclass(frozen=True)
@@ -42,8 +59,11 @@ class Stack:
     settings: StackSettings
     ilert: Endpoint | None
     level: Endpoint | None
-    ilert_problem: str | None = None
-    level_problem: str | None = None
+    ilert_problem: CredentialProblem | None = None
+    level_problem: CredentialProblem | None = None
+    #: where each credential came from: its env var, or its config key in the stack file
+    ilert_from: str = ""
+    level_from: str = ""
     #: integrations (by name) whose webhookSecret is set as ciphertext: present, unreadable
     secure_webhook_secrets: frozenset[str] = field(default_factory=frozenset)
 
@@ -69,9 +89,17 @@ class Stack:
 
 
 def load_stack(
-    name: str, project_dir: Path, environ: Mapping[str, str] | None = None
+    name: str,
+    project_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    decrypter: Decrypter = decrypt,
 ) -> Stack:
-    """Read ``Pulumi.<name>.yaml`` in ``project_dir``; raises ``StackError`` naming the fix."""
+    """Read ``Pulumi.<name>.yaml`` in ``project_dir``; raises ``StackError`` naming the fix.
+
+    ``decrypter(key, stack, project_dir, environ)`` decrypts a secure credential whose env
+    var is unset (default: the Pulumi CLI, ops/secure_config.py).
+    """
     env = os.environ if environ is None else environ
     path = project_dir / f"Pulumi.{name}.yaml"
     if not path.is_file():
@@ -92,16 +120,18 @@ def load_stack(
         # Two integrations that page for one alert stop a preview; doctor reports that
         # from the live setup instead (ops/routing.py), so it must still run.
         settings = load_settings(
-            plain.get, lambda key: _scalar(plain.get(key)), check_routing=False
+            plain.get, lambda key: _scalar(plain.get(key)), environ=env, check_routing=False
         )
     except SettingsError as exc:
         raise StackError(f"{path.name}: {exc}") from None
 
-    def lookup(key: str) -> object:
-        return _scalar(plain.get(key))
-
-    ilert, ilert_problem = _endpoint(ILERT, lookup, env)
-    level, level_problem = _endpoint(LEVEL, lookup, env)
+    where = (name, project_dir, path.name)
+    ilert, ilert_problem, ilert_from = _credential(
+        ILERT, config, plain, env=env, where=where, decrypter=decrypter
+    )
+    level, level_problem, level_from = _credential(
+        LEVEL, config, plain, env=env, where=where, decrypter=decrypter
+    )
     return Stack(
         name=name,
         settings=settings,
@@ -109,17 +139,73 @@ def load_stack(
         level=level,
         ilert_problem=ilert_problem,
         level_problem=level_problem,
+        ilert_from=ilert_from,
+        level_from=level_from,
         secure_webhook_secrets=frozenset(secure),
     )
 
 
-def _endpoint(
-    settings: ApiSettings, lookup: Any, env: Mapping[str, str]
-) -> tuple[Endpoint | None, str | None]:
+def _credential(
+    api: ApiSettings,
+    config: Mapping[str, object],
+    plain: Mapping[str, object],
+    *,
+    env: Mapping[str, str],
+    where: tuple[str, Path, str],
+    decrypter: Decrypter,
+) -> tuple[Endpoint | None, CredentialProblem | None, str]:
+    """One API's endpoint, its problem, and where its credential came from.
+
+    A secure credential is decrypted only when its env var is unset: with the env var
+    exported, this command uses it (as before), and no CLI is needed.
+    """
+    stack, project_dir, file_name = where
+    key, var = api.credential_key, api.credential_env
+    values = dict(plain)
+    if _is_ciphertext(config.get(key)) and not env.get(var, "").strip():
+        answer = decrypter(key, stack, project_dir, env)
+        if not isinstance(answer, Decrypted):
+            return None, _undecryptable(api, file_name, answer), ""
+        values[key] = answer.value
+
+    def lookup(name: str) -> object:
+        return _scalar(values.get(name))
+
+    origin = f"{key} in {file_name}" if lookup(key) and str(lookup(key)).strip() else var
     try:
-        return resolve(settings, lookup, env), None
-    except RuntimeError as exc:  # MissingCredentialError: the message names key, env var, fix
-        return None, str(exc)
+        return resolve(api, lookup, env), None, origin
+    except RuntimeError:  # MissingCredentialError: set neither in the file nor in env
+        return None, CredentialProblem(
+            f"{_what(api)} is not set",
+            f"`pulumi config set --secret {key} <value>` or export {var}; it is "
+            f"{api.credential_what}",
+        ), ""
+    except ValueError as exc:  # EndpointSettingError: the message names the key, not the value
+        return None, CredentialProblem(f"{_what(api)} is unusable", str(exc)), ""
+
+
+def _what(api: ApiSettings) -> str:
+    return "ilert API token" if api is ILERT else f"{api.api} API key"
+
+
+def _undecryptable(
+    api: ApiSettings, file_name: str, answer: Undecryptable
+) -> CredentialProblem:
+    """A secure credential the CLI did not decrypt: why, and the two ways out."""
+    cli_way = (
+        "run `make pulumi` once (make doctor and make verify put that CLI on PATH), or put "
+        "`pulumi` on PATH for `python -m ops`"
+    ) if answer.cli_missing else (
+        "for a passphrase stack set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) "
+        "to the stack's passphrase; otherwise `pulumi login` to the stack's backend (or set "
+        "PULUMI_BACKEND_URL), the one `make up` uses"
+    )
+    return CredentialProblem(
+        f"{_what(api)} could not be read: {api.credential_key} is a secret (secure:) in "
+        f"{file_name}, which only the Pulumi CLI can decrypt, and {answer.reason}",
+        f"export {api.credential_env}=<value> for this command, or let the CLI decrypt it: "
+        f"{cli_way}",
+    )
 
 
 def _project_name(project_dir: Path) -> str:

@@ -3,16 +3,20 @@
 Sandbox stack (both APIs on loopback): raise a Level alert through the sandbox's control
 route, watch the ilert alert open, resolve the Level alert (``POST /v2/alerts/{id}/resolve``)
 and watch the ilert alert resolve: every link of the wiring is exercised. The alert proves
-the routing too (ops/routing.py): it is raised on a device in the integration's device
-groups, with a text and severity its source's eventFilter accepts and, where the setup
-allows, that no other source's does; then exactly that integration's source (and those it
-``sharesAlertsWith``) must have opened an alert for it, and no other ilert source.
+the routing too (ops/routing.py): it is chosen by the routing the stack file declares, on a
+device in the integration's declared device groups, with a text and severity its declared
+eventFilter accepts and, where the live setup allows, that no other source's does; then
+exactly that integration's source (and those it ``sharesAlertsWith``) must have opened an
+alert for it, and no other ilert source. When the integration's live routing differs from
+the declared one (its webhook's scope, its source's filter, a second webhook to its URL:
+doctor's checks), no alert is raised: verify names the differences and ``make up``.
 
 Real accounts: Level's API cannot raise an alert, so the Level webhook is checked by reading
 it (the doctor's checks), and one Level-shaped ``alert_active`` and then ``alert_resolved``
 delivery (the body and ``X-Level-Signature`` a Level webhook sends) is posted to the alert
-source's URL while ilert's API is watched. That pages the on-call person of the escalation
-policy, so the caller must confirm (``--yes``). Posting to one source's URL cannot prove
+source's URL while ilert's API is watched (an alert the declared eventFilter accepts; with
+the live filter changed by hand, nothing is sent). That pages the on-call person of the
+escalation policy, so the caller must confirm (``--yes``). Posting to one source's URL cannot prove
 the routing: that Level's group scope sends this device's alerts here, and that no other
 source gets them; verify says so, and ``make doctor``'s routing table reads it instead.
 
@@ -47,9 +51,11 @@ from ops.ids import Outputs, ids_for
 from ops.report import Check
 from ops.stack import Stack
 from ops.urls import mask
+from providers import icl
 from providers.http import ApiError, is_loopback
 from providers.ilert_api import Alert, AlertSource
 from providers.level_api import Webhook
+from providers.level_groups import UnknownGroupError
 
 OPEN_STATES = ("PENDING", "ACCEPTED")
 DEVICE = "level-ilert-verify"
@@ -156,49 +162,9 @@ class Verify:
                 f"`make up STACK={self.stack.name}`; `make doctor` shows what is missing",
             ))
             return
-        probe: routing.Probe | None = None
-        if self.sandbox:
-            if self.apis.level_extras is None or self.apis.level is None:
-                step(Check(scope, "verify.raise", "fail", "no Level API key to raise an alert",
-                           self.stack.level_problem or ""))
-                return
-            live = self._routing()
-            probe = routing.probe_for(
-                live, integration, self._live_scope(live, integration), uuid.uuid4().hex[:8]
-            )
-            if probe is None:
-                step(Check(
-                    scope, "verify.raise", "fail",
-                    "no test alert reaches this integration's source: its webhook delivers no "
-                    "group, or its eventFilter accepts nothing verify can build",
-                ))
-                result.steps.extend(self._broken_links(integration))
-                return
-            data = probe.data
-            alert = self.apis.level_extras.raise_sandbox_alert(
-                device_hostname=str(data["device_hostname"]), name=str(data["name"]),
-                severity=str(data["severity"]), description=str(data["description"]),
-                group_id=probe.group_id,
-            )
-            opened.level_alert_id = opened.key = alert.id
-            step(Check(
-                scope, "verify.raise", "pass",
-                f"raised Level alert {alert.id} (sandbox): {data['severity']} on "
-                f"{data['device_hostname']} "
-                + (f"in {live.where(probe.group_id)}" if probe.group_id else "in no group"),
-            ))
-        else:
-            step(self._webhook_by_reading(integration))
-            data = self._delivery_data(integration, source)
-            opened.delivered, opened.key = data, str(data["id"])
-            answer = deliver(
-                source.integration_url, "alert_active", data, self._secret(integration)
-            )
-            step(Check(
-                scope, "verify.deliver", "pass",
-                f"sent alert_active to the alert source's URL ({mask(source.integration_url)}):"
-                f" {answer}",
-            ))
+        sent, probe = self._open(integration, source, result, opened)
+        if not sent:
+            return
         key = opened.key
         assert key is not None
         ilert_alert = self._wait("the ilert alert to open", lambda: self._alert(source, key))
@@ -240,6 +206,85 @@ class Verify:
             return
         step(Check(scope, "verify.resolved", "pass", f"ilert alert #{ilert_alert.id} resolved"))
 
+    def _open(
+        self, integration: Integration, source: AlertSource, result: Result, opened: Opened
+    ) -> tuple[bool, routing.Probe | None]:
+        """Send the test alert, chosen by the declared routing (sandbox: raise a Level alert;
+        real accounts: post a delivery); False when nothing was sent (a step says why)."""
+        if self.sandbox:
+            probe = self._raise(integration, source, result, opened)
+            return probe is not None, probe
+        return self._send(integration, source, result, opened), None
+
+    def _raise(
+        self, integration: Integration, source: AlertSource, result: Result, opened: Opened
+    ) -> routing.Probe | None:
+        """Sandbox: a Level alert on a device in the declared groups, of a severity and text
+        the declared eventFilter accepts (and, where possible, no other source's)."""
+        scope, step = integration.name, result.steps.append
+        if self.apis.level_extras is None or self.apis.level is None:
+            problem = self.stack.level_problem
+            step(Check(scope, "verify.raise", "fail",
+                       f"no Level API key to raise an alert: {problem.summary}" if problem
+                       else "no Level API key to raise an alert",
+                       problem.fix if problem else ""))
+            return None
+        live = self._routing()
+        drifted = self._drift(integration, source, live)
+        if drifted is not None:
+            step(drifted)
+            return None
+        try:
+            declared = routing.Declared.of(integration, live.groups)
+        except UnknownGroupError as exc:
+            step(Check(scope, "verify.raise", "fail", str(exc), "fix deviceGroups in the "
+                       f"stack file, then `make up STACK={self.stack.name}`"))
+            return None
+        probe = routing.probe_for(live, integration, declared, uuid.uuid4().hex[:8])
+        if probe is None:
+            step(Check(
+                scope, "verify.raise", "fail",
+                "no test alert fits this integration's declared routing: its eventFilter "
+                "accepts nothing verify can build",
+            ))
+            result.steps.extend(self._broken_links(integration))
+            return None
+        data = probe.data
+        alert = self.apis.level_extras.raise_sandbox_alert(
+            device_hostname=str(data["device_hostname"]), name=str(data["name"]),
+            severity=str(data["severity"]), description=str(data["description"]),
+            group_id=probe.group_id,
+        )
+        opened.level_alert_id = opened.key = alert.id
+        step(Check(
+            scope, "verify.raise", "pass",
+            f"raised Level alert {alert.id} (sandbox): {data['severity']} on "
+            f"{data['device_hostname']} "
+            + (f"in {live.where(probe.group_id)}" if probe.group_id else "in no group"),
+        ))
+        return probe
+
+    def _send(
+        self, integration: Integration, source: AlertSource, result: Result, opened: Opened
+    ) -> bool:
+        """Real accounts: post an ``alert_active`` delivery the declared eventFilter accepts
+        to the source's URL, after reading the Level webhook."""
+        step = result.steps.append
+        drifted = self._drift(integration, source, None)
+        if drifted is not None:
+            step(drifted)
+            return False
+        step(self._webhook_by_reading(integration))
+        data = self._delivery_data(integration)
+        opened.delivered, opened.key = data, str(data["id"])
+        url = source.integration_url or ""
+        answer = deliver(url, "alert_active", data, self._secret(integration))
+        step(Check(
+            integration.name, "verify.deliver", "pass",
+            f"sent alert_active to the alert source's URL ({mask(url)}): {answer}",
+        ))
+        return True
+
     def _routing(self) -> routing.Routing:
         """The live routing (doctor's), with this stack's integrations as owners."""
         if self.apis.webhooks is None and self.apis.level is not None:
@@ -253,24 +298,60 @@ class Verify:
                 owner[found.id] = each
         return self.apis.routing(self.stack, owner)
 
-    @staticmethod
-    def _live_scope(live: routing.Routing, integration: Integration) -> list[str] | None:
-        """The groups this integration's live webhook delivers (None: the organisation)."""
-        for receiver in live.receivers:
-            if receiver.integration is integration:
-                return receiver.webhook.group_ids
-        return None
+    def _drift(
+        self, integration: Integration, source: AlertSource, live: routing.Routing | None
+    ) -> Check | None:
+        """Where the live routing differs from the declared one (doctor's checks of the
+        source's eventFilter and, in api mode, the webhook's scope and the webhooks to its
+        URL), as one failed step; None when it does not. A test alert built from the stack
+        file would prove nothing about a routing that is not the stack file's, and verify
+        never raises one into it."""
+        doctor = Doctor(self.stack, self.outputs, self.apis)
+        checks = [doctor.filter_check(integration, self.apis.source(source.id))]
+        webhook = self._stack_webhook(integration, source, live)
+        if webhook is not None and source.integration_url:
+            checks.append(doctor.scope_check(integration, webhook))
+            checks.append(doctor.duplicates(integration.name, source.integration_url, webhook))
+        failed = [c for c in checks if c.status == "fail"]
+        if not failed:
+            return None
+        up, look = f"make up STACK={self.stack.name}", f"make doctor STACK={self.stack.name}"
+        return Check(
+            integration.name, "verify.declared", "fail",
+            "no test alert sent: the live routing differs from the stack file, so an alert "
+            "chosen by the declared routing would not test it",
+            f"`{up}` puts the declared routing back, or do what each line above says; "
+            f"`{look}` shows every difference; then verify again",
+            tuple(f"{c.summary}; fix: {c.fix}" for c in failed),
+        )
 
-    def _delivery_data(self, integration: Integration, source: AlertSource) -> dict[str, Any]:
-        """Real accounts: a Level alert this source's eventFilter accepts."""
+    def _stack_webhook(
+        self, integration: Integration, source: AlertSource, live: routing.Routing | None
+    ) -> Webhook | None:
+        """The stack's Level webhook of this integration (api mode, Level readable): by its
+        id in the stack outputs, else by the source's URL, as doctor finds it."""
+        if self.stack.settings.webhook_management != "api" or self.apis.level is None:
+            return None
+        if live is None and self.apis.webhooks is None:
+            try:
+                self.apis.webhooks = list(self.apis.level.list_webhooks())
+            except ApiError:
+                return None  # Level not readable: the webhook's read (below) says why
+        webhooks = self.apis.webhooks or []
+        ids = ids_for(
+            integration, self.outputs, sources=lambda: [source], webhooks=lambda: webhooks,
+            url_of=lambda _id: source.integration_url,
+        )
+        return next((w for w in webhooks if w.id == ids.webhook_id), None)
+
+    def _delivery_data(self, integration: Integration) -> dict[str, Any]:
+        """Real accounts: a Level alert the source's declared eventFilter accepts."""
         data = level_alert_data()
-        full = self.apis.source(source.id)
-        if not full.event_filter:
+        if not integration.event_filter:
             return data
-        webhook = Webhook(id="(verify)", url=full.integration_url or "")
-        only = routing.Routing.of([], [webhook], {webhook.url: full}, [integration],
-                                  {full.id: integration})
-        probe = routing.probe_for(only, integration, None, str(data["id"]))
+        declared = routing.Declared(None, icl.parse(integration.event_filter))
+        nowhere = routing.Routing([], [], [integration])
+        probe = routing.probe_for(nowhere, integration, declared, str(data["id"]))
         return {**data, **probe.data, "id": data["id"]} if probe is not None else data
 
     def _only_here(

@@ -159,14 +159,18 @@ def test_a_second_webhook_to_the_same_url_is_reported_as_duplicate_deliveries(
     code, document = project.doctor()
 
     assert code == 1
-    # The extra webhook is org-wide: Globex's alerts now reach Acme's source too (twice).
+    # The extra webhook is org-wide: Acme's alerts reach Acme's source by two webhooks, and
+    # Globex's alerts now reach Acme's source too.
     assert failed(document) == [(ACME, "webhook.duplicates"), ("routing", "routing.twice")]
     twice = by_id(document, "routing")["routing.twice"]["details"]
     assert twice[0] == (
+        "Acme Corp, emergency/critical/warning/information → 'Level - Acme' by 2 webhooks ("
+        f"{acme.webhook_id}, {extra['id']}) ← pages twice"
+    )
+    assert (
         "Globex, emergency/critical/warning/information → 'Level - Servers', 'Level - Acme' "
         "← pages twice"
-    )
-    assert twice[1].startswith("Globex > HQ, emergency/critical/warning/information → 'Level - Se")
+    ) in twice
     check = by_id(document, ACME)["webhook.duplicates"]
     assert check["summary"] == (
         f"1 other enabled webhook(s) deliver to the same URL ({extra['id']}): ilert gets every "
@@ -240,3 +244,77 @@ def test_a_source_deleted_by_hand_is_missing_and_its_webhook_unchecked(project: 
         "no ilert alert source is named 'Level - Acme' (names are exact)"
     )
     assert checks["webhook.exists"]["status"] == "skip"
+
+
+def test_an_escalation_policy_changed_by_hand_fails_against_the_declared_one(
+    project: Project,
+) -> None:
+    # Acme declares the policy by name ('Default'), Servers by id (2).
+    project.sandbox.ilert_edit_alert_source(project.objects[ACME].source_id, escalationPolicy=2)
+    project.sandbox.ilert_edit_alert_source(
+        project.objects[SERVERS].source_id, escalationPolicy=1
+    )
+
+    code, out, _ = project.run("doctor")
+
+    assert code == 1
+    assert "✓ its escalation policy exists" not in out
+    assert (
+        "✗ its escalation policy is 'On-call L1' (id 2), not the declared 'Default': the wrong "
+        "people are paged\n      fix: `make up STACK=test` puts the declared policy back"
+    ) in out
+    assert (
+        "✗ its escalation policy is 'Default' (id 1), not the declared id 2: the wrong people "
+        "are paged"
+    ) in out
+    _, document = project.doctor()
+    assert failed(document) == [(ACME, "source.policy"), (SERVERS, "source.policy")]
+
+
+def test_a_declared_policy_that_no_longer_exists_is_named_instead_of_make_up(
+    project: Project,
+) -> None:
+    file = project.path / "Pulumi.test.yaml"
+    text = file.read_text()
+    file.write_text(text.replace("escalationPolicy: Default", "escalationPolicy: Nights"))
+
+    code, document = project.doctor()
+
+    assert code == 1
+    check = by_id(document, ACME)["source.policy"]
+    assert check["summary"] == (
+        "its escalation policy is 'Default' (id 1), not the declared 'Nights': the wrong people "
+        "are paged"
+    )
+    assert check["fix"] == (
+        "no ilert escalation policy is named 'Nights' any more (names are exact): set "
+        "escalationPolicy to an existing policy (id or exact name), then `make up STACK=test`"
+    )
+
+
+def test_a_second_webhook_to_one_url_in_the_same_scope_pages_twice_in_the_routing_table(
+    project: Project,
+) -> None:
+    """Scoped like the stack's own webhook, it adds no source to any row, only a delivery."""
+    acme, sandbox = project.objects[ACME], project.sandbox
+    extra = sandbox.level.create_webhook({
+        "url": acme.url, "event_types": ["alert_active", "alert_resolved"],
+        "group_ids": [sandbox.level_group_id("Acme Corp/HQ")],
+    })
+
+    code, document = project.doctor()
+
+    assert code == 1
+    assert failed(document) == [(ACME, "webhook.duplicates"), ("routing", "routing.twice")]
+    check = by_id(document, "routing")["routing.twice"]
+    assert check["details"] == [
+        "Acme Corp > HQ, emergency/critical/warning/information → 'Level - Acme' by 2 webhooks ("
+        f"{acme.webhook_id}, {extra['id']}) ← pages twice",
+    ]
+    assert "a second webhook to one source's URL (\"by 2 webhooks\"): delete it" in check["fix"]
+    rows = by_id(document, "routing")["routing.table"]["details"]
+    assert "Acme Corp, emergency/critical/warning/information → 'Level - Acme'" in rows
+    # Disabled, it delivers nothing: once again.
+    sandbox.level_edit_webhook(extra["id"], enabled=False)
+    code, document = project.doctor()
+    assert code == 0, failed(document)

@@ -8,8 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ops import routing
+from ops.stack import load_stack
+from providers import icl
+from providers.level_api import Group
 from sandbox import Sandbox
-from tests.ops.conftest import Project, provision, write_stack
+from tests.ops.conftest import STACK, Project, provision, write_stack
 from tests.ops.test_doctor import by_id, failed
 
 FAST = ("--timeout", "0.3", "--poll", "0.05")
@@ -199,3 +203,128 @@ def test_doctor_of_one_integration_still_names_the_others_as_the_stacks(
     assert code == 0, failed(document)
     rows = by_id(document, "routing")["routing.table"]["details"]
     assert "Globex, emergency/critical/warning/information → 'Level - Servers'" in rows
+
+
+def test_verify_raises_nothing_into_a_routing_changed_by_hand_and_names_make_up(
+    tmp_path: Path, sandbox: Sandbox, credentials: None
+) -> None:
+    """The review's case: Globex's webhook scoped to Acme Corp and its filter dropped by hand.
+    Built from the live objects, the test alert was an emergency in Acme Corp (what Globex
+    declares it never gets) and passed."""
+    project = project_of(tmp_path, sandbox, MSP)
+    globex = project.objects["Globex"]
+    sandbox.level_edit_webhook(globex.webhook_id, group_ids=[sandbox.level_group_id("Acme Corp")])
+    sandbox.ilert_edit_alert_source(globex.source_id, eventFilter=None)
+
+    code, out, _ = project.run("verify", "--integration", "Globex", "--json", *FAST)
+
+    assert code == 1
+    [steps] = [i["steps"] for i in json.loads(out)["integrations"]]
+    assert [s["id"] for s in steps] == ["verify.declared"]
+    [step] = steps
+    assert step["status"] == "fail"
+    assert step["summary"] == (
+        "no test alert sent: the live routing differs from the stack file, so an alert chosen "
+        "by the declared routing would not test it"
+    )
+    assert step["fix"] == (
+        "`make up STACK=test` puts the declared routing back, or do what each line above says; "
+        "`make doctor STACK=test` shows every difference; then verify again"
+    )
+    assert step["details"][0].startswith(
+        f"its eventFilter differs from the stack file: ilert has none (it accepts every alert), "
+        f"the stack declares {NOT_EMERGENCY!r}"
+    )
+    assert step["details"][1].startswith("its device-group scope is 'Acme Corp' (id ")
+    assert step["details"][1].endswith(
+        "not the declared 'Globex'; fix: `make up STACK=test` puts the declared scope back"
+    )
+    assert sandbox.level.list_alerts()["data"] == []
+    assert sandbox.ilert_alerts() == []
+
+    # As `make up` leaves it: the test alert follows the declared routing again.
+    sandbox.level_edit_webhook(globex.webhook_id, group_ids=[sandbox.level_group_id("Globex")])
+    sandbox.ilert_edit_alert_source(globex.source_id, eventFilter=NOT_EMERGENCY)
+    code, out, _ = project.run("verify", "--integration", "Globex", "--json", *FAST)
+    assert code == 0, out
+    raised = json.loads(out)["integrations"][0]["steps"][0]["summary"]
+    assert raised.endswith("in Globex")
+    assert ": emergency on " not in raised
+
+
+def test_verify_on_real_accounts_sends_nothing_to_a_source_whose_filter_drifted(
+    tmp_path: Path, sandbox: Sandbox, credentials: None
+) -> None:
+    project = project_of(tmp_path, sandbox, MSP)
+    sandbox.ilert_edit_alert_source(
+        project.objects["Emergencies"].source_id, eventFilter=NOT_EMERGENCY
+    )
+
+    code, out, _ = project.run(
+        "verify", "--integration", "Emergencies", "--send-delivery", "--yes", *FAST
+    )
+
+    assert code == 1
+    assert "✗ no test alert sent: the live routing differs from the stack file" in out
+    assert "its eventFilter differs from the stack file: ilert has" in out
+    assert sandbox.ilert_intake == []  # nobody paged for a test that proves nothing
+
+
+def test_the_test_alert_is_chosen_by_the_declared_routing_not_the_live_one(
+    project: Project,
+) -> None:
+    """Even where no live webhook or filter says so (here: none at all)."""
+    sandbox = project.sandbox
+    groups = [Group.model_validate(g) for g in sandbox.level_groups()]
+    [globex] = [i for i in load_stack(STACK, project.path).integrations()
+                if i.name == "Level - Servers"]
+    nothing_live = routing.Routing(groups, [], [globex])
+    declared = routing.Declared(
+        [sandbox.level_group_id("Globex/HQ")], icl.parse(NOT_EMERGENCY)
+    )
+
+    probe = routing.probe_for(nothing_live, globex, declared, "k1")
+
+    assert probe is not None
+    assert probe.group_id == sandbox.level_group_id("Globex/HQ")
+    assert probe.data["severity"] == "critical"  # the first severity the filter accepts
+    assert routing.Declared.of(globex, groups) == routing.Declared(
+        [sandbox.level_group_id("Globex")], None
+    )
+
+
+def test_verify_of_declared_groups_that_no_longer_exist_names_them_and_raises_nothing(
+    project: Project,
+) -> None:
+    sandbox = project.sandbox
+    sandbox.level_delete_webhook(project.objects["Level - Servers"].webhook_id)
+    for path in ("Globex/HQ", "Globex"):
+        sandbox.level_delete_group(sandbox.level_group_id(path))
+
+    code, out, _ = project.run("verify", "--integration", "Level - Servers", *FAST)
+
+    assert code == 1
+    assert "✗ deviceGroups" in out
+    assert "'Globex'" in out
+    assert "fix: fix deviceGroups in the stack file, then `make up STACK=test`" in out
+    assert "Traceback" not in out
+    assert sandbox.level.list_alerts()["data"] == []
+
+
+def test_verify_names_a_second_webhook_to_the_integrations_url_and_raises_nothing(
+    project: Project,
+) -> None:
+    acme, sandbox = project.objects["Level - Acme"], project.sandbox
+    extra = sandbox.level.create_webhook(
+        {"url": acme.url, "group_ids": [sandbox.level_group_id("Acme Corp/HQ")]}
+    )
+
+    code, out, _ = project.run("verify", "--integration", "Level - Acme", *FAST)
+
+    assert code == 1
+    assert "✗ no test alert sent: the live routing differs from the stack file" in out
+    assert (
+        f"1 other enabled webhook(s) deliver to the same URL ({extra['id']}): ilert gets every "
+        "Level alert 2 times; fix: delete the extra webhook(s) in Level"
+    ) in out
+    assert sandbox.level.list_alerts()["data"] == []
