@@ -97,6 +97,7 @@ def test_drift_made_by_hand_gives_exit_7_naming_the_stack_and_property(
              if line.startswith("sandbox-")}
     assert lines["sandbox-b"].split()[1] == "drift"
     assert "ilert:AlertSource level-fleet-b: active" in lines["sandbox-b"]
+    assert "level:Webhook" not in lines["sandbox-b"]  # its URL stays: no phantom drift
     assert lines["sandbox-a"].split()[1] == "clean"
     assert lines["sandbox-c"].split()[1] == "clean"
     assert "fleet drift: 3 stack(s); drift in sandbox-b" in done.stdout
