@@ -156,13 +156,17 @@ def _check_ilert(
     )
 
 
-def _check_level(endpoint: Endpoint, tuning: ApiTuning, mode: str, report: Report) -> None:
-    client = LevelClient(
+def _level_client(endpoint: Endpoint, tuning: ApiTuning) -> LevelClient:
+    return LevelClient(
         endpoint.base_url,
         endpoint.credential,
         rate_limit=tuning.rate_limit,
         operation_timeout=tuning.operation_timeout,
     )
+
+
+def _check_level(endpoint: Endpoint, tuning: ApiTuning, mode: str, report: Report) -> None:
+    client = _level_client(endpoint, tuning)
     report.requests["Level"] = 1
     try:
         with deadline(tuning.operation_timeout):
@@ -210,12 +214,7 @@ def _check_groups(
     ]
     if not scoped:
         return
-    client = LevelClient(
-        endpoint.base_url,
-        endpoint.credential,
-        rate_limit=tuning.rate_limit,
-        operation_timeout=tuning.operation_timeout,
-    )
+    client = _level_client(endpoint, tuning)
     try:
         with deadline(tuning.operation_timeout):
             groups = list(client.list_groups())
@@ -223,13 +222,15 @@ def _check_groups(
         report.problems.append(str(error))
         return
     report.requests["Level"] = report.requests.get("Level", 0) + len(groups) // LEVEL_PAGE_SIZE + 1
+    resolved = 0
     for index, refs in scoped:
         try:
             level_groups.resolve(refs, groups, prop=f"{INTEGRATIONS_KEY}[{index}].deviceGroups")
         except level_groups.UnknownGroupError as error:
             report.problems.append(str(error))
-    plural = "" if len(scoped) == 1 else "s"
-    report.checked.append(f"{len(scoped)} device-group scope{plural} resolved")
+        else:
+            resolved += 1
+    report.checked.append(f"{resolved} of {len(scoped)} device-group scopes resolved")
 
 
 def _refused(api: str, what: str, error: ApiError) -> str:

@@ -207,6 +207,7 @@ def test_device_groups_resolve_at_preview_or_fail_naming_the_setting_and_the_can
     report = preflight(sandbox, entries)
 
     assert len(report.problems) == 2
+    assert report.checked[-1] == "1 of 3 device-group scopes resolved"
     typo, ambiguous = report.problems
     assert typo.startswith(f"{INTEGRATIONS_KEY}[1].deviceGroups 'Acme Crop' matches no")
     assert "'Acme Corp'" in typo  # the name probably meant
