@@ -211,7 +211,10 @@ def build(version: str, target: Path) -> None:
             (staging / name).chmod(0o755)
         if cli_version(staging / "pulumi") != version:
             raise CliError(f"the CLI built in {staging} does not report v{version}")
-        shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete or older build of it
+        if target.exists():
+            raise CliError(f"{target} holds an incomplete build that cannot be removed: remove "
+                           f"it by hand and run make pulumi again")
         staging.rename(target)
         staging.mkdir()  # for TemporaryDirectory's own clean-up
     _log(f"Pulumi CLI v{version} ready in {time.monotonic() - started:.0f} s: {target}")
@@ -233,6 +236,10 @@ def ensure() -> Path:
         )
     with _build_lock(target.parent):
         if not is_complete(target, version):  # another run may have built it meanwhile
+            # Under the lock no other build runs: a staging folder left here is a killed
+            # build's (its clean-up never ran), so it goes.
+            for stale in target.parent.glob(f".v{version}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
             build(version, target)
     return target
 

@@ -158,3 +158,13 @@ def test_backend_is_the_current_login(tmp_path: Path) -> None:
     assert pulumi_cli.current_backend(tmp_path) is None
     (tmp_path / "credentials.json").write_text(json.dumps({"current": "s3://bucket"}))
     assert pulumi_cli.current_backend(tmp_path) == "s3://bucket"
+
+
+def test_a_killed_builds_staging_folder_is_removed_by_the_next_build(fake_go: Path) -> None:
+    stale = pulumi_cli.cache_dir(PIN).parent / f".v{PIN}-killed"
+    (stale / "half").mkdir(parents=True)
+
+    pulumi_cli.ensure()
+
+    assert not stale.exists()
+    assert pulumi_cli.is_complete(pulumi_cli.cache_dir(PIN), PIN)
