@@ -30,6 +30,7 @@ reported in one block, one sentence each, naming the setting and the fix.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -221,7 +222,8 @@ def _check_groups(
     except ApiError as error:
         report.problems.append(str(error))
         return
-    report.requests["Level"] = report.requests.get("Level", 0) + len(groups) // LEVEL_PAGE_SIZE + 1
+    # Cursor pages of 100 while has_more: an exactly full last page ends the listing.
+    report.requests["Level"] += max(1, math.ceil(len(groups) / LEVEL_PAGE_SIZE))
     resolved = 0
     for index, refs in scoped:
         try:
