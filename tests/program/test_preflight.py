@@ -280,19 +280,24 @@ def test_device_groups_resolve_at_preview_or_fail_naming_the_setting_and_the_can
     assert sandbox.level_webhooks() == [] and sandbox.ilert_alert_sources() == []
 
 
-def test_the_summary_counts_every_page_of_a_long_listing(sandbox: Sandbox) -> None:
+def test_the_summary_counts_the_pages_sent_and_the_scopes_resolved(sandbox: Sandbox) -> None:
     for n in range(48):  # 50 policies: a full page, then an empty one
         sandbox.ilert_add_escalation_policy(f"Policy {n}")
     for n in range(95):  # 100 groups: one full page that says has_more: false
         sandbox.level_add_group(f"Client {n}")
-    entries: list[dict[str, Any]] = [{**ACME, "deviceGroups": ["Acme Corp"]}]
+    entries: list[dict[str, Any]] = [
+        {**ACME, "deviceGroups": ["Acme Corp"]},
+        {"name": "Level - Globex", "escalationPolicy": 2, "deviceGroups": ["Globex", "HQ"]},
+        {"name": "Level - Initech", "escalationPolicy": 2, "deviceGroups": ["Client 7"]},
+    ]
 
     report = preflight(sandbox, entries)
 
-    assert report.problems == []
+    (problem,) = report.problems
+    assert problem.startswith(f"{INTEGRATIONS_KEY}[1].deviceGroups 'HQ' matches 2")  # two HQs
     assert report.summary() == (
         "preflight: ilert token accepted, 1 escalation policy name looked up; Level key "
-        "accepted and may write, webhook management available; 1 of 1 device-group scopes "
+        "accepted and may write, webhook management available; 2 of 3 device-group scopes "
         "resolved (requests: ilert 2, Level 3)"
     )
     assert (sandbox.count("ilert"), sandbox.count("level")) == (2, 3)
