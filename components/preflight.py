@@ -30,6 +30,7 @@ reported in one block, one sentence each, naming the setting and the fix.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -121,12 +122,9 @@ def _endpoint(
 def _check_ilert(
     endpoint: Endpoint, tuning: ApiTuning, settings: StackSettings, report: Report
 ) -> None:
-    client = IlertClient(
-        endpoint.base_url,
-        endpoint.credential,
-        rate_limit=tuning.rate_limit,
-        operation_timeout=tuning.operation_timeout,
-    )
+    # No operation_timeout for the client: every check runs inside deadline(), which bounds
+    # all its requests together and takes the place of the client's per-request one.
+    client = IlertClient(endpoint.base_url, endpoint.credential, rate_limit=tuning.rate_limit)
     report.requests["ilert"] = 1
     try:
         with deadline(tuning.operation_timeout):
@@ -157,12 +155,8 @@ def _check_ilert(
 
 
 def _level_client(endpoint: Endpoint, tuning: ApiTuning) -> LevelClient:
-    return LevelClient(
-        endpoint.base_url,
-        endpoint.credential,
-        rate_limit=tuning.rate_limit,
-        operation_timeout=tuning.operation_timeout,
-    )
+    """A Level client paced like the providers' (its checks run inside ``deadline()``)."""
+    return LevelClient(endpoint.base_url, endpoint.credential, rate_limit=tuning.rate_limit)
 
 
 def _check_level(endpoint: Endpoint, tuning: ApiTuning, mode: str, report: Report) -> None:
@@ -221,7 +215,8 @@ def _check_groups(
     except ApiError as error:
         report.problems.append(str(error))
         return
-    report.requests["Level"] = report.requests.get("Level", 0) + len(groups) // LEVEL_PAGE_SIZE + 1
+    # Cursor pages of 100 while has_more: an exactly full last page ends the listing.
+    report.requests["Level"] += max(1, math.ceil(len(groups) / LEVEL_PAGE_SIZE))
     resolved = 0
     for index, refs in scoped:
         try:

@@ -98,8 +98,7 @@ def overlaps(integrations: Sequence[Routed]) -> list[Overlap]:
         if b.name in (a.shares_alerts_with or ()) or a.name in (b.shares_alerts_with or ()):
             continue
         scope = shared_scope(a, b)
-        if scope is None:
-            continue
+        assert scope is not None  # scope_candidates yields only pairs whose scopes overlap
         filters = why_not_separated(a, b, trees)
         if filters is not None:
             found.append(Overlap(i, j, scope, filters))

@@ -87,6 +87,7 @@ def test_unknown_policy_names_are_listed_by_config_path_with_the_existing_ones(
         f"'On-call L1'. Use one of these names or a numeric policy id."
         for index, name in ((0, "Nonexistent"), (2, "on-call l1"))
     ]
+    assert report.checked[0] == "ilert token accepted, 2 escalation policy names looked up"
     assert sandbox.count("ilert") == 1
 
 
@@ -101,7 +102,27 @@ def test_missing_credentials_are_found_without_a_request(sandbox: Sandbox) -> No
         "<value>` or export LEVEL_API_KEY; it is a read & write Level API key (Level: Settings "
         "> API keys).",
     ]
+    assert str(report.error()) == (
+        "Preflight (pulumi preview) found what would stop `pulumi up` half-way; nothing was "
+        "changed:\n- " + "\n- ".join(report.problems)
+    )
     assert sandbox.count() == 0
+
+
+def test_credentials_from_the_environment_are_used(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ILERT_API_TOKEN", "LEVEL_API_KEY"):
+        monkeypatch.delenv(name, raising=False)  # only the environ given may supply them
+    environ = {"ILERT_API_TOKEN": ILERT_TOKEN, "LEVEL_API_KEY": LEVEL_API_KEY}
+
+    report = preflight(
+        sandbox, environ=environ, values={"ilert:apiToken": "", "level:apiKey": ""}
+    )
+
+    assert report.problems == []
+    assert "(requests: ilert 1, Level 2)" in report.summary()
+    assert sandbox.count() == 3
 
 
 def test_refused_credentials_name_the_setting_and_never_quote_it(sandbox: Sandbox) -> None:
@@ -118,6 +139,32 @@ def test_refused_credentials_name_the_setting_and_never_quote_it(sandbox: Sandbo
     assert "level:apiKey" in level and "LEVEL_API_KEY" in level
     assert "wrong-" not in " ".join(report.problems)
     assert sandbox.count("level", "POST") == 0  # no write probe with a refused key
+
+
+def test_a_refused_ilert_token_still_counts_its_request_and_level_is_checked(
+    sandbox: Sandbox,
+) -> None:
+    report = preflight(sandbox, values={"ilert:apiToken": "wrong-ilert-token"})
+
+    (problem,) = report.problems
+    assert problem.startswith("ilert refused the API token")
+    assert report.summary() == (  # logged before the problems, so both APIs' costs show
+        "preflight: Level key accepted and may write, webhook management available "
+        "(requests: ilert 1, Level 2)"
+    )
+    assert (sandbox.count("ilert"), sandbox.count("level")) == (1, 2)
+
+
+def test_a_key_refused_at_the_write_probe_is_named_as_refused(sandbox: Sandbox) -> None:
+    sandbox.faults.add("level", "POST", "/v2/alerts/", status=401)
+
+    (problem,) = preflight(sandbox).problems
+
+    assert problem.startswith(
+        "Level refused the API key: Level API POST /v2/alerts/level-ilert-write-probe/resolve "
+        "failed (HTTP 401)"
+    )
+    assert "level:apiKey" in problem and LEVEL_API_KEY not in problem
 
 
 def test_a_read_only_level_key_is_refused_unless_the_drift_check_says_read_only(
@@ -151,8 +198,19 @@ def test_manual_mode_sends_no_level_request(sandbox: Sandbox) -> None:
     report = preflight(sandbox, management="manual", values={"level:apiKey": ""})
 
     assert report.problems == []
-    assert "Level not called (manual mode)" in report.summary()
+    assert report.summary() == (
+        "preflight: ilert token accepted, 1 escalation policy name looked up; Level not "
+        "called (manual mode) (requests: ilert 1)"
+    )
     assert sandbox.count("level") == 0
+
+
+def test_manual_mode_without_an_ilert_token_says_no_request_was_sent(sandbox: Sandbox) -> None:
+    report = preflight(sandbox, management="manual", values={"ilert:apiToken": ""})
+
+    assert report.problems[0].startswith("The ilert credential is not set.")
+    assert report.summary() == "preflight: Level not called (manual mode) (requests: none)"
+    assert sandbox.count() == 0
 
 
 def test_an_unknown_preflight_mode_is_refused(sandbox: Sandbox) -> None:
@@ -208,6 +266,7 @@ def test_device_groups_resolve_at_preview_or_fail_naming_the_setting_and_the_can
 
     assert len(report.problems) == 2
     assert report.checked[-1] == "1 of 3 device-group scopes resolved"
+    assert report.summary().endswith("(requests: ilert 1, Level 3)")
     typo, ambiguous = report.problems
     assert typo.startswith(f"{INTEGRATIONS_KEY}[1].deviceGroups 'Acme Crop' matches no")
     assert "'Acme Corp'" in typo  # the name probably meant
@@ -219,3 +278,56 @@ def test_device_groups_resolve_at_preview_or_fail_naming_the_setting_and_the_can
         ("GET", "/v2/groups"),
     ]
     assert sandbox.level_webhooks() == [] and sandbox.ilert_alert_sources() == []
+
+
+def test_the_summary_counts_the_pages_sent_and_the_scopes_resolved(sandbox: Sandbox) -> None:
+    for n in range(48):  # 50 policies: a full page, then an empty one
+        sandbox.ilert_add_escalation_policy(f"Policy {n}")
+    for n in range(95):  # 100 groups: one full page that says has_more: false
+        sandbox.level_add_group(f"Client {n}")
+    entries: list[dict[str, Any]] = [
+        {**ACME, "deviceGroups": ["Acme Corp"]},
+        {"name": "Level - Globex", "escalationPolicy": 2, "deviceGroups": ["Globex", "HQ"]},
+        {"name": "Level - Initech", "escalationPolicy": 2, "deviceGroups": ["Client 7"]},
+    ]
+
+    report = preflight(sandbox, entries)
+
+    (problem,) = report.problems
+    assert problem.startswith(f"{INTEGRATIONS_KEY}[1].deviceGroups 'HQ' matches 2")  # two HQs
+    assert report.summary() == (
+        "preflight: ilert token accepted, 1 escalation policy name looked up; Level key "
+        "accepted and may write, webhook management available; 2 of 3 device-group scopes "
+        "resolved (requests: ilert 2, Level 3)"
+    )
+    assert (sandbox.count("ilert"), sandbox.count("level")) == (2, 3)
+
+
+def test_a_group_listing_that_fails_is_reported_as_the_api_said(sandbox: Sandbox) -> None:
+    sandbox.faults.add("level", "GET", "/v2/groups", status=401)
+    entries: list[dict[str, Any]] = [{**ACME, "deviceGroups": ["Acme Corp"]}]
+
+    report = preflight(sandbox, entries)
+
+    (problem,) = report.problems
+    assert problem.startswith("Level API GET /v2/groups failed (HTTP 401)")
+    assert not any("device-group" in line for line in report.checked)
+
+
+def test_the_pacing_settings_reach_the_preflight_requests(sandbox: Sandbox) -> None:
+    for n in range(48):  # two pages of policies: the second needs a second request slot
+        sandbox.ilert_add_escalation_policy(f"Policy {n}")
+    one_slot = {
+        f"{api}:{key}": value
+        for api in ("ilert", "level")
+        for key, value in (("rateLimitRequests", "1"), ("rateLimitWindowSeconds", "5"),
+                           ("operationTimeoutSeconds", "0.2"))
+    }
+
+    ilert, level = preflight(sandbox, values=one_slot).problems
+
+    assert "no request slot before the deadline" in ilert
+    assert "deadline of 0.2 s (ilert:operationTimeoutSeconds)" in ilert
+    assert "no request slot before the deadline" in level
+    assert "deadline of 0.2 s (level:operationTimeoutSeconds)" in level
+    assert (sandbox.count("ilert"), sandbox.count("level")) == (1, 1)

@@ -82,11 +82,15 @@ def test_two_org_wide_unfiltered_integrations_fail_naming_both_and_both_ways_out
     [
         ({}, {"deviceGroups": ["Globex"]}, "'Acme' is org-wide (no deviceGroups), so it also "
                                            "gets the other's alerts, and neither has"),
+        ({"deviceGroups": ["Globex"]}, {}, "'Servers' is org-wide (no deviceGroups), so it "
+                                           "also gets the other's alerts, and neither has"),
         ({"deviceGroups": ["Acme Corp", "Globex"]}, {"deviceGroups": ["Globex"]},
          "both list the device group 'Globex'"),
         ({"eventFilter": CRITICAL}, {}, "'Servers' has no eventFilter (it accepts every alert)"),
+        ({}, {"eventFilter": CRITICAL}, "'Acme' has no eventFilter (it accepts every alert)"),
         ({"eventFilter": CRITICAL}, {"eventFilter": "event.summary contains 'disk'"},
-         "their eventFilters do not exclude each other (compared as written)"),
+         "both are org-wide (no deviceGroups), and their eventFilters do not exclude each other "
+         "(compared as written). Each such alert"),
     ],
 )
 def test_overlaps_the_stack_file_shows_fail(
@@ -120,12 +124,32 @@ def test_doctor_reads_an_overlapping_stack_to_report_it_live() -> None:
     assert [i.name for i in settings.integrations] == ["Acme", "Servers"]
 
 
-def test_many_pairs_are_listed_up_to_ten() -> None:
+@pytest.mark.parametrize(
+    ("scoped", "last"),
+    [
+        (10, "sharesAlertsWith: ['Client 9'] on level-ilert:integrations[0]."),  # all ten shown
+        (11, "- ... and 1 more pairs."),
+        (14, "- ... and 4 more pairs."),
+    ],
+)
+def test_many_pairs_are_listed_up_to_ten(scoped: int, last: str) -> None:
+    # One org-wide integration overlaps each of the scoped ones (which overlap no other).
+    clients = (one(f"Client {n}", deviceGroups=[f"Client {n}"]) for n in range(scoped))
     with pytest.raises(SettingsError, match=r"^Two integrations") as caught:
-        load(*(one(f"Client {n}") for n in range(6)))
+        load(one("NOC"), *clients)
     message = str(caught.value)
     assert message.count("\n- level-ilert:integrations[") == 10
-    assert message.endswith("- ... and 5 more pairs.")
+    assert message.endswith(last)
+
+
+def test_a_pair_that_shares_alerts_does_not_hide_the_pairs_after_it() -> None:
+    with pytest.raises(SettingsError, match=r"^Two integrations") as caught:
+        load(one("Acme", sharesAlertsWith=["Servers"]), one("Servers"), one("NOC"))
+    pairs = [line.split(" would both")[0] for line in str(caught.value).splitlines()[1:]]
+    assert pairs == [
+        "- level-ilert:integrations[0] ('Acme') and level-ilert:integrations[2] ('NOC')",
+        "- level-ilert:integrations[1] ('Servers') and level-ilert:integrations[2] ('NOC')",
+    ]
 
 
 @dataclass(frozen=True)
