@@ -104,6 +104,7 @@ class Notes:
             fcntl.flock(file, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
                 yield file
+                file.flush()  # a line written reaches the file before the lock is let go
             finally:
                 fcntl.flock(file, fcntl.LOCK_UN)
 
