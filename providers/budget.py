@@ -228,6 +228,7 @@ class SharedBudget:
         # bucket itself; with a factory, do the same by hand.
         self._limiter.lock = (self._lock, self._limiter.lock)
         self._said_shared = False
+        self._said_shared_guard = threading.Lock()
         self._last_cleanup = 0.0
 
     def acquire(self, timeout: float) -> bool:
@@ -237,8 +238,7 @@ class SharedBudget:
             return True
         if not self._said_shared:
             others = self.other_processes(timeout=min(max(timeout, 0.0), 1.0))
-            if others:
-                self._said_shared = True
+            if others and self._first_to_say():
                 LOG.warning(  # SHARED_BUDGET_MARK is in it: the fleet reports this line
                     "%s API: waiting for a request slot; %d other process%s on this machine "
                     "used this key's budget (%d requests per %g s) within the last %g s "
@@ -255,6 +255,14 @@ class SharedBudget:
             if self._take(end - time.monotonic()):
                 return True
         return False
+
+    def _first_to_say(self) -> bool:
+        """True for one caller only: threads of this process that wait at once would
+        otherwise all pass the unguarded check above and each print the same line."""
+        with self._said_shared_guard:
+            first = not self._said_shared
+            self._said_shared = True
+            return first
 
     def _take(self, timeout: float) -> bool:
         """One token if the window has room now; waits only for the lock, not for room."""
@@ -329,6 +337,7 @@ class LocalBudget:
 
 
 _fallback_said = False
+_fallback_said_guard = threading.Lock()
 
 
 def open_budget(
@@ -343,8 +352,10 @@ def open_budget(
             api=api, base_url=base_url, credential=credential, window=window, directory=directory
         )
     except (OSError, sqlite3.Error) as exc:
-        if not _fallback_said:
+        with _fallback_said_guard:
+            first = not _fallback_said
             _fallback_said = True
+        if first:
             LOG.warning(
                 "The shared rate budget in %s cannot be used (%s); this process paces its %s "
                 "requests alone. Other processes on the same API key may then meet the API's "

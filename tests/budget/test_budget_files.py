@@ -101,3 +101,38 @@ def test_a_token_is_logged_when_it_is_taken_even_after_an_overslept_wait(
     assert len(logged) == 4
     for stamp, back in zip(logged, returned, strict=True):
         assert back - 20 <= stamp <= back  # not the time the sleep was meant to end
+
+
+def test_threads_that_wait_at_once_say_the_budget_is_shared_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The engine runs many resources at once: two threads of one provider process that both
+    find the window full must print the "other process" line once, not once each."""
+    import threading
+
+    shared = budget.SharedBudget(api="ilert", base_url="https://a", credential=KEY,
+                                 window=budget.Window(1, 60.0), directory=tmp_path)
+    assert shared.acquire(0.0)  # the window is full from now on
+    both_inside = threading.Barrier(2, timeout=5.0)
+
+    def another_process_used_it(timeout: float = -1) -> int:
+        both_inside.wait()  # both threads are past the "said already?" check
+        return 1
+
+    shared.other_processes = another_process_used_it  # type: ignore[method-assign]
+    results: list[bool] = []
+    with caplog.at_level(logging.WARNING, logger="providers.budget"):
+        threads = [threading.Thread(target=lambda: results.append(shared.acquire(0.05)))
+                   for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10.0)
+    shared.close()
+
+    assert results == [False, False]
+    said = [record.getMessage() for record in caplog.records]
+    assert said == [
+        "ilert API: waiting for a request slot; 1 other process on this machine used this "
+        "key's budget (1 requests per 60 s) within the last 60 s (running or finished since)."
+    ]
