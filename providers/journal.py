@@ -159,7 +159,6 @@ class Journal:
         self._lock = threading.Lock()
         self._created: dict[str, tuple[str, str]] = {}  # id -> (key, creation time)
         self._intents: dict[str, Intent] = {}  # key -> the create sent, while no id is known
-        self._lines = 0
         self._load()
 
     # -- reading ---------------------------------------------------------------------------
@@ -172,8 +171,7 @@ class Journal:
             for line in lines:
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     self._apply(json.loads(line))
-            self._lines = len(lines)
-            if self._lines - len(self._created) - len(self._intents) > COMPACT_AFTER_DEAD_LINES:
+            if len(lines) - len(self._created) - len(self._intents) > COMPACT_AFTER_DEAD_LINES:
                 self._compact()
 
     def reload(self) -> None:
@@ -241,7 +239,6 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._file_lock(), self.path.open("a", encoding="utf-8") as file:
                 file.write(line)
-            self._lines += 1
 
     def _compact(self) -> None:
         """Rewrite the file with the live records only (caller holds the file lock)."""
@@ -259,7 +256,6 @@ class Journal:
             encoding="utf-8",
         )
         os.replace(temporary, self.path)
-        self._lines = len(records)
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
