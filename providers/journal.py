@@ -167,7 +167,8 @@ class Journal:
         if not self.path.exists():
             return
         with self._file_lock():
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            # A damaged byte spoils its line only (that line is skipped), never the journal.
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
             for line in lines:
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     self._apply(json.loads(line))

@@ -338,3 +338,18 @@ def test_a_failed_create_that_did_nothing_voids_its_intent(tmp_path: Path) -> No
 
 def _no_sleep(seconds: float) -> None:
     raise AssertionError(f"waited {seconds} s for a create that cannot be under way")
+
+
+def test_a_damaged_byte_spoils_its_line_only(tmp_path: Path) -> None:
+    """A journal with a byte that is not UTF-8 (a torn disk write) still opens and proves
+    its intact records; before, it stopped every create and delete of the stack."""
+    directory = tmp_path / "journals"
+    path = path_for("acme/level-ilert/prod", str(directory))
+    assert path is not None
+    Journal(path).created(KEY, 7, STAMP)
+    with path.open("ab") as file:
+        file.write(b'{"op": "created", "key": "\xff\xfe", "id": "8", "stamp": ""}\n')
+    Journal(path).created(KEY, 9, STAMP)
+
+    assert Journal(path).made(KEY, 7, STAMP) and Journal(path).made(KEY, 9, STAMP)
+    assert not Journal(path).made(KEY, 8, None)
