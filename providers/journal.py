@@ -169,6 +169,10 @@ class Journal:
         with self._file_lock():
             # A damaged byte spoils its line only (that line is skipped), never the journal.
             lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+            # Rebuilt from the file alone: another process may have compacted away the
+            # records that voided what this one still holds (an abandoned intent, a delete);
+            # replaying on top would keep that, and a compaction here would write it back.
+            self._created, self._intents = {}, {}
             for line in lines:
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     self._apply(json.loads(line))

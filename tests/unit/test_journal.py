@@ -708,3 +708,23 @@ def test_stacks_whose_names_differ_only_in_a_leading_letter_have_separate_journa
     names = ["acme/p/X1", "acme/p/1", "acme/p/XX.1", "acme/p/_"]
 
     assert len({path_for(name, str(tmp_path)) for name in names}) == len(names)
+
+
+def test_a_reload_forgets_what_another_process_voided_and_compacted_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three processes of one stack: this one saw a create being sent; a second recorded that
+    it failed without the API acting, and a third compacted both records away. After a
+    reload this process must not go on waiting for (or claiming by) that voided create."""
+    path = tmp_path / "stack.jsonl"
+    this_process = Journal(path)
+    this_process.intent(KEY)
+    Journal(path).abandoned(KEY)
+    monkeypatch.setattr(journal, "COMPACT_AFTER_DEAD_LINES", 0)
+    Journal(path)  # the third process compacts: nothing is live
+    assert path.read_text() == ""
+
+    this_process.reload()
+
+    assert this_process.unanswered(KEY) is None
+    assert Journal(path).unanswered(KEY) is None
