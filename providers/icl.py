@@ -99,7 +99,6 @@ class Path:
     """``event.customDetails.severity`` as ``("event", "customDetails", "severity")``."""
 
     parts: tuple[str | int, ...]
-    offset: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         text = str(self.parts[0])
@@ -126,7 +125,6 @@ class NotEmulated:
     """``now`` or a trigger count: valid ICL, but its value is ilert's alone."""
 
     text: str
-    offset: int = field(default=0, compare=False)
 
 
 Operand: TypeAlias = Path | Literal | NotEmulated
@@ -141,7 +139,6 @@ class Compare:
     op: str
     right: Operand | None
     negated: bool = False
-    offset: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -407,13 +404,13 @@ class _Parser:
         else:
             if negated:
                 raise self.fail("'not' here must be followed by an operator")
-            return Compare(left, "truthy", None, False, start.offset)
+            return Compare(left, "truthy", None)
         right = self._operand()
         if op in ("in", *MULTI_OPERATORS) and isinstance(right, Literal) and not isinstance(
             right.value, tuple
         ):
             raise self.fail(f"{op!r} needs a list on its right, e.g. ['a', 'b']", right.offset)
-        return Compare(left, op, right, negated, start.offset)
+        return Compare(left, op, right, negated)
 
     def _word_operator(self, token: _Token) -> str:
         word = token.text
@@ -452,7 +449,7 @@ class _Parser:
         if word in _KEYWORDS:
             return Literal(_KEYWORDS[word], token.offset)
         if word == "now":
-            return NotEmulated("now", token.offset)
+            return NotEmulated("now")
         if word in RESERVED or word in ("and", "or", "not"):
             raise self.fail(
                 f"{word!r} is a reserved word; put it in quotes to use it as text: '{word}'",
@@ -489,8 +486,8 @@ class _Parser:
                                     key.offset)
                 self._expect_close(follows, "]")
         if word in _NOT_EMULATED_ROOTS:
-            return NotEmulated(".".join(str(part) for part in parts), token.offset)
-        return Path(tuple(parts), token.offset)
+            return NotEmulated(".".join(str(part) for part in parts))
+        return Path(tuple(parts))
 
     def _duration_suffix(self) -> str:
         """The unit after a trigger count's number (``10m``: ``10`` then ``m``)."""
