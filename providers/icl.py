@@ -731,7 +731,17 @@ def _equal(left: object, right: object) -> bool:
             return False
     if isinstance(left, str) and isinstance(right, str):
         return left.casefold() == right.casefold()
-    return left == right
+    return _plain(left) == _plain(right)
+
+
+def _plain(value: object) -> object:
+    """``value`` with every array as a tuple: the event's JSON arrays are lists, an inline
+    ``['a']`` is a tuple, and the two must compare equal."""
+    if isinstance(value, list | tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _search(pattern: str, subject: str) -> bool:
