@@ -876,10 +876,7 @@ def _constraint(node: Node) -> _Constraint | None:  # noqa: PLR0911 (one per ope
 def _may_equal(v: object, w: object, exact: bool) -> bool:
     if isinstance(v, str) and isinstance(w, str):
         return v == w if exact else v.casefold() == w.casefold()
-    try:
-        return _equal(v, w)
-    except _TypeError:
-        return False
+    return _equal(v, w)
 
 
 def _surely_equal(v: object, w: object) -> bool:
