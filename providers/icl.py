@@ -15,7 +15,8 @@ What is emulated (ilert's documented rules): ``and``/``or`` (``and`` binds tight
 parentheses; paths with dots, ``['quoted']`` and ``[n]``; a missing path is ``nil``;
 single-quoted strings with ``\\'`` and ``\\\\`` escapes, double-quoted JSON strings, unquoted
 one-word strings, numbers, ``true``/``false``/``nil``, inline JSON arrays and objects;
-``==``/``!=`` (``'1' == 1``), ``>``/``>=``/``<``/``<=``, ``matches`` (alias of ``==``),
+``==``/``!=`` (``'1' == 1``; arrays and objects by content), ``>``/``>=``/``<``/``<=``,
+``matches`` (alias of ``==``),
 ``contains``, ``starts_with``, ``ends_with``, ``regex``, ``exact_matches``,
 ``exact_contains``, ``in``, ``contains_any``/``starts_with_any``/``ends_with_any``. String
 operators ignore case except the ``exact_`` ones. **A type error is false, never an error**
