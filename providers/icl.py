@@ -15,7 +15,8 @@ What is emulated (ilert's documented rules): ``and``/``or`` (``and`` binds tight
 parentheses; paths with dots, ``['quoted']`` and ``[n]``; a missing path is ``nil``;
 single-quoted strings with ``\\'`` and ``\\\\`` escapes, double-quoted JSON strings, unquoted
 one-word strings, numbers, ``true``/``false``/``nil``, inline JSON arrays and objects;
-``==``/``!=`` (``'1' == 1``), ``>``/``>=``/``<``/``<=``, ``matches`` (alias of ``==``),
+``==``/``!=`` (``'1' == 1``; arrays and objects by content), ``>``/``>=``/``<``/``<=``,
+``matches`` (alias of ``==``),
 ``contains``, ``starts_with``, ``ends_with``, ``regex``, ``exact_matches``,
 ``exact_contains``, ``in``, ``contains_any``/``starts_with_any``/``ends_with_any``. String
 operators ignore case except the ``exact_`` ones. **A type error is false, never an error**
@@ -99,7 +100,6 @@ class Path:
     """``event.customDetails.severity`` as ``("event", "customDetails", "severity")``."""
 
     parts: tuple[str | int, ...]
-    offset: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         text = str(self.parts[0])
@@ -126,7 +126,6 @@ class NotEmulated:
     """``now`` or a trigger count: valid ICL, but its value is ilert's alone."""
 
     text: str
-    offset: int = field(default=0, compare=False)
 
 
 Operand: TypeAlias = Path | Literal | NotEmulated
@@ -141,7 +140,6 @@ class Compare:
     op: str
     right: Operand | None
     negated: bool = False
-    offset: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -407,13 +405,13 @@ class _Parser:
         else:
             if negated:
                 raise self.fail("'not' here must be followed by an operator")
-            return Compare(left, "truthy", None, False, start.offset)
+            return Compare(left, "truthy", None)
         right = self._operand()
         if op in ("in", *MULTI_OPERATORS) and isinstance(right, Literal) and not isinstance(
             right.value, tuple
         ):
             raise self.fail(f"{op!r} needs a list on its right, e.g. ['a', 'b']", right.offset)
-        return Compare(left, op, right, negated, start.offset)
+        return Compare(left, op, right, negated)
 
     def _word_operator(self, token: _Token) -> str:
         word = token.text
@@ -452,7 +450,7 @@ class _Parser:
         if word in _KEYWORDS:
             return Literal(_KEYWORDS[word], token.offset)
         if word == "now":
-            return NotEmulated("now", token.offset)
+            return NotEmulated("now")
         if word in RESERVED or word in ("and", "or", "not"):
             raise self.fail(
                 f"{word!r} is a reserved word; put it in quotes to use it as text: '{word}'",
@@ -489,8 +487,8 @@ class _Parser:
                                     key.offset)
                 self._expect_close(follows, "]")
         if word in _NOT_EMULATED_ROOTS:
-            return NotEmulated(".".join(str(part) for part in parts), token.offset)
-        return Path(tuple(parts), token.offset)
+            return NotEmulated(".".join(str(part) for part in parts))
+        return Path(tuple(parts))
 
     def _duration_suffix(self) -> str:
         """The unit after a trigger count's number (``10m``: ``10`` then ``m``)."""
@@ -734,7 +732,17 @@ def _equal(left: object, right: object) -> bool:
             return False
     if isinstance(left, str) and isinstance(right, str):
         return left.casefold() == right.casefold()
-    return left == right
+    return _plain(left) == _plain(right)
+
+
+def _plain(value: object) -> object:
+    """``value`` with every array as a tuple: the event's JSON arrays are lists, an inline
+    ``['a']`` is a tuple, and the two must compare equal."""
+    if isinstance(value, list | tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _search(pattern: str, subject: str) -> bool:
@@ -869,10 +877,7 @@ def _constraint(node: Node) -> _Constraint | None:  # noqa: PLR0911 (one per ope
 def _may_equal(v: object, w: object, exact: bool) -> bool:
     if isinstance(v, str) and isinstance(w, str):
         return v == w if exact else v.casefold() == w.casefold()
-    try:
-        return _equal(v, w)
-    except _TypeError:
-        return False
+    return _equal(v, w)
 
 
 def _surely_equal(v: object, w: object) -> bool:
