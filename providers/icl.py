@@ -72,8 +72,6 @@ class IclSyntaxError(ValueError):
     """A condition ilert would refuse; ``column`` is 1-based, ``pointer`` shows it."""
 
     def __init__(self, message: str, text: str, offset: int, hint: str = "") -> None:
-        self.reason = message
-        self.hint = hint
         self.offset = max(0, min(offset, len(text)))
         line_start = text.rfind("\n", 0, self.offset) + 1
         line_end = text.find("\n", self.offset)
@@ -295,14 +293,10 @@ class _Parser:
         self.tokens = _scan(text)
         self.i = 0
         self.depth = 0
-        self.open_brackets: list[_Token] = []
 
     @property
     def token(self) -> _Token:
         return self.tokens[self.i]
-
-    def _peek(self, ahead: int = 1) -> _Token:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
 
     def _take(self) -> _Token:
         token = self.tokens[self.i]
