@@ -252,12 +252,15 @@ def _string(text: str, start: int) -> tuple[str, int]:
         if char == "\\" and i + 1 < n:
             nxt = text[i + 1]
             if quote == '"' and nxt not in "\"\\/":
-                # JSON escapes (\n, \u00e9 ...): let the JSON decoder read them.
+                # JSON escapes (\n, \u00e9 ...): let the JSON decoder read them; it takes
+                # raw tabs and newlines as the plain path does (strict=False).
                 end = _string_end(text, start)
                 try:
-                    return json.loads(text[start:end]), end
-                except ValueError:
-                    raise IclSyntaxError("this string has an invalid escape", text, i) from None
+                    return json.loads(text[start:end], strict=False), end
+                except json.JSONDecodeError as error:
+                    # The decoder points at the bad escape's backslash (or the 'u' after it).
+                    bad = text.rfind("\\", start, start + error.pos + 1)
+                    raise IclSyntaxError("this string has an invalid escape", text, bad) from None
             out.append(nxt)
             i += 2
         elif char == quote:
@@ -279,7 +282,7 @@ def _string_end(text: str, start: int) -> int:
         if text[i] == text[start]:
             return i + 1
         i += 1
-    raise IclSyntaxError("this string is never closed", text, start)
+    raise IclSyntaxError(f"this string is never closed; end it with {text[start]}", text, start)
 
 
 # ----------------------------------------------------------------------------- the parser
