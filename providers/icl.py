@@ -260,7 +260,11 @@ def _string(text: str, start: int) -> tuple[str, int]:
                 except json.JSONDecodeError as error:
                     # The decoder points at the bad escape's backslash (or the 'u' after it).
                     bad = text.rfind("\\", start, start + error.pos + 1)
-                    raise IclSyntaxError("this string has an invalid escape", text, bad) from None
+                    raise IclSyntaxError(
+                        "this string has an invalid escape; write a backslash as \\\\",
+                        text,
+                        bad,
+                    ) from None
             out.append(nxt)
             i += 2
         elif char == quote:
