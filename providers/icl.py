@@ -511,10 +511,9 @@ class _Parser:
                 closer = "]"
                 while not (self.token.kind == "symbol" and self.token.text == closer):
                     items.append(self._json_value())
-                    if self.token.kind == "symbol" and self.token.text == ",":
-                        self._take()
-                    elif not (self.token.kind == "symbol" and self.token.text == closer):
-                        break
+                    if not (self.token.kind == "symbol" and self.token.text == ","):
+                        break  # the closer, or an error _expect_close names
+                    self._take()
                 self._expect_close(opener, closer)
                 return tuple(items)
             mapping: dict[str, object] = {}
@@ -526,10 +525,9 @@ class _Parser:
                 if colon.text != ":":
                     raise self.fail("expected ':' after the object key", colon.offset)
                 mapping[str(key.value)] = self._json_value()
-                if self.token.kind == "symbol" and self.token.text == ",":
-                    self._take()
-                elif not (self.token.kind == "symbol" and self.token.text == "}"):
-                    break
+                if not (self.token.kind == "symbol" and self.token.text == ","):
+                    break  # the closer, or an error _expect_close names
+                self._take()
             self._expect_close(opener, "}")
             return _Frozen(mapping)
         finally:
