@@ -73,8 +73,6 @@ class IclSyntaxError(ValueError):
     """A condition ilert would refuse; ``column`` is 1-based, ``pointer`` shows it."""
 
     def __init__(self, message: str, text: str, offset: int, hint: str = "") -> None:
-        self.reason = message
-        self.hint = hint
         self.offset = max(0, min(offset, len(text)))
         line_start = text.rfind("\n", 0, self.offset) + 1
         line_end = text.find("\n", self.offset)
@@ -252,12 +250,19 @@ def _string(text: str, start: int) -> tuple[str, int]:
         if char == "\\" and i + 1 < n:
             nxt = text[i + 1]
             if quote == '"' and nxt not in "\"\\/":
-                # JSON escapes (\n, \u00e9 ...): let the JSON decoder read them.
+                # JSON escapes (\n, \u00e9 ...): let the JSON decoder read them; it takes
+                # raw tabs and newlines as the plain path does (strict=False).
                 end = _string_end(text, start)
                 try:
-                    return json.loads(text[start:end]), end
-                except ValueError:
-                    raise IclSyntaxError("this string has an invalid escape", text, i) from None
+                    return json.loads(text[start:end], strict=False), end
+                except json.JSONDecodeError as error:
+                    # The decoder points at the bad escape's backslash (or the 'u' after it).
+                    bad = text.rfind("\\", start, start + error.pos + 1)
+                    raise IclSyntaxError(
+                        "this string has an invalid escape; write a backslash as \\\\",
+                        text,
+                        bad,
+                    ) from None
             out.append(nxt)
             i += 2
         elif char == quote:
@@ -279,7 +284,7 @@ def _string_end(text: str, start: int) -> int:
         if text[i] == text[start]:
             return i + 1
         i += 1
-    raise IclSyntaxError("this string is never closed", text, start)
+    raise IclSyntaxError(f"this string is never closed; end it with {text[start]}", text, start)
 
 
 # ----------------------------------------------------------------------------- the parser
@@ -293,14 +298,10 @@ class _Parser:
         self.tokens = _scan(text)
         self.i = 0
         self.depth = 0
-        self.open_brackets: list[_Token] = []
 
     @property
     def token(self) -> _Token:
         return self.tokens[self.i]
-
-    def _peek(self, ahead: int = 1) -> _Token:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
 
     def _take(self) -> _Token:
         token = self.tokens[self.i]
@@ -508,10 +509,9 @@ class _Parser:
                 closer = "]"
                 while not (self.token.kind == "symbol" and self.token.text == closer):
                     items.append(self._json_value())
-                    if self.token.kind == "symbol" and self.token.text == ",":
-                        self._take()
-                    elif not (self.token.kind == "symbol" and self.token.text == closer):
-                        break
+                    if not (self.token.kind == "symbol" and self.token.text == ","):
+                        break  # the closer, or an error _expect_close names
+                    self._take()
                 self._expect_close(opener, closer)
                 return tuple(items)
             mapping: dict[str, object] = {}
@@ -523,10 +523,9 @@ class _Parser:
                 if colon.text != ":":
                     raise self.fail("expected ':' after the object key", colon.offset)
                 mapping[str(key.value)] = self._json_value()
-                if self.token.kind == "symbol" and self.token.text == ",":
-                    self._take()
-                elif not (self.token.kind == "symbol" and self.token.text == "}"):
-                    break
+                if not (self.token.kind == "symbol" and self.token.text == ","):
+                    break  # the closer, or an error _expect_close names
+                self._take()
             self._expect_close(opener, "}")
             return _Frozen(mapping)
         finally:
