@@ -232,12 +232,16 @@ class SharedBudget:
         self._last_cleanup = 0.0
 
     def acquire(self, timeout: float) -> bool:
-        """One token, waiting at most ``timeout`` seconds (saying once when others share)."""
+        """One token, waiting at most ``timeout`` seconds (saying once when others share).
+
+        Every wait (for the lock, for the message's count, for room) is counted against the
+        one deadline: the HTTP layer passes what is left of the request's own."""
+        end = time.monotonic() + max(timeout, 0.0)
         if self._take(timeout):
             self._cleanup()
             return True
         if not self._said_shared:
-            others = self.other_processes(timeout=min(max(timeout, 0.0), 1.0))
+            others = self.other_processes(timeout=min(max(end - time.monotonic(), 0.0), 1.0))
             if others and self._first_to_say():
                 LOG.warning(  # SHARED_BUDGET_MARK is in it: the fleet reports this line
                     "%s API: waiting for a request slot; %d other process%s on this machine "
@@ -246,12 +250,11 @@ class SharedBudget:
                     self.api, others, "" if others == 1 else "es", self.window.requests,
                     self.window.seconds, self.window.seconds,
                 )
-        end = time.monotonic() + max(timeout, 0.0)
         for _ in range(MAX_WAITS):
             remaining = end - time.monotonic()
             if remaining <= 0:
                 return False
-            time.sleep(min(self._wait_seconds(), remaining))
+            time.sleep(min(self._wait_seconds(remaining), remaining))
             if self._take(end - time.monotonic()):
                 return True
         return False
@@ -274,8 +277,9 @@ class SharedBudget:
         finally:
             self._lock.release()
 
-    def _wait_seconds(self) -> float:
-        """Until the oldest request that still fills the window leaves it (at least 1 ms).
+    def _wait_seconds(self, limit: float) -> float:
+        """Until the oldest request that still fills the window leaves it (at least 1 ms);
+        waits for the lock at most ``limit`` seconds (and 1 s).
 
         The wait is re-read from the log after every sleep and the token stamped with the
         clock when it is taken: pyrate-limiter's own blocking wait stamps it with the time
@@ -283,7 +287,7 @@ class SharedBudget:
         its request earlier than it left, and let the next one out early.
         """
         offset = self.window.requests - 1
-        if not self._lock.acquire(timeout=1.0):
+        if not self._lock.acquire(timeout=min(limit, 1.0)):
             return LOCK_POLL_SECONDS
         try:
             row = self._bucket.conn.execute(_NTH_NEWEST, (offset,)).fetchone()
