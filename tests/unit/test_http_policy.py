@@ -348,16 +348,21 @@ def test_a_post_answered_502_says_it_was_not_repeated(server: tuple[str, Script]
 def test_pacing_keeps_a_two_percent_margin_under_the_published_limit(
     server: tuple[str, Script],
 ) -> None:
-    """One request per 1.5 s allowed: the second leaves 1.53 s after the first, so the API,
-    which counts requests when they arrive, never sees two inside its window."""
+    """One request per 1.5 s allowed: the second leaves 1.53 s after the first left, so the
+    API, which counts requests when they arrive, sees them 1.5 s apart unless the first one
+    travelled 30 ms longer than the second (a 429 then costs a wait, not an attempt).
+
+    Measured from before the first request left, not from its arrival: how long it travels
+    is the machine's business (tens of ms on a loaded test machine), not the budget's."""
     url, script = server
     client = make_client(url, rate_limit=RateLimit(requests=1, window_seconds=1.5))
 
+    before = time.monotonic()
     client.request("GET", "/x")
     client.request("GET", "/x")
 
-    first, second = (t for t, _ in script.seen)
-    assert second - first >= 1.5
+    _, second = (t for t, _ in script.seen)
+    assert second - before >= 1.5 * 1.02 - 0.002  # the budget stamps to the millisecond
 
 
 def test_attempts_count_every_kind_of_failure_together(server: tuple[str, Script]) -> None:
