@@ -3,6 +3,7 @@ asked for, and nothing in it that could identify the key or the URL."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,27 @@ def test_nothing_is_written_unless_asked(
 
     assert list(tmp_path.iterdir()) == []
     assert tally.read(tmp_path / "none") == ({}, {})
+
+
+def test_a_process_that_switches_files_writes_each_line_to_the_file_named_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh process (no descriptor yet), then a new tally file (a fleet reusing a provider
+    process is not a case today, but a test process is): each line lands where ``ENV`` said,
+    and only the user may read the file (the fleet's folder may be shared)."""
+    monkeypatch.setattr(tally, "_fd", None)
+    monkeypatch.setattr(tally, "_fd_path", None)
+    first, second = tmp_path / "a", tmp_path / "b"
+
+    monkeypatch.setenv(tally.ENV, str(first))
+    tally.record("ilert", tally.SENT)
+    monkeypatch.setenv(tally.ENV, str(second))
+    tally.record("level", tally.RATE_LIMITED)
+    monkeypatch.setenv(tally.ENV, str(first))
+    tally.record("ilert", tally.RATE_LIMITED)
+
+    assert tally.read(first) == ({"ilert": 1}, {"ilert": 1})
+    assert tally.read(second) == ({}, {"level": 1})
+    assert {path.stat().st_mode & 0o777 for path in (first, second)} == {0o600}
+    assert tally._fd is not None
+    os.close(tally._fd)  # the test's own descriptor; monkeypatch puts the process's back
