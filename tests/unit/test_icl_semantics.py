@@ -197,7 +197,6 @@ def test_the_summary_ilert_makes_of_a_level_alert(data: dict[str, object], summa
 def test_a_refused_filter_says_why_and_where(condition: str, column: int, reason: str) -> None:
     with pytest.raises(icl.IclSyntaxError, match=f"^column {column}: ") as caught:
         icl.check(condition)
-    assert caught.value.reason == reason
     assert caught.value.column == column
     assert str(caught.value).startswith(f"column {column}: {reason}\n")
 
@@ -205,8 +204,9 @@ def test_a_refused_filter_says_why_and_where(condition: str, column: int, reason
 def test_an_unknown_operator_without_a_close_match_gets_no_guess() -> None:
     with pytest.raises(icl.IclSyntaxError, match="unknown operator") as caught:
         icl.check("event.x blah 'a'")
-    assert caught.value.hint.startswith("Known operators: ==, !=, >=")
-    assert str(caught.value).splitlines()[0] == "column 9: unknown operator 'blah'"
+    said = str(caught.value).splitlines()
+    assert said[0] == "column 9: unknown operator 'blah'"
+    assert said[3].startswith("Known operators: ==, !=, >=")  # after the line and its caret
 
 
 def test_a_condition_must_be_text() -> None:
