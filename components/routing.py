@@ -149,5 +149,5 @@ def explain(found: Sequence[Overlap], integrations: Sequence[Routed]) -> str:
         )
     hidden = len(found) - PAIRS_SHOWN
     if hidden > 0:
-        lines.append(f"... and {hidden} more pairs.")
+        lines.append(f"... and {hidden} more pair{'' if hidden == 1 else 's'}.")
     return "\n".join(f"- {line}" for line in lines)

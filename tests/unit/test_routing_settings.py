@@ -128,7 +128,7 @@ def test_doctor_reads_an_overlapping_stack_to_report_it_live() -> None:
     ("scoped", "last"),
     [
         (10, "sharesAlertsWith: ['Client 9'] on level-ilert:integrations[0]."),  # all ten shown
-        (11, "- ... and 1 more pairs."),
+        (11, "- ... and 1 more pair."),
         (14, "- ... and 4 more pairs."),
     ],
 )
