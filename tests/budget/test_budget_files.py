@@ -4,6 +4,7 @@ used (in this process; the tests with several processes are in test_shared_budge
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,30 @@ def test_a_folder_that_cannot_be_used_paces_this_process_alone_and_says_so_once(
     assert message.startswith(f"The shared rate budget in {blocked} cannot be used (")
     assert "this process paces its ilert requests alone" in message
     assert f"Set {budget.DIR_ENV} to a writable folder" in message
+    assert message.endswith(
+        "); this process paces its ilert requests alone. Other processes on the same API key "
+        f"may then meet the API's rate limit. Set {budget.DIR_ENV} to a writable folder to "
+        "share it."
+    )
     assert KEY not in message
     first.close()
+
+
+def test_a_folder_whose_parents_are_missing_is_made_and_shared(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A fresh machine has no ~/.cache yet: the budget makes the whole path (the folder only
+    the user's), rather than falling back to pacing each process alone."""
+    folder = tmp_path / "cache" / "level-ilert" / "ratelimit"
+    monkeypatch.setenv(budget.DIR_ENV, str(folder))
+
+    opened = budget.open_budget(
+        api="ilert", base_url="https://a", credential=KEY, window=budget.Window(2, 60.0)
+    )
+
+    assert isinstance(opened, budget.SharedBudget)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    opened.close()
 
 
 def test_a_token_is_logged_when_it_is_taken_even_after_an_overslept_wait(
@@ -453,3 +476,52 @@ def test_the_local_budget_waits_for_room_within_the_deadline_and_no_longer(
     assert local.acquire(1.0)  # room comes after 102 ms (+ the 5 ms buffer, + 1 ms)
     assert len(sleeps) == 1 and 0.05 <= sleeps[0] <= 0.108
     local.close()
+
+
+def test_the_log_keeps_an_hour_and_is_pruned_once_a_minute(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The budget file must not grow with every request a machine ever sent: rows older than
+    an hour go, at most once a minute (a prune per request would cost a write each)."""
+    import sqlite3
+    import time
+
+    class Minutes:
+        """``time`` for the budget module: the monotonic clock is set by the test."""
+
+        now = 1_000.0
+        time_ns = staticmethod(time.time_ns)
+        sleep = staticmethod(time.sleep)
+
+        @classmethod
+        def monotonic(cls) -> float:
+            return cls.now
+
+    monkeypatch.setattr(budget, "time", Minutes)
+    shared = budget.SharedBudget(api="ilert", base_url="https://a", credential=KEY,
+                                 window=budget.Window(100, 60.0), directory=tmp_path)
+    database = next(tmp_path.glob("*.sqlite"))
+
+    def log_request(age_seconds: float, name: str) -> None:
+        stamp = time.time_ns() // 1_000_000 - int(age_seconds * 1000)
+        with sqlite3.connect(database) as connection:
+            connection.execute("INSERT INTO requests VALUES (?, ?)", (name, stamp))
+
+    def names() -> set[str]:
+        with sqlite3.connect(database) as connection:
+            return {row[0] for row in connection.execute("SELECT name FROM requests")}
+
+    log_request(budget.KEEP_SECONDS + 2.0, "old")
+    log_request(budget.KEEP_SECONDS - 60.0, "recent")
+    assert shared.acquire(0.0)  # the first request prunes
+    assert names() == {"recent", f"pid {os.getpid()}"}
+
+    log_request(budget.KEEP_SECONDS + 2.0, "old again")
+    Minutes.now += 30.0
+    assert shared.acquire(0.0)  # half a minute later: no prune
+    assert "old again" in names()
+
+    Minutes.now += 30.0
+    assert shared.acquire(0.0)  # a minute after the last prune: the next one
+    assert "old again" not in names() and "recent" in names()
+    shared.close()
