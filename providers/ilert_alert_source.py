@@ -43,7 +43,7 @@ from pydantic import (
 from providers import icl, inventory, journal, stack_state
 from providers.endpoints import ILERT
 from providers.engine_adapter import KnownFailure, detailed_diff
-from providers.http import ApiError, NotFoundError, deadline
+from providers.http import NotFoundError, deadline
 from providers.ilert_api import (
     ALERT_CREATION_MODES,
     ALERT_GROUPING_WINDOWS,
@@ -66,6 +66,7 @@ from providers.provider_base import (
     is_unknown,
     none_if_gone,
     parse_inputs,
+    post_recorded,
     quote,
     validate,
 )
@@ -385,17 +386,12 @@ class IlertAlertSourceProvider(ConfiguredProvider):
                 taken = client.update_alert_source(existing.id, args.request(policy_id))
                 stack_state.note_taken(lists.state_scope, taken.id)
                 return taken
-            provenance.before_create()
-            try:
-                made = client.create_alert_source(
+            return post_recorded(
+                lambda: client.create_alert_source(
                     args.request(policy_id, setup_status="FINISHED")
-                )
-            except ApiError as error:
-                if not error.may_have_acted:
-                    provenance.abandoned()
-                raise
-            provenance.created(made)
-            return made
+                ),
+                provenance,
+            )
 
         source = create_once(
             adopt_or_post, lists.sources, same_and_not_ours, lists.timeout, provenance

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from providers import inventory, journal, stack_state
 from providers.endpoints import LEVEL
 from providers.engine_adapter import KnownFailure, detailed_diff
-from providers.http import ApiError, NotFoundError, deadline, is_loopback
+from providers.http import NotFoundError, deadline, is_loopback
 from providers.level_api import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
@@ -53,6 +53,7 @@ from providers.provider_base import (
     is_unknown,
     none_if_gone,
     parse_inputs,
+    post_recorded,
     validate,
 )
 
@@ -287,18 +288,13 @@ class LevelWebhookProvider(ConfiguredProvider):
                 taken = client.update_webhook(existing.id, changes)
                 stack_state.note_taken(state_scope, taken.id)
                 return taken
-            provenance.before_create()
-            try:
-                made = client.create_webhook(
+            return post_recorded(
+                lambda: client.create_webhook(
                     url=args.url, event_types=args.event_types, enabled=args.enabled,
                     secret=args.secret, group_ids=group_ids,
-                )
-            except ApiError as error:
-                if not error.may_have_acted:
-                    provenance.abandoned()
-                raise
-            provenance.created(made)
-            return made
+                ),
+                provenance,
+            )
 
         webhook = create_once(adopt_or_post, hooks, same_and_not_ours, timeout, provenance)
         hooks.put(webhook)

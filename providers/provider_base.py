@@ -348,6 +348,21 @@ Item = TypeVar("Item", bound=HasId)
 Made = TypeVar("Made", bound=journal.Created)
 
 
+def post_recorded(post: Callable[[], Made], provenance: journal.Provenance) -> Made:
+    """Send a create's POST with its journal entries around it: the intent before, the
+    object after, and the intent voided when the API says it did nothing (so a later run
+    never waits for, or claims by, a create that cannot have made anything)."""
+    provenance.before_create()
+    try:
+        made = post()
+    except ApiError as error:
+        if not error.may_have_acted:
+            provenance.abandoned()
+        raise
+    provenance.created(made)
+    return made
+
+
 def create_once(
     attempt: Callable[[], Made],
     listing: Inventory[Made],
