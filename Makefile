@@ -243,10 +243,10 @@ MUTMUT = set -o pipefail; rm -rf mutants; \
 # mutmut lists every mutant it was asked for; keep the survivors' lines.
 MUTMUT_QUIET = | grep -v -e '^🎉 ' -e '^⏰ '
 
-## mutate: mutation score of providers/ and components/, and every surviving mutant
+## mutate: mutation score of providers/, clients/, icl/ and components/, and every surviving mutant
 mutate: venv
-	@$(MUTMUT) 'providers.*' 'components.*' $(MUTMUT_QUIET)
-	@$(PY) -m tests.mutation_report --scope providers --scope components --min-score 90
+	@$(MUTMUT) 'providers.*' 'clients.*' 'icl.*' 'components.*' $(MUTMUT_QUIET)
+	@$(PY) -m tests.mutation_report --scope providers --scope clients --scope icl --scope components --min-score 90
 
 ## mutate-ops: the same for ops/ (the operator commands); a run of its own, it takes as long
 mutate-ops: venv

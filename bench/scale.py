@@ -23,7 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from providers import budget, journal
+from clients import budget
+from providers import journal
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox

@@ -1,4 +1,4 @@
-"""Many runs on one API key: the machine-wide rate budget (providers/budget.py) at work.
+"""Many runs on one API key: the machine-wide rate budget (clients/budget.py) at work.
 
 Two cases, both against a sandbox that enforces ilert's limit (120 requests per 60 s per
 key, no ``Retry-After``) and a Level limit of 60 per 60 s, with time scaled down:
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.scale import ENGINE_PARALLELISM, RATES, SECRETS, SOURCE_TYPE, WEBHOOK_TYPE, _blobs
-from providers import budget
+from clients import budget
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from sandbox.ratelimit import RateLimit
 from tests.cli.fleet_project import FleetProject  # the real-CLI harness of make e2e

@@ -35,16 +35,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from clients import level_groups
+from clients.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, MissingCredentialError, resolve
+from clients.failures import KnownFailure
+from clients.http import ApiError, UnauthorizedError, deadline
+from clients.ilert import PAGE_SIZE_MAX, IlertClient
+from clients.level import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
+from clients.level import LevelClient
+from clients.tuning import ApiTuning, tuning_for
 from components.settings import INTEGRATIONS_KEY, StackSettings
-from providers import level_groups
-from providers.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, MissingCredentialError, resolve
-from providers.failures import KnownFailure
-from providers.http import ApiError, UnauthorizedError, deadline
 from providers.ilert_alert_source import unknown_policy_message
-from providers.ilert_api import PAGE_SIZE_MAX, IlertClient
-from providers.level_api import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
-from providers.level_api import LevelClient
-from providers.tuning import ApiTuning, tuning_for
 
 MODE_ENV = "LEVEL_ILERT_PREFLIGHT"
 FULL = "full"

@@ -12,7 +12,7 @@ What a preview can know, offline (no call to Level or ilert):
   (the same id, or the same name). Different references may still overlap in Level: a
   client and one of its sites, or a group's name and its id. Only ``make doctor`` sees the
   live group tree and tells.
-- **Filters**, compared as text (providers/icl.py ``disjoint``): two filters separate two
+- **Filters**, compared as text (icl/condition.py ``disjoint``): two filters separate two
   integrations only when one condition provably excludes the other, e.g. the same path
   compared with ``==`` to different values, ``==`` against ``!=`` of the same value, ``in``
   lists with no common value, or a condition against its ``not``. Anything subtler counts
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from providers import icl
+import icl
 
 INTEGRATIONS_KEY = "level-ilert:integrations"
 PAIRS_SHOWN = 10

@@ -16,7 +16,7 @@ the other in ``sharesAlertsWith``.
 Nothing a user writes in our namespaces (``level:``, ``ilert:``, ``level-ilert:``) is
 ignored: an unknown key, or a key of an integration spelled another way
 (``escalation_policy``, ``escalationpolicy``), is an error that names the key meant. The
-credentials and base URLs are checked here too (``providers.endpoints.resolve``), so a bad
+credentials and base URLs are checked here too (``clients.endpoints.resolve``), so a bad
 one stops ``pulumi preview`` before any resource is registered, naming the config key or
 env var it came from and never quoting it.
 """
@@ -31,8 +31,11 @@ from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from clients.endpoints import ILERT, LEVEL, problems
+from clients.level import ALERT_EVENT_TYPES
+from clients.tuning import KEYS as TUNING_KEYS
+from clients.tuning import TuningError, tuning_for
 from components import routing
-from providers.endpoints import ILERT, LEVEL, problems
 from providers.ilert_alert_source import (
     NAME_MAX_CHARS,
     AlertSourceArgs,
@@ -41,11 +44,8 @@ from providers.ilert_alert_source import (
     TeamId,
     has_control_character,
 )
-from providers.level_api import ALERT_EVENT_TYPES
 from providers.level_webhook import WebhookArgs
 from providers.provider_base import explain, suggest
-from providers.tuning import KEYS as TUNING_KEYS
-from providers.tuning import TuningError, tuning_for
 
 INTEGRATIONS_KEY = "level-ilert:integrations"
 WEBHOOK_MANAGEMENT_KEY = "level:webhookManagement"

@@ -3,7 +3,7 @@
 Both read the stack's settings the way the program does (``components.settings``) from
 ``Pulumi.<stack>.yaml``, without the Pulumi CLI: secure (ciphertext) values cannot be
 decrypted here, so credentials come from ``ILERT_API_TOKEN``/``LEVEL_API_KEY`` exactly as
-``providers.endpoints`` falls back to them. ``doctor`` sends only GETs; ``verify`` sends
+``clients.endpoints`` falls back to them. ``doctor`` sends only GETs; ``verify`` sends
 one test alert through the wiring and always resolves what it opened.
 
 Exit codes: 0 every check passed, 1 a check failed, 2 the command could not run.

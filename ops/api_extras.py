@@ -6,18 +6,18 @@ entries, and resolving an alert (``verify``'s clean-up); Level's one-alert read 
 key work, in manual mode too), the sandbox's alert-raising control route, and the opt-in
 write probe that tells a read-only Level key from a read & write one (``LevelClient``'s, which
 ``pulumi preview`` sends too). They go through the
-same HTTP layer (``providers.http.ApiClient``): same retries, timeouts and redaction.
+same HTTP layer (``clients.http.ApiClient``): same retries, timeouts and redaction.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from providers.endpoints import Endpoint
-from providers.http import ApiClient
-from providers.ilert_api import Alert
-from providers.level_api import LevelAlert, LevelClient
-from providers.tuning import DEFAULT_RATE_LIMITS
+from clients.endpoints import Endpoint
+from clients.http import ApiClient
+from clients.ilert import Alert
+from clients.level import LevelAlert, LevelClient
+from clients.tuning import DEFAULT_RATE_LIMITS
 
 RECENT_ALERTS = 5
 

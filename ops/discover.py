@@ -31,6 +31,9 @@ from typing import Any, TextIO
 
 import yaml
 
+from clients.endpoints import ILERT, LEVEL, EndpointSettingError, resolve
+from clients.failures import KnownFailure
+from clients.tuning import TuningError, tuning_for
 from components.settings import (
     INTEGRATIONS_KEY,
     WEBHOOK_MANAGEMENT_KEY,
@@ -43,9 +46,6 @@ from ops.discover_yaml import dump, load, merged_document, new_document, print_b
 from ops.report import EXIT_COULD_NOT_RUN, EXIT_FAILED, EXIT_OK, as_json, render
 from ops.report import dump as dump_json
 from ops.stack import _project_name, _qualified, _scalar, _without_ciphertext
-from providers.endpoints import ILERT, LEVEL, EndpointSettingError, resolve
-from providers.failures import KnownFailure
-from providers.tuning import TuningError, tuning_for
 
 Lookup = Callable[[str], object]
 

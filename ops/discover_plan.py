@@ -34,6 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from clients.ilert import (
+    DEFAULT_ALERT_CREATION,
+    DEFAULT_ALERT_PRIORITY_RULE,
+    AlertSource,
+    EscalationPolicy,
+    IdRef,
+)
+from clients.level import ALERT_ACTIVE, ALERT_EVENT_TYPES, ALERT_RESOLVED, Group, Webhook
+from clients.level_groups import path_of
 from components import routing
 from components.settings import (
     INTEGRATIONS_KEY,
@@ -44,15 +53,6 @@ from components.settings import (
 )
 from ops.discover_read import Live, unmanaged_settings
 from ops.report import Check
-from providers.ilert_api import (
-    DEFAULT_ALERT_CREATION,
-    DEFAULT_ALERT_PRIORITY_RULE,
-    AlertSource,
-    EscalationPolicy,
-    IdRef,
-)
-from providers.level_api import ALERT_ACTIVE, ALERT_EVENT_TYPES, ALERT_RESOLVED, Group, Webhook
-from providers.level_groups import path_of
 
 COMMENT_WIDTH = 92
 LEVEL_WEBHOOKS = "Level webhooks"

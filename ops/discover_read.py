@@ -1,7 +1,7 @@
 """What ``make discover`` reads, with GETs only: the hand-made setup as both APIs have it.
 
-Every request goes through the providers' own clients (``providers.ilert_api.IlertClient``,
-``providers.level_api.LevelClient``), so discover is paced, retried, timed out and worded
+Every request goes through the providers' own clients (``clients.ilert.IlertClient``,
+``clients.level.LevelClient``), so discover is paced, retried, timed out and worded
 exactly as ``pulumi up`` is, and never prints a credential. What it reads:
 
 - ilert: every alert source (all pages of 50; the listing has no filters or templates), then
@@ -19,24 +19,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.endpoints import Endpoint
-from providers.http import RateLimit
-from providers.ilert_api import (
+from clients.endpoints import Endpoint
+from clients.http import RateLimit
+from clients.ilert import (
     EVERY_INCLUDE,
     LEVEL_INTEGRATION_TYPE,
     AlertSource,
     EscalationPolicy,
     IlertClient,
 )
-from providers.ilert_api import PAGE_SIZE_MAX as ILERT_PAGE_SIZE
-from providers.level_api import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
-from providers.level_api import (
+from clients.ilert import PAGE_SIZE_MAX as ILERT_PAGE_SIZE
+from clients.level import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
+from clients.level import (
     Group,
     LevelClient,
     Webhook,
     WebhookManagementUnavailableError,
 )
-from providers.tuning import ApiTuning
+from clients.tuning import ApiTuning
 
 #: Fields of an alert source that are not settings (ilert makes them) or that this project
 #: manages through a typed field; any other field that holds a value is a setting the

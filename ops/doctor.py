@@ -22,17 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.settings import Integration
-from ops import routing
-from ops.api_extras import IlertExtras, LevelExtras
-from ops.ids import Ids, Outputs, ids_for
-from ops.report import Check, Status
-from ops.stack import Stack
-from ops.urls import explain_difference
-from providers.endpoints import ILERT, LEVEL, ApiSettings
-from providers.http import ApiError, ForbiddenError, NotFoundError, UnauthorizedError
-from providers.ilert_api import LEVEL_INTEGRATION_TYPE, AlertSource, IlertClient
-from providers.level_api import (
+from clients.endpoints import ILERT, LEVEL, ApiSettings
+from clients.http import ApiError, ForbiddenError, NotFoundError, UnauthorizedError
+from clients.ilert import LEVEL_INTEGRATION_TYPE, AlertSource, IlertClient
+from clients.level import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
     MANUAL_MODE_HINT,
@@ -41,8 +34,15 @@ from providers.level_api import (
     Webhook,
     WebhookManagementUnavailableError,
 )
-from providers.level_groups import UnknownGroupError, describe, resolve
-from providers.tuning import DEFAULT_RATE_LIMITS
+from clients.level_groups import UnknownGroupError, describe, resolve
+from clients.tuning import DEFAULT_RATE_LIMITS
+from components.settings import Integration
+from ops import routing
+from ops.api_extras import IlertExtras, LevelExtras
+from ops.ids import Ids, Outputs, ids_for
+from ops.report import Check, Status
+from ops.stack import Stack
+from ops.urls import explain_difference
 
 CREDENTIALS = "credentials"
 ROWS_SHOWN = 40

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clients.ilert import LEVEL_INTEGRATION_TYPE, AlertSource
+from clients.level import Webhook
 from components.settings import Integration
-from providers.ilert_api import LEVEL_INTEGRATION_TYPE, AlertSource
-from providers.level_api import Webhook
 
 CLI_TIMEOUT_SECONDS = 60
 NEAR_EDITS = 3

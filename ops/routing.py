@@ -7,7 +7,7 @@ contract's "Group scope"); ilert then decides per alert source (active, Level.io
 an ``eventFilter`` that accepts the alert). Both halves are read live: Level's groups and
 every webhook of the organisation (also those this stack does not manage), and for each
 webhook the ilert source whose URL it is, with its filter. How ilert shows a Level alert
-to ICL is the sandbox's documented assumption (providers/icl.py ``level_context``).
+to ICL is the sandbox's documented assumption (icl/condition.py ``level_context``).
 
 An "alert shape" is a group (or no group) and a severity; what else an alert says (its
 name, hostname, text) is unknown to doctor, so a filter that reads it answers "maybe".
@@ -26,12 +26,12 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import icl
+from clients.ilert import LEVEL_INTEGRATION_TYPE, AlertSource
+from clients.level import ALERT_ACTIVE, Group, Webhook
+from clients.level_groups import path_of
+from clients.level_groups import resolve as resolve_groups
 from components.settings import Integration
-from providers import icl
-from providers.ilert_api import LEVEL_INTEGRATION_TYPE, AlertSource
-from providers.level_api import ALERT_ACTIVE, Group, Webhook
-from providers.level_groups import path_of
-from providers.level_groups import resolve as resolve_groups
 
 SEVERITIES = ("emergency", "critical", "warning", "information")
 NO_GROUP = "(devices in no group)"

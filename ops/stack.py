@@ -2,7 +2,7 @@
 
 The ``config:`` mapping is parsed with PyYAML and handed to ``components.settings.load_settings``
 (the program's own validation), and each API's endpoint comes from
-``providers.endpoints.resolve`` (config first, environment second), so ``doctor`` and
+``clients.endpoints.resolve`` (config first, environment second), so ``doctor`` and
 ``verify`` look where ``pulumi up`` looks. A ``secure:`` value is ciphertext that only the
 Pulumi CLI can decrypt. For a credential (``ilert:apiToken``, ``level:apiKey``) set that way,
 the README's way, its env var (``ILERT_API_TOKEN``, ``LEVEL_API_KEY``) is used when exported;
@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from clients.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, resolve
+from clients.http import is_loopback
 from components.settings import (
     INTEGRATIONS_KEY,
     Integration,
@@ -30,8 +32,6 @@ from components.settings import (
     load_settings,
 )
 from ops.secure_config import Decrypted, Undecryptable, decrypt
-from providers.endpoints import ILERT, LEVEL, ApiSettings, Endpoint, resolve
-from providers.http import is_loopback
 
 Decrypter = Callable[[str, str, Path, Mapping[str, str]], Decrypted | Undecryptable]
 

@@ -44,6 +44,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+import icl
+from clients.http import ApiError, is_loopback
+from clients.ilert import Alert, AlertSource
+from clients.level import Webhook
+from clients.level_groups import UnknownGroupError
 from components.settings import Integration
 from ops import routing
 from ops.doctor import Apis, Doctor
@@ -51,11 +56,6 @@ from ops.ids import Outputs, ids_for
 from ops.report import Check
 from ops.stack import Stack
 from ops.urls import mask
-from providers import icl
-from providers.http import ApiError, is_loopback
-from providers.ilert_api import Alert, AlertSource
-from providers.level_api import Webhook
-from providers.level_groups import UnknownGroupError
 
 OPEN_STATES = ("PENDING", "ACCEPTED")
 DEVICE = "level-ilert-verify"

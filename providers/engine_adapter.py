@@ -17,7 +17,7 @@ The adapter replaces two names in that module's globals, which the server looks 
 call: ``proto``, so that ``proto.DiffResponse`` also carries the detailed diff and the stable
 properties our ``diff`` computed (they travel inside the ``replaces`` list it passes on); and
 ``traceback``, so that ``format_exc`` returns a known failure's message alone (see
-providers/failures.py), while any other exception keeps its full traceback and gains a line saying
+clients/failures.py), while any other exception keeps its full traceback and gains a line saying
 it is a bug to report. ``install`` runs from ``ConfiguredProvider.configure``, the first call
 the server makes on a provider object; it changes nothing outside that server, and nothing
 when the module no longer has the shape described here (tests/engine/test_engine_adapter.py
@@ -35,7 +35,7 @@ from typing import Any
 
 from pulumi.dynamic import DiffResult
 
-from providers.failures import KnownFailure
+from clients.failures import KnownFailure
 
 SERVER_MODULE = "pulumi.dynamic.__main__"
 BUG_NOTE = (

@@ -12,7 +12,7 @@ source of the same name and type instead (one PUT to the declared settings; its 
 URL stay). Without it, finding such a source fails the create: never a duplicate.
 
 ``event_filter`` is the source's ICL ``eventFilter`` (ilert drops an event it rejects),
-validated at check (providers/icl.py: the error points at the column). ilert returns it
+validated at check (icl/condition.py: the error points at the column). ilert returns it
 only with ``include=eventFilter`` and never in lists, so a read answered from the listing
 takes it from state while ilert's ``updatedAt`` is the one recorded with it, and reads the
 source once (``GET ?include=eventFilter``) when ``updatedAt`` moved: refresh stays one
@@ -40,11 +40,10 @@ from pydantic import (
     field_validator,
 )
 
-from providers import icl, inventory, journal, stack_state
-from providers.endpoints import ILERT
-from providers.engine_adapter import KnownFailure, detailed_diff
-from providers.http import NotFoundError, deadline
-from providers.ilert_api import (
+import icl
+from clients.endpoints import ILERT
+from clients.http import NotFoundError, deadline
+from clients.ilert import (
     ALERT_CREATION_MODES,
     ALERT_GROUPING_WINDOWS,
     ALERT_PRIORITY_RULES,
@@ -58,6 +57,8 @@ from providers.ilert_api import (
     EscalationPolicy,
     IlertClient,
 )
+from providers import inventory, journal, stack_state
+from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.pickling import sdk_pickler_restored
 from providers.provider_base import (
     ConfiguredProvider,

@@ -3,14 +3,14 @@
 The second half of Level's manual "ilert integration" procedure: a webhook whose URL is the
 ilert alert source's generated URL, subscribed to "Alert active" (opens the ilert alert) and
 "Alert resolved" (closes it). With one event only, sync is one-way, so ``check`` refuses a
-list without both. Calls follow our pinned webhook contract (providers/level_api.py), which
+list without both. Calls follow our pinned webhook contract (clients/level.py), which
 Level's public reference does not publish; organisations without it use the manual mode.
 
 The optional ``secret`` (Level signs deliveries with it) is write-only in Level: it is kept
 in state as a secret so a rotation shows as a change, and ``has_secret`` reports drift.
 
 ``device_groups`` scopes the webhook to Level device groups (and everything below them),
-each given by id or by a name exactly one group has (providers/level_groups.py); they are
+each given by id or by a name exactly one group has (clients/level_groups.py); they are
 resolved at create and update from one ``GET /v2/groups`` listing per process. Outputs:
 ``group_ids`` (the live scope; None = the whole organisation, [] = emptied because its
 groups were deleted: it delivers nothing), ``group_names`` and ``device_groups`` (the live
@@ -29,11 +29,9 @@ import pulumi
 from pulumi import dynamic
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from providers import inventory, journal, stack_state
-from providers.endpoints import LEVEL
-from providers.engine_adapter import KnownFailure, detailed_diff
-from providers.http import NotFoundError, deadline, is_loopback
-from providers.level_api import (
+from clients.endpoints import LEVEL
+from clients.http import NotFoundError, deadline, is_loopback
+from clients.level import (
     ALERT_ACTIVE,
     ALERT_EVENT_TYPES,
     ALERT_RESOLVED,
@@ -43,7 +41,9 @@ from providers.level_api import (
     Webhook,
     WebhookChanges,
 )
-from providers.level_groups import declared_form, resolve
+from clients.level_groups import declared_form, resolve
+from providers import inventory, journal, stack_state
+from providers.engine_adapter import KnownFailure, detailed_diff
 from providers.pickling import sdk_pickler_restored
 from providers.provider_base import (
     ConfiguredProvider,

@@ -22,13 +22,13 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
+from clients.endpoints import ApiSettings, Endpoint, problems, resolve
+from clients.failures import KnownFailure
+from clients.http import ApiError, NotFoundError, deadline
+from clients.tuning import KEYS as TUNING_KEYS
+from clients.tuning import ApiTuning, TuningError, tuning_for
 from providers import engine_adapter, journal
-from providers.endpoints import ApiSettings, Endpoint, problems, resolve
-from providers.failures import KnownFailure
-from providers.http import ApiError, NotFoundError, deadline
 from providers.inventory import HasId, Inventory
-from providers.tuning import KEYS as TUNING_KEYS
-from providers.tuning import ApiTuning, TuningError, tuning_for
 
 PROVIDER_KEY = "__provider"
 Model = TypeVar("Model", bound=BaseModel)

@@ -16,7 +16,7 @@ Choices where ilert documents nothing (see reference/ilert-api.md "Open question
   information→4.
 - ``eventFilter`` (and the ``eventTypeFilter*`` fields) must be valid ICL (400 otherwise);
   before a Level ``alert_active`` opens or appends, the source's ``eventFilter`` is
-  evaluated (providers/icl.py; the delivery as ``event.summary``, ``event.details`` and
+  evaluated (icl/condition.py; the delivery as ``event.summary``, ``event.details`` and
   ``event.customDetails`` = ``data``, as the contract assumes): false drops it (still 202,
   ``responseCode`` ``EVENT_FILTERED``, the intake log says why). ``alert_resolved`` always
   resolves the open alert of its key.
@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from providers import icl
+import icl
 from sandbox.errors import bad_request, not_found
 from sandbox.ilert_enums import (
     ALERT_CREATIONS,

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from providers import budget, http, inventory, journal, stack_state
+from clients import budget, http
+from providers import inventory, journal, stack_state
 from sandbox import Sandbox
 from tests import ilert_openapi
 
@@ -28,7 +29,7 @@ def _own_provider_process(
 ) -> None:
     """Each test plays a provider process of its own: no pacing budget (the sandbox's keys
     are the same in every test), listing or HTTP session carried over from another test.
-    The machine-wide rate budgets (``providers.budget``) live in a folder of the test's own,
+    The machine-wide rate budgets (``clients.budget``) live in a folder of the test's own,
     inherited by the processes it starts, never in the user's cache.
 
     Sessions are kept per API and retry policy for the life of a process; a session built by

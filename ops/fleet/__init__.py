@@ -11,7 +11,7 @@ Modules: ``stacks`` (which stacks, and each one's backend and environment), ``ru
 stack through the Automation API, its events folded into a ``StackState``), ``view`` (the
 live or plain progress), ``report`` (the summary and the exit code).
 
-All stacks on one API key share one rate budget on this machine (``providers/budget.py``):
+All stacks on one API key share one rate budget on this machine (``clients/budget.py``):
 running them together costs no 429s, only the time the API's limit demands.
 """
 

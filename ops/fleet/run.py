@@ -24,8 +24,8 @@ from typing import Final, Literal
 from pulumi import automation as auto
 from pulumi.automation import events
 
-from providers import tally
-from providers.budget import SHARED_BUDGET_MARK
+from clients import tally
+from clients.budget import SHARED_BUDGET_MARK
 from tools.drift_report import NOT_CHANGES, describe
 
 Action = Literal["up", "preview", "drift", "destroy"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from providers import budget
+from clients import budget
 
 KEY = "tok-BUDGET-SECRET"
 
@@ -53,7 +53,7 @@ def test_a_folder_that_cannot_be_used_paces_this_process_alone_and_says_so_once(
     monkeypatch.setattr(budget, "_fallback_said", False)
     window = budget.Window(2, 60.0)
 
-    with caplog.at_level(logging.WARNING, logger="providers.budget"):
+    with caplog.at_level(logging.WARNING, logger="clients.budget"):
         first = budget.open_budget(api="ilert", base_url="https://a", credential=KEY, window=window)
         budget.open_budget(api="level", base_url="https://b", credential=KEY, window=window)
 
@@ -144,7 +144,7 @@ def test_threads_that_wait_at_once_say_the_budget_is_shared_once(
 
     shared.other_processes = another_process_used_it  # type: ignore[method-assign]
     results: list[bool] = []
-    with caplog.at_level(logging.WARNING, logger="providers.budget"):
+    with caplog.at_level(logging.WARNING, logger="clients.budget"):
         threads = [threading.Thread(target=lambda: results.append(shared.acquire(0.05)))
                    for _ in range(2)]
         for thread in threads:
@@ -277,7 +277,7 @@ def test_the_message_counts_the_other_processes_that_used_the_window(
     mine = budget.SharedBudget(api=API, base_url=URL, credential=KEY, window=window,
                                directory=tmp_path)
 
-    with caplog.at_level(logging.WARNING, logger="providers.budget"):
+    with caplog.at_level(logging.WARNING, logger="clients.budget"):
         assert not mine.acquire(0.0)
         assert not mine.acquire(0.0)
 
@@ -347,7 +347,7 @@ def test_a_budget_locked_when_it_is_opened_is_left_for_pacing_alone_and_says_why
     other = _held_by_another_process(tmp_path)
     other.acquire()  # type: ignore[attr-defined]
     try:
-        with caplog.at_level(logging.WARNING, logger="providers.budget"):
+        with caplog.at_level(logging.WARNING, logger="clients.budget"):
             opened = budget.open_budget(api=API, base_url=URL, credential=KEY,
                                         window=budget.Window(1, 60.0))
     finally:
@@ -373,7 +373,7 @@ def test_a_file_system_without_flock_paces_alone_rather_than_use_a_marker_file(
     monkeypatch.setenv(budget.DIR_ENV, str(tmp_path))
     monkeypatch.setattr(budget, "_fallback_said", False)
     monkeypatch.setattr(fcntl, "flock", no_flock)
-    with caplog.at_level(logging.WARNING, logger="providers.budget"):
+    with caplog.at_level(logging.WARNING, logger="clients.budget"):
         opened = budget.open_budget(api=API, base_url=URL, credential=KEY,
                                     window=budget.Window(1, 60.0))
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from providers import budget
+from clients import budget
 from sandbox import ILERT_TOKEN, Sandbox
 from sandbox.ratelimit import RateLimit as SandboxLimit
 from tests.engine.harness import REPO_ROOT

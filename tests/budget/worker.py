@@ -22,8 +22,8 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from providers import budget
-from providers.http import (
+from clients import budget
+from clients.http import (
     ApiClient,
     ApiError,
     DeadlineExceededError,

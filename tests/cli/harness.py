@@ -106,7 +106,7 @@ class Project:
             PATH=f"{REPO / 'venv' / 'bin'}:{cli_dir()}:/usr/bin:/bin",
             ILERT_API_TOKEN=ILERT_TOKEN,
             LEVEL_API_KEY=LEVEL_API_KEY,
-            # The machine-wide rate budgets (providers/budget.py), never in the user's cache.
+            # The machine-wide rate budgets (clients/budget.py), never in the user's cache.
             LEVEL_ILERT_RATELIMIT_DIR=str(self.root / ".ratelimit"),
         )
         return env

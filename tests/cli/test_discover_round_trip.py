@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from clients.level import WRITE_PROBE_ALERT_ID
 from ops.discover import validate
-from providers.level_api import WRITE_PROBE_ALERT_ID
 from sandbox import Sandbox
 from tests.cli.harness import REPO, Project, record_cost
 from tests.handmade import HEALTHY, WEBHOOK_SECRET, Handmade, seed

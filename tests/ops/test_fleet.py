@@ -168,7 +168,7 @@ def test_a_resources_own_error_is_kept_before_the_engines_generic_ones(tmp_path:
     run = _run(state, tmp_path)
     traceback = (
         "Traceback (most recent call last):\n  File \"x.py\", line 1, in create\n"
-        "providers.http.UnauthorizedError: ilert API GET /api/alert-sources failed (HTTP 401): "
+        "clients.http.UnauthorizedError: ilert API GET /api/alert-sources failed (HTTP 401): "
         "Missing key. Check the credential: set ilert:apiToken.\n\n"
         "This is a bug in level-ilert, not a problem with your settings: please report it.\n"
     )

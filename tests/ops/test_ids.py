@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from clients.level import Webhook
 from ops.ids import edit_distance, find_webhook, stack_outputs
-from providers.level_api import Webhook
 from tests.ops.conftest import Project
 
 URL = "https://api.ilert.com/api/v1/events/levelio/il1levabcdef0123456789"

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import icl
+from clients.level import Group
 from ops import routing
 from ops.stack import load_stack
-from providers import icl
-from providers.level_api import Group
 from sandbox import Sandbox
 from tests.ops.conftest import STACK, Project, provision, write_stack
 from tests.ops.test_doctor import by_id, failed

@@ -17,8 +17,9 @@ from typing import Any
 
 from pulumi.dynamic import Config, ConfigureRequest
 
-from providers import http, inventory
-from providers.http import ApiError
+from clients import http
+from clients.http import ApiError
+from providers import inventory
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox

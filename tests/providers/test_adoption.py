@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from clients.ilert import AlertSourceRequest, IlertClient
+from clients.level import LevelClient
 from providers.ilert_alert_source import AlertSourceExistsError, IlertAlertSourceProvider
-from providers.ilert_api import AlertSourceRequest, IlertClient
-from providers.level_api import LevelClient
 from providers.level_webhook import LevelWebhookProvider, WebhookExistsError
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 

@@ -12,7 +12,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import UNKNOWN
 
-from providers.http import DeadlineExceededError
+from clients.http import DeadlineExceededError
 from providers.ilert_alert_source import IlertAlertSourceProvider, UnknownEscalationPolicyError
 from sandbox import ILERT_TOKEN, Sandbox
 from tests.providers.conftest import new_command, stack_config

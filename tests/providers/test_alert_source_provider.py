@@ -8,7 +8,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import UNKNOWN, Unknown
 
-from providers.endpoints import MissingCredentialError
+from clients.endpoints import MissingCredentialError
 from providers.engine_adapter import DELETE, UPDATE, UPDATE_REPLACE, DetailedReplaces
 from providers.ilert_alert_source import IlertAlertSourceProvider, UnknownEscalationPolicyError
 from sandbox import Sandbox

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
+from clients.endpoints import EndpointSettingError
 from components.settings import INTEGRATIONS_KEY, SettingsError, load_settings
-from providers.endpoints import EndpointSettingError
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.level_webhook import LevelWebhookProvider
 from providers.provider_base import ConfiguredProvider

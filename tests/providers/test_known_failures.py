@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from clients.ilert import AlertSourceRequest, IlertClient
 from providers.engine_adapter import KnownFailure
 from providers.ilert_alert_source import IlertAlertSourceProvider
-from providers.ilert_api import AlertSourceRequest, IlertClient
 from providers.level_webhook import LevelWebhookProvider
 from providers.provider_base import InvalidInputsError, OutcomeUnknownError
 from sandbox import ILERT_TOKEN, Sandbox

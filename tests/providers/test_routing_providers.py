@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from clients.level_groups import UnknownGroupError
 from providers.ilert_alert_source import IlertAlertSourceProvider
-from providers.level_groups import UnknownGroupError
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import Sandbox
 from tests.providers.conftest import new_command

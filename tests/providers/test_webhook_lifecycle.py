@@ -11,7 +11,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import UNKNOWN
 from pulumi.runtime import rpc
 
-from providers.http import DeadlineExceededError
+from clients.http import DeadlineExceededError
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
 from tests.providers.conftest import new_command, stack_config

@@ -9,9 +9,9 @@ from pulumi.dynamic import Config, ConfigureRequest, DiffResult
 from pulumi.output import UNKNOWN, Unknown
 from pulumi.runtime import rpc
 
-from providers.endpoints import MissingCredentialError
+from clients.endpoints import MissingCredentialError
+from clients.http import ForbiddenError, UnauthorizedError
 from providers.engine_adapter import ADD, UPDATE, DetailedReplaces
-from providers.http import ForbiddenError, UnauthorizedError
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import LEVEL_READONLY_KEY, Sandbox
 from tests.providers.conftest import new_command

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from providers.http import (
+from clients.http import (
     BadRequestError,
     ForbiddenError,
     NotFoundError,
@@ -14,8 +14,8 @@ from providers.http import (
     ServerError,
     UnauthorizedError,
 )
-from providers.ilert_api import AlertSourceRequest, IlertClient
-from providers.level_api import LevelClient, WebhookChanges
+from clients.ilert import AlertSourceRequest, IlertClient
+from clients.level import LevelClient, WebhookChanges
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
 from tests.ilert_openapi import check_request, check_response
 

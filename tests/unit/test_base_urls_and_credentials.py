@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 import responses
 
-from providers.http import credential_problem, normalise_base_url
-from providers.ilert_api import IlertClient
-from providers.level_api import LevelClient
+from clients.http import credential_problem, normalise_base_url
+from clients.ilert import IlertClient
+from clients.level import LevelClient
 
 EXAMPLE = "an https URL of scheme and host only, such as https://api.example.com"
 SCHEME_AND_HOST = "must be scheme and host only, such as https://api.example.com; remove the"
@@ -104,7 +104,7 @@ def test_every_request_says_who_calls_and_that_it_wants_json() -> None:
 
 
 def test_a_bad_credential_and_a_bad_base_url_are_named_in_one_message() -> None:
-    from providers.endpoints import ILERT, EndpointSettingError, resolve
+    from clients.endpoints import ILERT, EndpointSettingError, resolve
 
     config = {"ilert:apiToken": "il1\ntoken", "ilert:baseUrl": "http://api.ilert.com"}
 
@@ -123,7 +123,7 @@ def test_a_bad_credential_and_a_bad_base_url_are_named_in_one_message() -> None:
 
 @pytest.mark.parametrize("value", ["1", "0.5", "90"])
 def test_any_positive_tuning_value_is_accepted(value: str) -> None:
-    from providers.tuning import tuning_for
+    from clients.tuning import tuning_for
 
     tuning = tuning_for("level", {"level:operationTimeoutSeconds": value}.get)
 

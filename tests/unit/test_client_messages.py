@@ -14,7 +14,7 @@ import pytest
 import responses
 from responses import matchers
 
-from providers.http import (
+from clients.http import (
     ApiError,
     DeadlineExceededError,
     RateLimit,
@@ -23,8 +23,8 @@ from providers.http import (
     ServerError,
     Timeouts,
 )
-from providers.ilert_api import AlertSourceRequest, IlertClient
-from providers.level_api import LevelClient, WebhookChanges
+from clients.ilert import AlertSourceRequest, IlertClient
+from clients.level import LevelClient, WebhookChanges
 from tests.unit.test_http_policy import Script, server
 
 __all__ = ["server"]  # the loopback server fixture, imported for this module's tests

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from clients.ilert import AlertSource, EscalationPolicy, IdRef
+from clients.level import Group, Webhook
 from ops.discover_plan import build_plan, group_refs, policy_ref
 from ops.discover_read import Live
-from providers.ilert_api import AlertSource, EscalationPolicy, IdRef
-from providers.level_api import Group, Webhook
 
 ILERT = "https://api.ilert.com"
 BOTH = ["alert_active", "alert_resolved"]

@@ -1,4 +1,4 @@
-"""providers.endpoints: where a credential or base URL came from, checked, never quoted.
+"""clients.endpoints: where a credential or base URL came from, checked, never quoted.
 
 The catalogue in tests/providers/test_bad_inputs.py covers the messages of each bad value;
 this file covers the rules around them: precedence of config over env, what counts as set,
@@ -14,8 +14,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pydantic import ValidationError
 
-from components.settings import Integration
-from providers.endpoints import (
+from clients.endpoints import (
     ILERT,
     LEVEL,
     EndpointSettingError,
@@ -23,10 +22,11 @@ from providers.endpoints import (
     problems,
     resolve,
 )
-from providers.http import ApiError, ApiUnreachableError, RetryPolicy, credential_problem
+from clients.http import ApiError, ApiUnreachableError, RetryPolicy, credential_problem
+from clients.ilert import IlertClient
+from clients.level import LevelClient
+from components.settings import Integration
 from providers.ilert_alert_source import IlertAlertSourceProvider
-from providers.ilert_api import IlertClient
-from providers.level_api import LevelClient
 from providers.level_webhook import LevelWebhookProvider, WebhookArgs
 
 TOKEN = "il-live-7f3a9c2e5b-token"  # looks real on purpose: a leak would be visible

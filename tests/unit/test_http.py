@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 import responses
 
-from providers.http import (
+from clients.http import (
     ApiClient,
     ApiError,
     ApiUnreachableError,
@@ -267,8 +267,8 @@ def test_default_policy_backs_off_exponentially_with_jitter(
     url, handler = scripted_server
     handler.script = [(503, {})] * 4
     waits: list[float] = []
-    monkeypatch.setattr("providers.http.time.sleep", waits.append)
-    monkeypatch.setattr("providers.http.random.random", lambda: 0.25)
+    monkeypatch.setattr("clients.http.time.sleep", waits.append)
+    monkeypatch.setattr("clients.http.random.random", lambda: 0.25)
 
     with pytest.raises(ServerError, match="HTTP 503 on the last of 4 attempts"):
         client(RetryPolicy(), base_url=url).request("GET", "/x")
@@ -283,7 +283,7 @@ def test_backoff_stops_growing_at_its_maximum(
     url, handler = scripted_server
     handler.script = [(502, {})] * 5
     waits: list[float] = []
-    monkeypatch.setattr("providers.http.time.sleep", waits.append)
+    monkeypatch.setattr("clients.http.time.sleep", waits.append)
     policy = RetryPolicy(attempts=5, backoff_factor=8.0, backoff_jitter=0, backoff_max=20.0)
 
     with pytest.raises(ServerError, match="HTTP 502 on the last of 5 attempts"):
@@ -353,7 +353,7 @@ def test_sensitive_request_values_are_hidden_when_the_server_quotes_them() -> No
 
 @responses.activate
 def test_an_answer_of_the_wrong_shape_is_reported_without_quoting_it() -> None:
-    from providers.ilert_api import AlertSource
+    from clients.ilert import AlertSource
 
     key = "il1lev0460d849fcdc753d4f"
     responses.get(
@@ -378,8 +378,8 @@ def test_an_answer_of_the_wrong_shape_is_reported_without_quoting_it() -> None:
 def test_a_client_refuses_an_unusable_credential_without_quoting_it(
     credential: str, why: str
 ) -> None:
-    from providers.ilert_api import IlertClient
-    from providers.level_api import LevelClient
+    from clients.ilert import IlertClient
+    from clients.level import LevelClient
 
     for make in (IlertClient, LevelClient):
         with pytest.raises(ValueError, match=why) as caught:

@@ -16,7 +16,7 @@ import socket
 import pytest
 import responses
 
-from providers.http import (
+from clients.http import (
     ApiClient,
     ApiError,
     ApiUnreachableError,
@@ -308,10 +308,10 @@ def test_each_answer_is_logged_at_debug_level_without_the_credential(
     """What an operator sees with debug logging on: API, method, path, status, time."""
     responses.get("http://127.0.0.1:9/x", json={"ok": True})
 
-    with caplog.at_level(logging.DEBUG, logger="providers.http"):
+    with caplog.at_level(logging.DEBUG, logger="clients.http"):
         make_client("http://127.0.0.1:9").request("GET", "/x")
 
-    (line,) = [r.getMessage() for r in caplog.records if r.name == "providers.http"]
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "clients.http"]
     assert re.fullmatch(r"Example GET /x -> 200 in 0\.\d\ds", line), line
     assert "SECRET" not in line
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from providers.http import (
+from clients.http import (
     ApiClient,
     DeadlineExceededError,
     RateLimit,

@@ -1,4 +1,4 @@
-"""ICL, ilert's condition language (providers/icl.py): what passes, what fails and where,
+"""ICL, ilert's condition language (icl/condition.py): what passes, what fails and where,
 and how a filter decides on a Level delivery (the rules of ilert's ICL documentation)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from providers import icl
+import icl
 
 ALERT = {
     "id": "Z2lkOi8vbGV2ZWwvQWxlcnQvMQ",

@@ -1,4 +1,4 @@
-"""ICL's scanner, literals and error reporting (providers/icl.py): the exact message a user
+"""ICL's scanner, literals and error reporting (icl/condition.py): the exact message a user
 sees for a bad eventFilter (line, column, the caret under the culprit), and the values the
 parser reads from strings with escapes, numbers, JSON literals, nesting and durations."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers import icl
+import icl
 
 LEVEL_ALERT = {
     "name": "Xeon",

@@ -1,4 +1,4 @@
-"""ICL's grammar and meaning (providers/icl.py), seen as a user sees them: whether a filter
+"""ICL's grammar and meaning (icl/condition.py), seen as a user sees them: whether a filter
 lets a Level alert through, the message and column of a filter that is refused, which two
 integrations the routing check reports as paging for the same alert, and the alert summary.
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
+import icl
 from components import routing
-from providers import icl
 
 ALERT: dict[str, object] = {
     "name": "CPU usage",

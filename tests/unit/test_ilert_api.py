@@ -9,8 +9,8 @@ import pytest
 import responses
 from responses import matchers
 
-from providers.http import BadRequestError, NotFoundError, RetryPolicy, UnauthorizedError
-from providers.ilert_api import (
+from clients.http import BadRequestError, NotFoundError, RetryPolicy, UnauthorizedError
+from clients.ilert import (
     AUTO_RESOLUTION_TIMEOUTS,
     AlertSourceRequest,
     IlertClient,

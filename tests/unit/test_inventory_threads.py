@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from providers import http, inventory, journal
+from clients import http
+from providers import inventory, journal
 from providers.inventory import Inventory
 
 LISTED = 2000  # objects in the listing: long enough for a find to be interrupted

@@ -9,8 +9,8 @@ import pytest
 import responses
 from responses import matchers
 
-from providers.http import ForbiddenError, NotFoundError, RetryPolicy, UnauthorizedError
-from providers.level_api import (
+from clients.http import ForbiddenError, NotFoundError, RetryPolicy, UnauthorizedError
+from clients.level import (
     LevelClient,
     WebhookChanges,
     WebhookManagementUnavailableError,

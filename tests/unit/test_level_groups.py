@@ -1,4 +1,4 @@
-"""Level device groups as a user names them (providers/level_groups.py): the messages that
+"""Level device groups as a user names them (clients/level_groups.py): the messages that
 name the candidates when a reference fits no group or several, and the live scope written
 back the way the stack declared it (what a refresh compares)."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers.level_api import Group
-from providers.level_groups import UnknownGroupError, declared_form, resolve
+from clients.level import Group
+from clients.level_groups import UnknownGroupError, declared_form, resolve
 
 # An MSP's tree: two clients with a site called "HQ" each, one below a region.
 ACME = Group(id="g-acme", name="Acme Corp")

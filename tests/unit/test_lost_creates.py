@@ -17,8 +17,8 @@ import responses
 from pulumi.dynamic import Config, ConfigureRequest
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from clients.http import ResponseLostError, ServerError
 from providers import inventory
-from providers.http import ResponseLostError, ServerError
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.level_webhook import LevelWebhookProvider
 

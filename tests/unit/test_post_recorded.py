@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.http import ApiError
+from clients.http import ApiError
 from providers.journal import Journal, Provenance, identity_key
 from providers.provider_base import post_recorded
 

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from providers import http
-from providers.http import RateLimit, RateLimitedError, RetryPolicy, rate_limited_wait
+from clients import http
+from clients.http import RateLimit, RateLimitedError, RetryPolicy, rate_limited_wait
 from tests.unit.test_http_policy import Script, make_client, server
 
 __all__ = ["server"]  # the fixture, imported for this module's tests

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from providers import tally
-from providers.http import ApiError, RateLimit
+from clients import tally
+from clients.http import ApiError, RateLimit
 from tests.unit.test_http_policy import SECRET, Script, make_client, server
 
 __all__ = ["server"]  # the fixture, imported for this module's tests

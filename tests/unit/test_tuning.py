@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
+from clients.http import RateLimit
+from clients.tuning import TuningError, tuning_for
 from components.settings import SettingsError, load_settings
-from providers.http import RateLimit
 from providers.ilert_alert_source import IlertAlertSourceProvider
-from providers.tuning import TuningError, tuning_for
 
 INTEGRATIONS = [{"name": "Level - Acme", "escalationPolicy": 1}]
 

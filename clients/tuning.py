@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from providers.failures import KnownFailure
-from providers.http import DEFAULT_OPERATION_TIMEOUT, RateLimit
+from clients.failures import KnownFailure
+from clients.http import DEFAULT_OPERATION_TIMEOUT, RateLimit
 
 ConfigLookup = Callable[[str], object]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
-from providers.failures import KnownFailure
-from providers.level_api import Group
+from clients.failures import KnownFailure
+from clients.level import Group
 
 CANDIDATES_SHOWN = 10
 

@@ -25,7 +25,7 @@ Retry rules:
 Pacing and deadline:
 - Every attempt, retries included, first takes a token from the budget of its API key
   (``RateLimit``; ilert publishes 120 requests per minute per key). A budget is shared by
-  every thread of the process and, through ``providers/budget.py``, by every process on
+  every thread of the process and, through ``clients/budget.py``, by every process on
   this machine that uses the same key and base URL, so the engine's parallel operations and
   concurrent stacks queue instead of tripping the API's limit.
 - One deadline per operation (``deadline()``) bounds attempts, waits and pacing together;
@@ -66,9 +66,9 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import RequestHistory, Retry
 
-from providers import tally
-from providers.budget import Budget, Window, forget_locks, open_budget
-from providers.failures import KnownFailure
+from clients import tally
+from clients.budget import Budget, Window, forget_locks, open_budget
+from clients.failures import KnownFailure
 
 LOG = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -154,7 +154,7 @@ _BUDGETS_LOCK = threading.Lock()
 
 def limiter_for(api: str, base_url: str, credential: str, limit: RateLimit) -> Budget:
     """The rate budget of one API key: shared by every thread and client of this process,
-    and through ``providers.budget`` by every process on this machine using the same key."""
+    and through ``clients.budget`` by every process on this machine using the same key."""
     fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
     key = (api, base_url, fingerprint, limit)
     with _BUDGETS_LOCK:

@@ -19,9 +19,10 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
-from providers import ilert_api, level_api
-from providers.failures import KnownFailure
-from providers.http import credential_problem, normalise_base_url
+from clients import ilert as ilert_api
+from clients import level as level_api
+from clients.failures import KnownFailure
+from clients.http import credential_problem, normalise_base_url
 
 ConfigLookup = Callable[[str], object]
 

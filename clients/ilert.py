@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pydantic.alias_generators import to_camel
 
-from providers.http import (
+from clients.http import (
     DEFAULT_OPERATION_TIMEOUT,
     ApiClient,
     RateLimit,

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
-from providers.http import (
+from clients.http import (
     DEFAULT_OPERATION_TIMEOUT,
     ApiClient,
     ApiError,

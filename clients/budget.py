@@ -36,7 +36,7 @@ memory, and says so once.
 
 The log is local to one machine and its file system: a key shared with another machine
 (or across a network file system) still meets the API's 429, which the HTTP layer handles
-(``providers/http.py``).
+(``clients/http.py``).
 """
 
 from __future__ import annotations
