@@ -47,8 +47,6 @@ if pulumi.runtime.is_dry_run():  # preview, and the preview phase of `pulumi up`
 
 for integration in settings.integrations:
     wiring = LevelIlertIntegration(
-        integration.pulumi_name,
-        integration,
-        webhook_management=settings.webhook_management,
+        integration.pulumi_name, integration.args(settings.webhook_management)
     )
     pulumi.export(integration.pulumi_name, wiring.exports())

@@ -3,13 +3,15 @@
 Alert sources (create, get, whole-object update, delete, paged list, find by exact name),
 escalation policies (list, get, find by exact name) and alerts (list by source and state,
 for end-to-end checks). Models tolerate fields ilert adds later and speak camelCase on the
-wire. Reference: ../shared/reference/ilert-api.md; bodies follow ilert's OpenAPI
+wire. An alert source's request body is built by the resource's schema
+(providers/ilert_alert_source.py), not here: this client knows the paths, the paging and the
+fields it needs itself (ids, names, times, the URL). Bodies follow ilert's OpenAPI
 ``AlertSourceRel``, with sub-entities sent as ``{id}`` as its ``SimpleIdField64`` allows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
@@ -28,9 +30,6 @@ LEVEL_INTEGRATION_TYPE = "LEVELIO"
 PAGE_SIZE_MAX = 50  # alert sources and escalation policies: max-results is capped at 50
 ALERTS_PAGE_SIZE_MAX = 100
 MAX_PAGES = 1000  # a guard against a server that never returns a short page
-#: Fields ilert returns only when asked for with ``?include=`` (never in lists); sent on
-#: every POST, PUT and GET of one alert source, as ilert's Terraform provider does.
-INCLUDES = {"include": ["eventFilter"]}
 #: Every field ilert returns only when asked (reference/ilert-api.md 2.1), ``textTemplate``
 #: aside (it changes how templates are shown, not what they are): what `make discover`
 #: reads to tell the settings this project manages from those it would reset.
@@ -113,14 +112,15 @@ class AlertSource(IlertModel):
     teams: list[IdRef] = []
     setup_status: str | None = None
     event_filter: str | None = None
-    created_at: str | None = None  # ISO-8601; proves a create in this stack's journal
+    created_at: str | None = None
     updated_at: str | None = None
-    # True when read with ``include=eventFilter``; a list item never carries the filter.
+    # True when read with ``?include=``; a list item never carries the include-only fields.
     _includes_read: bool = PrivateAttr(default=False)
 
     @property
     def includes_read(self) -> bool:
-        """Whether ``event_filter`` is what ilert has (not merely absent from a list item)."""
+        """Whether the include-only fields are what ilert has (not merely absent from a
+        list item)."""
         return self._includes_read
 
     def with_includes(self) -> AlertSource:
@@ -128,36 +128,11 @@ class AlertSource(IlertModel):
         self._includes_read = True
         return self
 
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Every field as ilert sent it (camelCase), those this model does not type too."""
+        return self.model_dump(by_alias=True, mode="json")
 
-class AlertSourceRequest(IlertModel):
-    """What we send on create and update: the writable fields, sub-entities as ``{id}``.
-
-    ``active`` is always sent (ilert-go once dropped ``active: false``); ``teams`` is left out
-    when None so a PUT keeps teams assigned elsewhere, and ``[]`` clears them.
-    """
-
-    name: str
-    integration_type: str
-    escalation_policy_id: int
-    alert_creation: str = DEFAULT_ALERT_CREATION
-    alert_grouping_window: str | None = None
-    alert_priority_rule: str = DEFAULT_ALERT_PRIORITY_RULE
-    auto_resolution_timeout: str | None = None
-    active: bool = True
-    teams: list[int] | None = None
-    setup_status: str | None = None
-    # Left out when None: the whole-object PUT then leaves the source without a filter.
-    event_filter: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body ilert's ``AlertSourceRel`` schema accepts."""
-        body = self.model_dump(
-            by_alias=True, exclude_none=True, exclude={"escalation_policy_id", "teams"}
-        )
-        body["escalationPolicy"] = {"id": self.escalation_policy_id}
-        if self.teams is not None:
-            body["teams"] = [{"id": team} for team in sorted(set(self.teams))]
-        return body
 
 
 class Alert(IlertModel):
@@ -205,23 +180,28 @@ class IlertClient:
         return self._api.base_url
 
     # -- alert sources -----------------------------------------------------------------------
-    def create_alert_source(self, request: AlertSourceRequest) -> AlertSource:
-        """POST one alert source; ilert answers 201 with the full object (its filter too)."""
+    def create_alert_source(
+        self, body: Mapping[str, Any], *, include: Sequence[str] = ()
+    ) -> AlertSource:
+        """POST one alert source; ilert answers 201 with the full object, with the
+        include-only fields named in ``include`` (as ilert's Terraform provider asks)."""
         return self._api.call(
-            AlertSource, "POST", "/api/alert-sources", json=request.body(), params=INCLUDES
+            AlertSource, "POST", "/api/alert-sources", json=dict(body), params=_include(include)
         ).with_includes()
 
-    def get_alert_source(self, source_id: int) -> AlertSource:
-        """GET one alert source by id, with its ``eventFilter`` (raises ``NotFoundError`` when
-        it is gone)."""
+    def get_alert_source(self, source_id: int, *, include: Sequence[str] = ()) -> AlertSource:
+        """GET one alert source by id, with the include-only fields named in ``include``
+        (raises ``NotFoundError`` when it is gone)."""
         path = f"/api/alert-sources/{int(source_id)}"
-        return self._api.call(AlertSource, "GET", path, params=INCLUDES).with_includes()
+        return self._api.call(AlertSource, "GET", path, params=_include(include)).with_includes()
 
-    def update_alert_source(self, source_id: int, request: AlertSourceRequest) -> AlertSource:
+    def update_alert_source(
+        self, source_id: int, body: Mapping[str, Any], *, include: Sequence[str] = ()
+    ) -> AlertSource:
         """PUT the whole alert source; ilert answers with the updated object."""
         path = f"/api/alert-sources/{int(source_id)}"
         return self._api.call(
-            AlertSource, "PUT", path, json=request.body(), params=INCLUDES
+            AlertSource, "PUT", path, json=dict(body), params=_include(include)
         ).with_includes()
 
     def delete_alert_source(self, source_id: int) -> None:
@@ -302,3 +282,8 @@ class IlertClient:
             start += len(page)
         raise self._api.malformed("GET", path, f"full pages kept coming after {MAX_PAGES} pages")
 
+
+
+def _include(fields: Sequence[str]) -> dict[str, list[str]] | None:
+    """``?include=`` for the include-only fields asked for (none: no parameter)."""
+    return {"include": list(fields)} if fields else None

@@ -18,7 +18,7 @@ and devices are Level's documented ``GET /v2/groups`` and ``GET /v2/devices``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -86,6 +86,11 @@ class Webhook(LevelModel):
     created_at: str | None = None
     updated_at: str | None = None
 
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Every field as Level sent it, those this model does not type too."""
+        return self.model_dump(mode="json")
+
 
 class Group(LevelModel):
     """A Level device group; ``parent_id`` None is a top-level group (an MSP's client)."""
@@ -102,21 +107,6 @@ class Device(LevelModel):
     hostname: str
     group_id: str | None = None
 
-
-class WebhookChanges(LevelModel):
-    """A PATCH body: only the fields explicitly set are sent (``secret=None`` removes it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str | None = None
-    enabled: bool | None = None
-    event_types: list[str] | None = None
-    secret: str | None = None
-    group_ids: list[str] | None = None
-
-    def body(self) -> dict[str, Any]:
-        """The fields given to the constructor, ``None`` kept where it was given."""
-        return self.model_dump(exclude_unset=True)
 
 
 class LevelAlert(LevelModel):
@@ -208,25 +198,13 @@ class LevelClient:
             raise
         return True  # an answer of 2xx to an impossible id: the key could write
 
-    def create_webhook(
-        self,
-        *,
-        url: str,
-        event_types: list[str] | None,
-        enabled: bool = True,
-        secret: str | None = None,
-        group_ids: list[str] | None = None,
-    ) -> Webhook:
-        """POST one webhook (201); ``event_types=None`` means all event types, future ones too;
-        ``group_ids`` scopes it to those device groups (left out: the whole organisation)."""
-        body: dict[str, Any] = {"url": url, "enabled": enabled, "event_types": event_types}
-        if secret is not None:
-            body["secret"] = secret
-        if group_ids is not None:
-            body["group_ids"] = group_ids
+    def create_webhook(self, body: Mapping[str, Any]) -> Webhook:
+        """POST one webhook (201). ``event_types`` null means all event types, future ones
+        too; ``group_ids`` scopes it to those device groups (left out: the whole
+        organisation). The URL and the secret never appear in an error."""
         try:
             return self._api.call(
-                Webhook, "POST", WEBHOOKS_PATH, json=body, sensitive=(url, secret)
+                Webhook, "POST", WEBHOOKS_PATH, json=dict(body), sensitive=_sensitive(body)
             )
         except NotFoundError as exc:
             raise _unavailable(exc) from None
@@ -235,11 +213,12 @@ class LevelClient:
         """GET one webhook (raises ``NotFoundError`` when it is gone)."""
         return self._api.call(Webhook, "GET", _webhook_path(webhook_id))
 
-    def update_webhook(self, webhook_id: str, changes: WebhookChanges) -> Webhook:
-        """PATCH the given fields of one webhook."""
+    def update_webhook(self, webhook_id: str, body: Mapping[str, Any]) -> Webhook:
+        """PATCH the given fields of one webhook (``"secret": null`` removes the secret,
+        ``"group_ids": null`` makes it org-wide again)."""
         return self._api.call(
-            Webhook, "PATCH", _webhook_path(webhook_id), json=changes.body(),
-            sensitive=(changes.url, changes.secret),
+            Webhook, "PATCH", _webhook_path(webhook_id), json=dict(body),
+            sensitive=_sensitive(body),
         )
 
     def delete_webhook(self, webhook_id: str) -> None:
@@ -305,6 +284,13 @@ class LevelClient:
                 return
             cursor = str(data[-1]["id"])
         raise self._api.malformed("GET", path, f"has_more was still true after {MAX_PAGES} pages")
+
+
+def _sensitive(body: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The values of a webhook body that must never reach an error text."""
+    return tuple(
+        value for value in (body.get("url"), body.get("secret")) if isinstance(value, str)
+    )
 
 
 def _webhook_path(webhook_id: str) -> str:

@@ -3,20 +3,22 @@
 ``level-ilert:integrations`` is a list; each entry becomes one ilert alert source and one
 Level webhook (routing alerts to different escalation policies takes one entry each).
 ``level:webhookManagement`` is ``api`` (default) or ``manual`` (no Level calls: the stack
-outputs the URL and the UI steps). The per-field rules are the providers' own
-(``AlertSourceArgs``, ``WebhookArgs``), so config and ``pulumi preview`` agree; errors are
-reported with the config path a user edits, e.g. ``level-ilert:integrations[0].alertCreation``.
+outputs the URL and the UI steps).
 
-Routing keys: ``deviceGroups`` (the Level device groups the webhook is scoped to, ids or
-names), ``eventFilter`` (the source's ICL condition) and ``sharesAlertsWith`` (names of
-integrations of this stack that may receive the same alerts). Two integrations that would
-both page for one Level alert fail the preview (components/routing.py) unless one names
-the other in ``sharesAlertsWith``.
+An integration's keys are not declared here: they are the stack keys of the two resources'
+schemas (``AlertSourceInputs``, ``WebhookSettings``: camelCase of each field, or the
+``stack_key`` its spec names, such as ``webhookSecret``), validated by the same rules the
+providers' ``check`` runs, so config and ``pulumi preview`` agree. Only two keys belong to
+the integration itself: ``resourceName`` (its Pulumi name) and ``sharesAlertsWith``. Errors
+name the config path a user edits, e.g. ``level-ilert:integrations[0].alertCreation``.
+
+Routing: two integrations that would both page for one Level alert fail the preview
+(components/routing.py) unless one names the other in ``sharesAlertsWith``.
 
 Nothing a user writes in our namespaces (``level:``, ``ilert:``, ``level-ilert:``) is
 ignored: an unknown key, or a key of an integration spelled another way
 (``escalation_policy``, ``escalationpolicy``), is an error that names the key meant. The
-credentials and base URLs are checked here too (``clients.endpoints.resolve``), so a bad
+credentials and base URLs are checked here too (``clients.endpoints.problems``), so a bad
 one stops ``pulumi preview`` before any resource is registered, naming the config key or
 env var it came from and never quoting it.
 """
@@ -25,27 +27,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 
 from pulumi.runtime import config as runtime_config
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ValidationError
 
 from clients.endpoints import ILERT, LEVEL, problems
-from clients.level import ALERT_EVENT_TYPES
 from clients.tuning import KEYS as TUNING_KEYS
 from clients.tuning import TuningError, tuning_for
 from components import routing
-from providers.ilert_alert_source import (
-    NAME_MAX_CHARS,
-    AlertSourceArgs,
-    PolicyRef,
-    SourceName,
-    TeamId,
-    has_control_character,
-)
-from providers.level_webhook import WebhookArgs
-from providers.provider_base import explain, suggest
+from components.level_ilert_integration import LevelIlertIntegrationArgs
+from providers import ilert_alert_source, level_webhook
+from providers.ilert_alert_source import NAME_MAX_CHARS, has_control_character
+from providers.messages import explain, suggest
+from providers.schema import Field
 
 INTEGRATIONS_KEY = "level-ilert:integrations"
 WEBHOOK_MANAGEMENT_KEY = "level:webhookManagement"
@@ -60,9 +56,14 @@ KNOWN_KEYS = frozenset(
 )
 _KNOWN_KEY_LIST = ", ".join(sorted(KNOWN_KEYS))
 RESOURCE_NAME_MAX_CHARS = NAME_MAX_CHARS  # a slug of `name` is never longer
-# A URL that passes WebhookArgs' rules, to validate the other webhook settings before ilert
-# has generated the real one.
+# A URL that passes the webhook's rules, to validate its other settings before ilert has
+# generated the real one.
 _URL_PLACEHOLDER = "https://ilert.invalid/api/v1/events/levelio/placeholder"
+#: The stack keys of an integration: the two schemas', plus the integration's own two.
+SOURCE_KEYS: dict[str, Field] = ilert_alert_source.SCHEMA.stack_fields()
+WEBHOOK_KEYS: dict[str, Field] = level_webhook.SCHEMA.stack_fields()
+OWN_KEYS = ("resourceName", "sharesAlertsWith")
+INTEGRATION_KEYS = frozenset({*SOURCE_KEYS, *WEBHOOK_KEYS, *OWN_KEYS})
 
 EXAMPLE = """\
   level-ilert:integrations:
@@ -75,84 +76,79 @@ class SettingsError(ValueError):
     """The stack config is missing or invalid; the message names the key and the fix."""
 
 
-class Integration(BaseModel):
-    """One Level-to-ilert wiring: an alert source and the webhook that feeds it."""
+@dataclass(frozen=True)
+class Integration:
+    """One Level-to-ilert wiring: the inputs of its alert source and of its webhook.
 
-    # hide_input_in_errors: webhookSecret never shows in a ValidationError's own text (our
-    # messages are built from its items, quoting values only where they are not secret).
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-        hide_input_in_errors=True,
-    )
+    ``source`` holds the alert source's inputs and ``webhook`` the webhook's settings, as the
+    schemas validated them (keys as the resources name them, defaults filled in).
+    """
 
-    name: SourceName
-    escalation_policy: PolicyRef
-    alert_creation: str | None = None
-    alert_grouping_window: str | None = None
-    alert_priority_rule: str | None = None
-    auto_resolution_timeout: str | None = None
-    teams: list[TeamId] | None = None
-    active: bool = True
-    event_types: list[str] = Field(default_factory=lambda: list(ALERT_EVENT_TYPES))
-    webhook_enabled: bool = True
-    webhook_secret: str | None = Field(default=None, repr=False)
+    source: Mapping[str, Any]
+    webhook: Mapping[str, Any]
     resource_name: str | None = None
-    adopt: bool = False
-    device_groups: list[str] | None = None
-    event_filter: str | None = None
     shares_alerts_with: list[str] | None = None
+    written: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @field_validator("resource_name")
     @classmethod
-    def _resource_name_fits_a_urn(cls, value: str | None) -> str | None:
-        """Pulumi's URN holds the name after ``::``: no ``::``, no control characters.
+    def parse(cls, entry: object, where: str = "integration") -> Integration:
+        """One stack-file entry, validated; raises ``SettingsError`` with a line per problem."""
+        integration, lines = _integration(where, entry)
+        if integration is None:
+            raise SettingsError("\n".join(f"- {line}" for line in lines))
+        return integration
 
-        Pulumi itself accepts almost any text since 3.92, but tools that split URNs on
-        ``::`` (older CLIs, ``pulumi state`` commands, scripts) break, and control characters
-        break the CLI's output; a blank or padded name is always a typo.
-        """
-        if value is None:
-            return None
-        problem = None
-        if not value.strip():
-            problem = "must not be blank"
-        elif value != value.strip():
-            problem = "must not start or end with spaces"
-        elif len(value) > RESOURCE_NAME_MAX_CHARS:
-            problem = f"must be at most {RESOURCE_NAME_MAX_CHARS} characters (has {len(value)})"
-        elif "::" in value:
-            problem = "must not contain '::', which separates the parts of a Pulumi URN"
-        elif has_control_character(value):
-            problem = "must not contain line breaks, tabs or other control characters"
-        if problem:
-            raise ValueError(
-                f"resource_name {problem}. Use letters, digits, '-', '_' and '.', such as "
-                f"'level-acme', or leave it out to use a slug of name."
-            )
-        return value
+    # What other modules read, by the names the stack file uses (routing, ops).
+    @property
+    def name(self) -> str:
+        return str(self.source["name"])
 
-    def webhook_inputs(self, url: str) -> dict[str, Any]:
-        """The inputs of this integration's ``LevelWebhook`` for a given URL."""
-        return {
-            "url": url,
-            "event_types": self.event_types,
-            "enabled": self.webhook_enabled,
-            "secret": self.webhook_secret,
-            "device_groups": self.device_groups,
-            "adopt": self.adopt,
-        }
+    @property
+    def escalation_policy(self) -> int | str:
+        return cast("int | str", self.source["escalation_policy"])
+
+    @property
+    def active(self) -> bool:
+        return bool(self.source["active"])
+
+    @property
+    def event_filter(self) -> str | None:
+        return cast("str | None", self.source.get("event_filter"))
+
+    @property
+    def adopt(self) -> bool:
+        return bool(self.source.get("adopt"))
+
+    @property
+    def device_groups(self) -> list[str] | None:
+        return cast("list[str] | None", self.webhook.get("device_groups"))
+
+    @property
+    def event_types(self) -> list[str]:
+        return list(self.webhook["event_types"])
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.webhook["enabled"])
+
+    @property
+    def webhook_secret(self) -> str | None:
+        return cast("str | None", self.webhook.get("secret"))
 
     def alert_source_inputs(self) -> dict[str, Any]:
         """The inputs of this integration's ``IlertAlertSource`` (unset ones left out)."""
-        fields = (
-            "name", "escalation_policy", "alert_creation", "alert_grouping_window",
-            "alert_priority_rule", "auto_resolution_timeout", "teams", "active", "event_filter",
-            "adopt",
-        )
-        return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
+        return {key: value for key, value in self.source.items() if value is not None}
+
+    def webhook_inputs(self, url: str) -> dict[str, Any]:
+        """The inputs of this integration's ``LevelWebhook`` for a given URL."""
+        return {"url": url, **self.webhook}
+
+    def args(self, webhook_management: WebhookManagement = "api") -> LevelIlertIntegrationArgs:
+        """The component's typed arguments: the one place settings map to them."""
+        args = cast("LevelIlertIntegrationArgs", self.alert_source_inputs())
+        args["webhook"] = cast("level_webhook.WebhookSettings", dict(self.webhook))
+        args["webhook_management"] = webhook_management
+        return args
 
     @property
     def pulumi_name(self) -> str:
@@ -164,13 +160,12 @@ class Integration(BaseModel):
         return self.resource_name or slug(self.name)
 
 
-class StackSettings(BaseModel):
+@dataclass(frozen=True)
+class StackSettings:
     """Everything the program reads from config."""
 
-    model_config = ConfigDict(frozen=True)
-
-    webhook_management: WebhookManagement = "api"
     integrations: list[Integration]
+    webhook_management: WebhookManagement = "api"
     # Sentences the program shows as warnings (pulumi.log.warn): nothing wrong, one thing
     # worth knowing (a level: key that manual mode uses only to delete old webhooks).
     warnings: tuple[str, ...] = ()
@@ -232,7 +227,7 @@ def load_settings(
     else:
         indexed: list[tuple[int, Integration]] = []
         for index, entry in enumerate(raw):
-            integration, wrong = _integration(index, entry)
+            integration, wrong = _integration(f"{INTEGRATIONS_KEY}[{index}]", entry)
             lines.extend(wrong)
             if integration is not None:
                 integrations.append(integration)
@@ -242,12 +237,10 @@ def load_settings(
     if lines:  # every problem at once: one edit of the stack file, not one per run
         raise SettingsError("Invalid stack config:\n" + "\n".join(f"- {line}" for line in lines))
     _check_routing(integrations, pages_twice=check_routing)
-    return StackSettings.model_validate(
-        {
-            "webhook_management": management,
-            "integrations": integrations,
-            "warnings": tuple(warnings),
-        }
+    return StackSettings(
+        integrations=integrations,
+        webhook_management=cast("WebhookManagement", management),
+        warnings=tuple(warnings),
     )
 
 
@@ -279,78 +272,120 @@ def unknown_keys(config_keys: Iterable[str]) -> list[str]:
     return found
 
 
-def _integration(index: int, entry: object) -> tuple[Integration | None, list[str]]:
-    """One entry, checked first for keys, shape and types, then by the providers' own rules.
-
-    Returns the integration, or None and one line per problem.
-    """
-    where = f"{INTEGRATIONS_KEY}[{index}]"
+def _integration(where: str, entry: object) -> tuple[Integration | None, list[str]]:
+    """One entry: its keys, then each resource's rules on its part of the entry, then the
+    integration's own keys. Returns the integration, or None and one line per problem."""
     if not isinstance(entry, Mapping):
         return None, [f"{where} must be a mapping with at least name and escalationPolicy."]
     misspelled = [
         f"{where}.{key}: {_unknown_integration_key(str(key))}"
         for key in entry
-        if str(key) not in _INTEGRATION_KEYS
+        if str(key) not in INTEGRATION_KEYS
     ]
     if misspelled:
         return None, misspelled
-    try:
-        integration = Integration.model_validate(entry)
-    except ValidationError as error:
-        return None, [_problem(where, item) for item in error.errors(include_url=False)]
-    items: list[Any] = []
-    for model, inputs in (
-        (AlertSourceArgs, integration.alert_source_inputs()),
-        (WebhookArgs, integration.webhook_inputs(_URL_PLACEHOLDER)),
+    lines: list[str] = []
+    parts: list[dict[str, Any]] = []
+    for schema_keys, model, extra in (
+        (SOURCE_KEYS, ilert_alert_source.SCHEMA.model, {}),
+        (WEBHOOK_KEYS, level_webhook.SCHEMA.model, {"url": _URL_PLACEHOLDER}),
     ):
+        inputs = {
+            each.key: entry[stack_key] for stack_key, each in schema_keys.items()
+            if stack_key in entry
+        }
         try:
-            model.model_validate(inputs)
+            valid = model.model_validate({**inputs, **extra}).model_dump()
         except ValidationError as error:
-            items.extend(error.errors(include_url=False))
-    if items:
-        return None, [_problem(where, item) for item in items]
-    return integration, []
+            lines.extend(_problem(where, item) for item in error.errors(include_url=False))
+            continue
+        parts.append({key: value for key, value in valid.items() if key not in extra})
+    resource_name = entry.get("resourceName")
+    problem = resource_name_problem(resource_name)
+    if problem:
+        lines.append(f"{where}.resourceName: {problem}")
+    partners = entry.get("sharesAlertsWith")
+    if partners is not None and not (
+        isinstance(partners, list) and all(isinstance(p, str) for p in partners)
+    ):
+        lines.append(f"{where}.sharesAlertsWith must be a list of integration names.")
+    if lines:
+        return None, lines
+    source, webhook = parts
+    webhook.pop("url", None)
+    webhook.pop("alert_source_id", None)
+    return Integration(
+        source=source,
+        webhook=webhook,
+        resource_name=cast("str | None", resource_name),
+        shares_alerts_with=cast("list[str] | None", partners),
+        written=dict(entry),
+    ), []
 
 
-_INTEGRATION_KEYS = frozenset(
-    info.alias or name for name, info in Integration.model_fields.items()
-)
+def resource_name_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a ``resourceName``, or None.
+
+    Pulumi's URN holds the name after ``::``: no ``::``, no control characters. Pulumi itself
+    accepts almost any text since 3.92, but tools that split URNs on ``::`` (older CLIs,
+    ``pulumi state`` commands, scripts) break, and control characters break the CLI's
+    output; a blank or padded name is always a typo.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be a valid string (text in quotes if YAML reads it otherwise)."
+    problem = None
+    if not value.strip():
+        problem = "must not be blank"
+    elif value != value.strip():
+        problem = "must not start or end with spaces"
+    elif len(value) > RESOURCE_NAME_MAX_CHARS:
+        problem = f"must be at most {RESOURCE_NAME_MAX_CHARS} characters (has {len(value)})"
+    elif "::" in value:
+        problem = "must not contain '::', which separates the parts of a Pulumi URN"
+    elif has_control_character(value):
+        problem = "must not contain line breaks, tabs or other control characters"
+    if problem is None:
+        return None
+    return (
+        f"resourceName {problem}. Use letters, digits, '-', '_' and '.', such as "
+        f"'level-acme', or leave it out to use a slug of name."
+    )
 
 
 def _unknown_integration_key(key: str) -> str:
-    guess = suggest(key, _INTEGRATION_KEYS)
+    guess = suggest(key, INTEGRATION_KEYS)
     if guess:
         return f"{key} is not a known key; did you mean {guess}? Rename it."
     return (
         f"{key} is not a known key; remove it. Known keys: "
-        f"{', '.join(sorted(_INTEGRATION_KEYS))}."
+        f"{', '.join(sorted(INTEGRATION_KEYS))}."
     )
 
 
+#: A resource field's name as the stack file writes it (``secret`` -> ``webhookSecret``).
+_STACK_WORDS = {
+    each.key: stack_key for stack_key, each in (*SOURCE_KEYS.items(), *WEBHOOK_KEYS.items())
+}
+_SECRET_KEYS = frozenset(
+    stack_key for stack_key, each in (*SOURCE_KEYS.items(), *WEBHOOK_KEYS.items())
+    if each.spec.secret
+)
+
+
 def _problem(where: str, item: Mapping[str, Any]) -> str:
-    """One error line with the config path; provider rules speak snake_case, config camelCase."""
-    # The first part is the key; later ones are list indices or pydantic's union-branch
+    """One error line with the config path; the providers' rules speak of their fields
+    (``alert_creation``), the stack file of its keys (``alertCreation``)."""
+    # The first part is the field; later ones are list indices or pydantic's union-branch
     # labels (``int``, ``function-after[...]``), which mean nothing to a user.
     first, *rest = item["loc"] or ("",)
-    loc = [_config_word(str(first)), *(f"[{part}]" for part in rest if isinstance(part, int))]
-    path = where + "".join(p if p.startswith("[") else f".{p}" for p in loc)
-    message = explain(item, name=path, secret=path.endswith("webhookSecret"))
-    for word in sorted(_PROPERTY_NAMES, key=len, reverse=True):
-        message = re.sub(rf"\b{word}\b", _config_word(word), message)
+    word = _STACK_WORDS.get(str(first), str(first))
+    path = where + f".{word}" + "".join(f"[{part}]" for part in rest if isinstance(part, int))
+    message = explain(item, name=path, secret=word in _SECRET_KEYS)
+    for name in sorted(_STACK_WORDS, key=len, reverse=True):
+        message = re.sub(rf"\b{name}\b", _STACK_WORDS[name], message)
     return message if message.startswith(path) else f"{path}: {message}"
-
-
-_PROPERTY_NAMES = (
-    frozenset(AlertSourceArgs.model_fields)
-    | frozenset(WebhookArgs.model_fields)
-    | frozenset(Integration.model_fields)
-)
-_CONFIG_RENAMES = {"secret": "webhookSecret", "enabled": "webhookEnabled"}
-
-
-def _config_word(name: str) -> str:
-    """A property name as the config key users write (``secret`` -> ``webhookSecret``)."""
-    return _CONFIG_RENAMES.get(name, to_camel(name))
 
 
 def _check_routing(integrations: list[Integration], *, pages_twice: bool) -> None:

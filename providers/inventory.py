@@ -1,4 +1,4 @@
-"""One listing per API and key, shared by every operation of the provider process.
+"""One listing of a collection, shared by every operation of the provider process.
 
 Why: the engine reads, creates and looks up resources one at a time. Answering each with
 its own request costs 2N requests to refresh N integrations, at ilert's 120 requests per
@@ -13,15 +13,16 @@ Rules that keep the listing true:
 - an id the listing lacks is confirmed with one GET before it is reported gone: the object
   may have been created after the listing was taken.
 
-Threads: the provider server answers several RPCs at once in one process, all through the
-same inventory. Every read and write of the listing happens under its lock, and no method
-hands the listing itself out: ``find`` filters a copy taken under the lock, so a create
-recorded by another thread can never change the dict while it is being iterated.
+Where it lives: on the provider object, which the SDK's server keeps one of per process
+(providers/provider_base.py). Threads: the server answers several RPCs at once in one
+process, all through the same inventory. Every read and write of the listing happens
+under its lock, and no method hands the listing itself out: ``find`` filters a copy taken
+under the lock, so a create recorded by another thread can never change the dict while it
+is being iterated.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -54,7 +55,6 @@ class Inventory(Generic[Item]):
         self._max_age = max_age
         self._clock = clock
         self._lock = threading.RLock()  # the listing: held while one is taken
-        self._lister_lock = threading.Lock()  # which function lists: never held for long
         self._items: dict[str, Item] | None = None
         self._taken_at = 0.0
         self.listings = 0  # how many times the collection was listed (for figures and tests)
@@ -72,21 +72,10 @@ class Inventory(Generic[Item]):
         The lock is held while listing, so concurrent callers wait for this one listing
         instead of each taking their own.
         """
-        with self._lister_lock:
-            list_all = self._list_all
         with self._lock:
-            items = {str(item.id): item for item in list_all()}
+            items = {str(item.id): item for item in self._list_all()}
             self._items, self._taken_at = items, self._clock()
             self.listings += 1
-
-    def use_lister(self, list_all: Callable[[], Iterable[Item]]) -> None:
-        """List with ``list_all`` from now on (today's client of the same API and key).
-
-        Does not wait for a listing in progress: a delete that only records its write
-        need not queue behind a refresh's listing.
-        """
-        with self._lister_lock:
-            self._list_all = list_all
 
     def get(self, item_id: int | str, fetch_one: Callable[[], Item | None]) -> Item | None:
         """The object with this id, or None when it is gone (confirmed by ``fetch_one``)."""
@@ -121,28 +110,3 @@ class Inventory(Generic[Item]):
         with self._lock:
             if self._items is not None:
                 self._items.pop(str(item_id), None)
-
-
-_REGISTRY: dict[tuple[str, ...], Inventory[HasId]] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-def shared(
-    kind: str, base_url: str, credential: str, list_all: Callable[[], Iterable[Item]]
-) -> Inventory[Item]:
-    """The process-wide inventory of one collection at one API and key."""
-    fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
-    key = (kind, base_url, fingerprint)
-    with _REGISTRY_LOCK:
-        inventory = _REGISTRY.get(key)
-        if inventory is None:
-            inventory = Inventory(list_all)
-            _REGISTRY[key] = inventory
-        inventory.use_lister(list_all)  # today's client (same API and key)
-        return inventory  # type: ignore[return-value]
-
-
-def forget_all() -> None:
-    """Drop every inventory (tests that change the world behind a provider's back)."""
-    with _REGISTRY_LOCK:
-        _REGISTRY.clear()

@@ -11,14 +11,11 @@ is absent, the run says so once, with how many schema checks were not made.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from clients import budget, http
-from providers import inventory, journal, stack_state
 from sandbox import Sandbox
 from tests import ilert_openapi
 
@@ -39,27 +36,6 @@ def _own_provider_process(
     monkeypatch.setenv(budget.DIR_ENV, str(tmp_path_factory.mktemp("ratelimit")))
     http.forget_limiters()
     http.forget_sessions()
-    inventory.forget_all()
-    stack_state.forget_all()
-    journal.forget_all()
-
-
-_TEST_NUMBERS = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def _journals_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("journals")
-
-
-@pytest.fixture(autouse=True)
-def journal_dir(_journals_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test keeps the journal of its stacks' creates (providers/journal.py) in a
-    directory of its own (made only when written), never in the checkout; provider
-    processes the test starts inherit it through the environment."""
-    directory = _journals_root / f"test-{next(_TEST_NUMBERS)}"
-    monkeypatch.setenv(journal.ENV_DIR, str(directory))
-    return directory
 
 
 @pytest.fixture

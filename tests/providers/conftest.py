@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TypeVar
+
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from providers import inventory
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.level_webhook import LevelWebhookProvider
+from providers.provider_base import ConfiguredProvider
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
+
+
+Provider = TypeVar("Provider", bound=ConfiguredProvider)
 
 
 def stack_config(sandbox: Sandbox) -> dict[str, str]:
@@ -21,26 +27,36 @@ def stack_config(sandbox: Sandbox) -> dict[str, str]:
     }
 
 
+_CONFIGURED: list[tuple[ConfiguredProvider, ConfigureRequest]] = []
+
+
+def configured(provider: Provider, config: dict[str, str]) -> Provider:
+    """``provider`` configured as the engine configures it (remembered for ``new_command``)."""
+    request = ConfigureRequest(Config(config, "level-ilert"))
+    provider.configure(request)
+    _CONFIGURED.append((provider, request))
+    return provider
+
+
 def new_command() -> None:
-    """Start a new Pulumi command: the engine runs each in a new provider process, so the
-    listings a process keeps (providers/inventory.py) start empty."""
-    inventory.forget_all()
+    """Start a new Pulumi command: the engine runs each in a new provider process, whose
+    provider objects start with nothing shared (no listing, no client): each provider this
+    test configured is configured again, which drops what it had built."""
+    for provider, request in _CONFIGURED:
+        provider.configure(request)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process() -> None:
-    new_command()
+def _fresh_process() -> Iterator[None]:
+    yield
+    _CONFIGURED.clear()
 
 
 @pytest.fixture
 def alert_sources(sandbox: Sandbox) -> IlertAlertSourceProvider:
-    provider = IlertAlertSourceProvider()
-    provider.configure(ConfigureRequest(Config(stack_config(sandbox), "level-ilert")))
-    return provider
+    return configured(IlertAlertSourceProvider(), stack_config(sandbox))
 
 
 @pytest.fixture
 def webhooks(sandbox: Sandbox) -> LevelWebhookProvider:
-    provider = LevelWebhookProvider()
-    provider.configure(ConfigureRequest(Config(stack_config(sandbox), "level-ilert")))
-    return provider
+    return configured(LevelWebhookProvider(), stack_config(sandbox))

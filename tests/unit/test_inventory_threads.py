@@ -1,4 +1,4 @@
-"""The per-process listing, and every registry of the provider process, is shared by every
+"""The per-process listing, and what a provider object shares, is used by every
 thread of the provider server (the engine runs up to four RPCs at once in one process): a
 look-up before a create must never trip over a write that another thread records at the
 same moment.
@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from clients import http
-from providers import inventory, journal
 from providers.inventory import Inventory
+from providers.provider_base import ConfiguredProvider
 
 LISTED = 2000  # objects in the listing: long enough for a find to be interrupted
 WRITES = 20000  # creates and deletes per writer thread
@@ -104,22 +103,27 @@ def test_lookups_never_fail_while_other_threads_record_creates_and_deletes() -> 
 
 
 @pytest.mark.usefixtures("frequent_thread_switches")
-def test_every_thread_gets_the_one_shared_object_of_each_registry() -> None:
-    """The process-wide registries (listings, journals, limiters, sessions) must hand every
-    thread the same object for one key: two listings would each miss the other's writes,
-    two limiters would each allow the full rate."""
-    rate = http.RateLimit(120, 60.0)
-    got: dict[str, set[int]] = {"listing": set(), "journal": set(), "limiter": set(),
-                                "session": set()}
+def test_every_thread_of_a_provider_process_gets_its_one_shared_runtime() -> None:
+    """What a provider object shares (client, pacing, listings) is built once, whatever the
+    number of RPC threads asking at once: two listings would each miss the other's writes,
+    two pacers would each allow the full rate."""
+    provider = ConfiguredProvider()
+    built: list[object] = []
+
+    def build() -> object:
+        time.sleep(0.001)  # a slow build, so that other threads arrive meanwhile
+        made = object()
+        built.append(made)
+        return made
+
+    got: set[int] = set()
 
     def fetch() -> None:
         for _ in range(50):
-            got["listing"].add(id(inventory.shared("kind", "https://x", "key", list)))
-            got["journal"].add(id(journal.for_stack("o/p/s")))
-            got["limiter"].add(id(http.limiter_for("ilert", "https://x", "key", rate)))
-            got["session"].add(id(http.session_for("ilert", http.RetryPolicy())))
+            got.add(id(provider.shared(build)))
 
     errors = _run_all([fetch] * 8)
 
     assert errors == []
-    assert {name: len(ids) for name, ids in got.items()} == dict.fromkeys(got, 1)
+    assert len(built) == 1
+    assert got == {id(built[0])}
