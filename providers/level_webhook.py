@@ -277,6 +277,7 @@ SCHEMA = Schema(
     WebhookInputs,
     what="LevelWebhook",
     outputs=("has_secret", "created_at", "updated_at"),
+    api_case=str,  # Level's API speaks snake_case, as the keys do
 )
 
 

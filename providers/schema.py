@@ -219,7 +219,7 @@ def as_reference(value: object) -> int | str:
 class Spec:
     """Everything about one field besides its type: the one place it is declared.
 
-    ``api``: the field's name in the API (camelCase of the key by default for ilert; None:
+    ``api``: the field's name in the API (by default the key in the schema's ``api_case``; None:
     not an API field). ``stack_key``: its key in an integration of the stack file (camelCase
     of the key by default; None: not set from the stack file). ``default``: what an
     omitted field means (None: unset). ``when_declared``: an omitted field is not managed at
@@ -257,10 +257,12 @@ class Field:
     spec: Spec
     value_type: Any
     required: bool
+    api_case: Callable[[str], str] = to_camel
 
     @property
     def api(self) -> str | None:
-        return to_camel(self.key) if self.spec.api == "" else self.spec.api
+        """The field's name in the API (the schema's case of the key, unless the spec says)."""
+        return self.api_case(self.key) if self.spec.api == "" else self.spec.api
 
     @property
     def stack_key(self) -> str | None:
@@ -284,13 +286,15 @@ class Schema:
     what: str
     outputs: tuple[str, ...] = ()
     secret_outputs: tuple[str, ...] = ()
+    #: How the API spells a field's key: camelCase (ilert) unless said (Level: snake_case).
+    api_case: Callable[[str], str] = to_camel
     fields: dict[str, Field] = field(init=False)
     model: type[BaseModel] = field(init=False)
 
     UNKNOWN_CONTEXT: ClassVar[str] = "unknown"
 
     def __post_init__(self) -> None:
-        self.fields = _read_fields(self.inputs)
+        self.fields = _read_fields(self.inputs, self.api_case)
         self.model = _build_model(self.inputs.__name__.removesuffix("Inputs"), self.fields)
 
     # -- names ------------------------------------------------------------------------------
@@ -483,7 +487,7 @@ def _did_you_mean(word: str, known: Iterable[str]) -> str:
     return f"; did you mean {guess!r}?" if guess else ""
 
 
-def _read_fields(inputs: type) -> dict[str, Field]:
+def _read_fields(inputs: type, api_case: Callable[[str], str]) -> dict[str, Field]:
     """The fields of an inputs ``TypedDict``, in declaration order.
 
     Whether a field is required is read from its ``Required[...]`` wrapper: with postponed
@@ -502,7 +506,7 @@ def _read_fields(inputs: type) -> dict[str, Field]:
         specs = [item for item in metadata if isinstance(item, Spec)]
         if len(specs) != 1:
             raise TypeError(f"{inputs.__name__}.{key} needs exactly one Spec")
-        found[key] = Field(key, specs[0], _value_type(wrapped), required)
+        found[key] = Field(key, specs[0], _value_type(wrapped), required, api_case)
     return found
 
 
