@@ -80,15 +80,19 @@ class SettingsError(ValueError):
 class Integration:
     """One Level-to-ilert wiring: the inputs of its alert source and of its webhook.
 
-    ``source`` holds the alert source's inputs and ``webhook`` the webhook's settings, as the
-    schemas validated them (keys as the resources name them, defaults filled in).
+    ``source`` holds the alert source's inputs and ``webhook`` the webhook's settings that the
+    stack file sets, as the schemas validated them (keys as the resources name them); what
+    it leaves out stays out, for the resources' own defaults (or, for a field managed only
+    when declared, for ilert to keep as it is).
     """
 
-    source: Mapping[str, Any]
-    webhook: Mapping[str, Any]
+    source: Mapping[str, Any] = field(repr=False)
+    webhook: Mapping[str, Any] = field(repr=False)
     resource_name: str | None = None
     shares_alerts_with: list[str] | None = None
-    written: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # the webhook secret is in ``webhook``: never shown
+        return f"Integration(name={self.name!r}, resource_name={self.resource_name!r})"
 
     @classmethod
     def parse(cls, entry: object, where: str = "integration") -> Integration:
@@ -98,7 +102,7 @@ class Integration:
             raise SettingsError("\n".join(f"- {line}" for line in lines))
         return integration
 
-    # What other modules read, by the names the stack file uses (routing, ops).
+    # What other modules read (routing, ops): the value set, else the field's default.
     @property
     def name(self) -> str:
         return str(self.source["name"])
@@ -109,7 +113,7 @@ class Integration:
 
     @property
     def active(self) -> bool:
-        return bool(self.source["active"])
+        return bool(_setting(ilert_alert_source.SCHEMA.fields, self.source, "active"))
 
     @property
     def event_filter(self) -> str | None:
@@ -117,7 +121,7 @@ class Integration:
 
     @property
     def adopt(self) -> bool:
-        return bool(self.source.get("adopt"))
+        return bool(self.source.get("adopt", False))
 
     @property
     def device_groups(self) -> list[str] | None:
@@ -125,11 +129,11 @@ class Integration:
 
     @property
     def event_types(self) -> list[str]:
-        return list(self.webhook["event_types"])
+        return list(_setting(level_webhook.SCHEMA.fields, self.webhook, "event_types"))
 
     @property
     def webhook_enabled(self) -> bool:
-        return bool(self.webhook["enabled"])
+        return bool(_setting(level_webhook.SCHEMA.fields, self.webhook, "enabled"))
 
     @property
     def webhook_secret(self) -> str | None:
@@ -137,11 +141,12 @@ class Integration:
 
     def alert_source_inputs(self) -> dict[str, Any]:
         """The inputs of this integration's ``IlertAlertSource`` (unset ones left out)."""
-        return {key: value for key, value in self.source.items() if value is not None}
+        return dict(self.source)
 
     def webhook_inputs(self, url: str) -> dict[str, Any]:
-        """The inputs of this integration's ``LevelWebhook`` for a given URL."""
-        return {"url": url, **self.webhook}
+        """The inputs of this integration's ``LevelWebhook`` for a given URL (``adopt`` is
+        the integration's, for both of its objects)."""
+        return {"url": url, "adopt": self.adopt, **self.webhook}
 
     def args(self, webhook_management: WebhookManagement = "api") -> LevelIlertIntegrationArgs:
         """The component's typed arguments: the one place settings map to them."""
@@ -299,7 +304,7 @@ def _integration(where: str, entry: object) -> tuple[Integration | None, list[st
         except ValidationError as error:
             lines.extend(_problem(where, item) for item in error.errors(include_url=False))
             continue
-        parts.append({key: value for key, value in valid.items() if key not in extra})
+        parts.append({key: valid[key] for key in inputs})  # what the file sets, normalised
     resource_name = entry.get("resourceName")
     problem = resource_name_problem(resource_name)
     if problem:
@@ -312,15 +317,17 @@ def _integration(where: str, entry: object) -> tuple[Integration | None, list[st
     if lines:
         return None, lines
     source, webhook = parts
-    webhook.pop("url", None)
-    webhook.pop("alert_source_id", None)
     return Integration(
         source=source,
         webhook=webhook,
         resource_name=cast("str | None", resource_name),
         shares_alerts_with=cast("list[str] | None", partners),
-        written=dict(entry),
     ), []
+
+
+def _setting(fields: Mapping[str, Field], values: Mapping[str, Any], key: str) -> Any:
+    """A setting as the resource will have it: the value set, else the field's default."""
+    return values[key] if key in values else fields[key].spec.default
 
 
 def resource_name_problem(value: object) -> str | None:

@@ -34,18 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from clients.ilert import (
-    DEFAULT_ALERT_CREATION,
-    DEFAULT_ALERT_PRIORITY_RULE,
-    AlertSource,
-    EscalationPolicy,
-    IdRef,
-)
+from clients.ilert import AlertSource, EscalationPolicy, IdRef
 from clients.level import ALERT_ACTIVE, ALERT_EVENT_TYPES, ALERT_RESOLVED, Group, Webhook
 from clients.level_groups import path_of
 from components import routing
 from components.settings import (
     INTEGRATIONS_KEY,
+    OWN_KEYS,
+    SOURCE_KEYS,
+    WEBHOOK_KEYS,
     Integration,
     SettingsError,
     load_settings,
@@ -53,15 +50,16 @@ from components.settings import (
 )
 from ops.discover_read import Live, unmanaged_settings
 from ops.report import Check
+from providers.schema import IdList, Reference
 
 COMMENT_WIDTH = 92
 LEVEL_WEBHOOKS = "Level webhooks"
-#: Keys discover writes from the live objects; any other key of a previous entry of the same
-#: name (resourceName, a webhookSecret set with the CLI) is kept by ``--force``.
-DERIVED_KEYS = (
-    "name", "escalationPolicy", "alertCreation", "alertGroupingWindow", "alertPriorityRule",
-    "autoResolutionTimeout", "teams", "active", "eventFilter", "eventTypes", "webhookEnabled",
-    "deviceGroups", "sharesAlertsWith", "adopt",
+#: Keys discover writes from the live objects (every setting of the two schemas but the
+#: webhook secret, which Level never returns); any other key of a previous entry of the
+#: same name (resourceName, a webhookSecret set with the CLI) is kept by ``--force``.
+DERIVED_KEYS = tuple(
+    key for key in (*SOURCE_KEYS, *WEBHOOK_KEYS, *OWN_KEYS)
+    if key not in ("webhookSecret", "resourceName")
 )
 _NUMBER = re.compile(r"[+-]?\d+")
 
@@ -175,6 +173,19 @@ def _ilert_like(url: str, ilert_base_url: str) -> bool:
     )
 
 
+class _NoRefs:
+    """Discover reads references (policies) itself: plain codecs need no look-up."""
+
+    def resolve(self, kind: str, ref: Any, setting: str) -> Any:
+        raise AssertionError("discover resolves no reference")  # pragma: no cover
+
+    def name_of(self, kind: str, object_id: int | str) -> str | None:
+        return None
+
+
+_NO_REFS = _NoRefs()
+
+
 class _Builder:
     """Builds one plan; kept as an object so each step is a small method."""
 
@@ -280,24 +291,32 @@ class _Builder:
         self.entries.append(entry)
 
     def _values(self, source: AlertSource, webhook: Webhook | None, entry: Entry) -> dict[str, Any]:
-        """Every setting this project manages, as the live objects have it, in file order."""
-        policy, why = policy_ref(source.escalation_policy, self.live.policies)
-        values: dict[str, Any] = {"name": source.name, "escalationPolicy": policy}
-        if why:
-            entry.eol["escalationPolicy"] = why
-        values["alertCreation"] = source.alert_creation or DEFAULT_ALERT_CREATION
-        if source.alert_grouping_window:
-            values["alertGroupingWindow"] = source.alert_grouping_window
-        values["alertPriorityRule"] = source.alert_priority_rule or DEFAULT_ALERT_PRIORITY_RULE
-        if source.auto_resolution_timeout:
-            values["autoResolutionTimeout"] = source.auto_resolution_timeout
-        teams = sorted(source.teams, key=lambda team: team.id)
-        values["teams"] = [team.id for team in teams]
-        if any(team.name for team in teams):
-            entry.eol["teams"] = ", ".join(team.name or str(team.id) for team in teams)
-        values["active"] = source.active
-        if source.event_filter:
-            values["eventFilter"] = source.event_filter
+        """Every setting this project manages, as the live objects have it, in file order:
+        the alert source's from its schema (each field's codec reads it back as the stack
+        file writes it), then the webhook's, then ``adopt: true``."""
+        live = source.fields
+        values: dict[str, Any] = {}
+        for stack_key, each in SOURCE_KEYS.items():
+            if each.spec.api is None:  # not an API setting (adopt)
+                continue
+            codec = each.spec.codec
+            value: object
+            if isinstance(codec, Reference):
+                ref = live.get(str(each.api)) or {}
+                value, why = policy_ref(IdRef.model_validate(ref), self.live.policies)
+                if why:
+                    entry.eol[stack_key] = why
+            elif isinstance(codec, IdList):
+                teams = sorted(live.get(str(each.api)) or (), key=lambda team: team["id"])
+                value = [team["id"] for team in teams]
+                if any(team.get("name") for team in teams):
+                    entry.eol[stack_key] = ", ".join(
+                        team.get("name") or str(team["id"]) for team in teams
+                    )
+            else:
+                value = codec.outputs(each, live, None, _NO_REFS)[each.key]
+            if value is not None:
+                values[stack_key] = value
         if not self.manual:
             values.update(self._webhook_values(webhook, entry))
         values["adopt"] = True
@@ -442,7 +461,7 @@ class _Builder:
         found = []
         for entry in self.entries:
             values = {k: v for k, v in entry.values.items() if k != "webhookSecret"}
-            found.append(Integration.model_validate(values))
+            found.append(Integration.parse(values))
         return found
 
     def _routing(self) -> None:

@@ -37,36 +37,30 @@ from clients.level import (
     WebhookManagementUnavailableError,
 )
 from clients.tuning import ApiTuning
+from providers.ilert_alert_source import SCHEMA
 
-#: Fields of an alert source that are not settings (ilert makes them) or that this project
-#: manages through a typed field; any other field that holds a value is a setting the
-#: project does not manage, which the whole-object PUT of an ``up`` resets.
-NOT_UNMANAGED_SETTINGS = frozenset(
+#: Fields of an alert source that are not settings (ilert makes them); with the fields of
+#: the alert source's schema (what this project manages) they are all that is not an
+#: unmanaged setting. Any other field that holds a value is a setting the project does not
+#: manage, which the whole-object PUT of an ``up`` resets.
+NOT_SETTINGS = frozenset(
     {
-        "iconUrl", "lightIconUrl", "darkIconUrl", "bidirectional", "createdAt", "updatedAt",
-        "integrationKey", "integrationUrl", "status", "setupStatus", "autoCreateServices",
+        "id", "iconUrl", "lightIconUrl", "darkIconUrl", "bidirectional", "createdAt",
+        "updatedAt", "integrationKey", "integrationUrl", "status", "setupStatus",
+        "autoCreateServices",
     }
 )
-
-
-class IlertReader(IlertClient):
-    """ilert's client plus the one read discover needs beyond the providers': a source with
-    every include-only field (the providers ask for ``eventFilter`` alone)."""
-
-    def get_alert_source_with_everything(self, source_id: int) -> AlertSource:
-        """``GET /api/alert-sources/{id}?include=...`` with every include."""
-        path = f"/api/alert-sources/{int(source_id)}"
-        params = {"include": list(EVERY_INCLUDE)}
-        return self._api.call(AlertSource, "GET", path, params=params).with_includes()
+MANAGED = frozenset(
+    str(each.api) for each in SCHEMA.fields.values() if each.spec.api is not None
+)
 
 
 def unmanaged_settings(source: AlertSource) -> dict[str, Any]:
     """The settings ``source`` holds that this project does not manage (camelCase keys)."""
-    extra = source.model_extra or {}
     return {
         key: value
-        for key, value in sorted(extra.items())
-        if key not in NOT_UNMANAGED_SETTINGS and value not in (None, False, "", [], {})
+        for key, value in sorted(source.fields.items())
+        if key not in NOT_SETTINGS | MANAGED and value not in (None, False, "", [], {})
     }
 
 
@@ -100,8 +94,8 @@ class ReadSettings:
     level_page_size: int = LEVEL_PAGE_SIZE
 
 
-def _ilert(settings: ReadSettings) -> IlertReader:
-    return IlertReader(
+def _ilert(settings: ReadSettings) -> IlertClient:
+    return IlertClient(
         settings.ilert.base_url,
         settings.ilert.credential,
         rate_limit=settings.ilert_tuning.rate_limit,
@@ -125,7 +119,7 @@ def read_live(settings: ReadSettings) -> Live:
         if source.integration_url
     }
     sources = [
-        ilert.get_alert_source_with_everything(source.id)
+        ilert.get_alert_source(source.id, include=EVERY_INCLUDE)
         for source in listed
         if source.integration_type == LEVEL_INTEGRATION_TYPE
     ]

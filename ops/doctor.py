@@ -43,6 +43,7 @@ from ops.ids import Ids, Outputs, ids_for
 from ops.report import Check, Status
 from ops.stack import Stack
 from ops.urls import explain_difference
+from providers.ilert_alert_source import SCHEMA as SOURCE_SCHEMA
 
 CREDENTIALS = "credentials"
 ROWS_SHOWN = 40
@@ -87,7 +88,9 @@ class Apis:
     def source(self, source_id: int) -> AlertSource:
         """One alert source by id (the full object, with its URL and filter), cached."""
         if source_id not in self._source_by_id and self.ilert is not None:
-            self._source_by_id[source_id] = self.ilert.get_alert_source(source_id)
+            self._source_by_id[source_id] = self.ilert.get_alert_source(
+                source_id, include=SOURCE_SCHEMA.include_only
+            )
         return self._source_by_id[source_id]
 
     def level_groups(self) -> list[Group]:

@@ -537,11 +537,15 @@ def _when_set(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return run
 
 
-def _each(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def run(value: Any) -> Any:
-        return value if value is None else [check(item) for item in value]
-
-    return run
+def _with_items(value_type: Any, item: Callable[[Any], Any]) -> Any:
+    """``list[T]`` (or ``list[T] | None``) whose elements ``item`` checks one by one, so an
+    error names its element (``teams[1]``)."""
+    if get_origin(value_type) is Union:
+        return Union[tuple(_with_items(member, item) for member in get_args(value_type))]  # noqa: UP007
+    if get_origin(value_type) is list:
+        (element,) = get_args(value_type)
+        return list[Annotated[element, BeforeValidator(item)]]  # type: ignore[valid-type]
+    return value_type
 
 
 def _build_model(name: str, fields: Mapping[str, Field]) -> type[BaseModel]:
@@ -552,15 +556,17 @@ def _build_model(name: str, fields: Mapping[str, Field]) -> type[BaseModel]:
         validators: list[Any] = []
         if spec.parse is not None:
             validators.append(BeforeValidator(_when_set(spec.parse)))
-        if spec.item is not None:
-            validators.append(BeforeValidator(_each(spec.item)))
         if spec.choices:
             validators.append(AfterValidator(_when_set(_one_of(key, spec.choices))))
         if spec.check is not None:
             validators.append(AfterValidator(_when_set(spec.check)))
         if spec.rule is not None:
             validators.append(AfterValidator(spec.rule))
-        value_type = Annotated[(each.value_type, *validators)] if validators else each.value_type
+        value_type = each.value_type
+        if spec.item is not None:
+            value_type = _with_items(value_type, spec.item)
+        if validators:
+            value_type = Annotated[(value_type, *validators)]
         if each.required:
             definitions[key] = (value_type, ...)
         elif spec.rule is not None:  # a rule runs on an omitted field too

@@ -21,7 +21,11 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 from pulumi.runtime.mocks import MockResourceArgs
 
-from components.level_ilert_integration import LevelIlertIntegration, setup_instructions
+from components.level_ilert_integration import (
+    LevelIlertIntegration,
+    LevelIlertIntegrationArgs,
+    setup_instructions,
+)
 from components.settings import Integration
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
@@ -180,10 +184,15 @@ def test_two_org_wide_unfiltered_integrations_fail_the_preview_naming_both(
 
 
 def test_manual_mode_steps_say_which_groups_to_tick(sandbox: Sandbox) -> None:
-    integration = Integration.model_validate(
-        {**ACME, "deviceGroups": ["Acme Corp", "Globex"]}
+    integration = Integration.parse({**ACME, "deviceGroups": ["Acme Corp", "Globex"]})
+    steps = setup_instructions(
+        "level-acme",
+        source_name=integration.name,
+        event_types=integration.event_types,
+        enabled=integration.webhook_enabled,
+        device_groups=integration.device_groups,
+        has_secret=integration.webhook_secret is not None,
     )
-    steps = setup_instructions(integration, output_name="level-acme")
     assert "  6. Scope it to device groups: tick only 'Acme Corp', 'Globex' (the groups below" in (
         steps
     )
@@ -473,7 +482,9 @@ def test_the_component_used_directly_manages_the_webhook_and_honours_its_options
         pulumi.runtime.set_all_config(config)
         group = pulumi.ComponentResource("acme:index:Integrations", "all")
         wiring = LevelIlertIntegration(
-            "acme", Integration.model_validate(ACME), pulumi.ResourceOptions(parent=group)
+            "acme",
+            LevelIlertIntegrationArgs(name="Level - Acme", escalation_policy="On-call L1"),
+            pulumi.ResourceOptions(parent=group),
         )
         assert wiring.webhook is not None and wiring.setup_instructions is None
         wiring.urn.apply(urns.append)
@@ -509,7 +520,7 @@ def test_the_engine_is_told_which_outputs_are_secret(sandbox: Sandbox) -> None:
     secret_outputs: dict[str, list[str]] = {}
 
     def record(args: pulumi.ResourceTransformationArgs) -> None:
-        secret_outputs[args.type_] = list(args.opts.additional_secret_outputs or [])
+        secret_outputs[args.type_] = sorted(args.opts.additional_secret_outputs or [])
 
     def program() -> None:
         pulumi.runtime.set_all_config(config)
@@ -521,7 +532,7 @@ def test_the_engine_is_told_which_outputs_are_secret(sandbox: Sandbox) -> None:
     assert secret_outputs == {
         COMPONENT: [],
         ALERT_SOURCE: ["integration_key", "integration_url"],
-        WEBHOOK: ["url", "secret"],
+        WEBHOOK: ["secret", "url"],
     }
 
 

@@ -35,9 +35,11 @@ def test_minimal_integration_gets_the_documented_defaults() -> None:
     assert integration.pulumi_name == "level-acme"
     assert integration.event_types == ["alert_active", "alert_resolved"]
     assert integration.webhook_enabled is True
+    # What the file leaves out stays out: the resource's defaults apply (active, adopt, ...).
     assert integration.alert_source_inputs() == {
-        "name": "Level - Acme", "escalation_policy": "Default", "active": True, "adopt": False,
+        "name": "Level - Acme", "escalation_policy": "Default",
     }
+    assert integration.active is True
     assert integration.webhook_inputs("https://u")["adopt"] is False
 
 
