@@ -62,7 +62,18 @@ _URL_PLACEHOLDER = "https://ilert.invalid/api/v1/events/levelio/placeholder"
 #: The stack keys of an integration: the two schemas', plus the integration's own two.
 SOURCE_KEYS: dict[str, Field] = ilert_alert_source.SCHEMA.stack_fields()
 WEBHOOK_KEYS: dict[str, Field] = level_webhook.SCHEMA.stack_fields()
-OWN_KEYS = ("resourceName", "sharesAlertsWith")
+OWN_KEY_DOCS = {
+    "resourceName": (
+        "The Pulumi resource name (default: a slug of `name`); set it to the old slug before "
+        "renaming `name`, so the rename is an update in place. Not blank, no `::`, no control "
+        "characters, at most 255 characters."
+    ),
+    "sharesAlertsWith": (
+        "Names of other integrations of this stack that may receive the same Level alerts; "
+        "without it, two integrations that would both page for one alert fail the preview."
+    ),
+}
+OWN_KEYS = tuple(OWN_KEY_DOCS)
 INTEGRATION_KEYS = frozenset({*SOURCE_KEYS, *WEBHOOK_KEYS, *OWN_KEYS})
 
 EXAMPLE = """\

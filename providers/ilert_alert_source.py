@@ -207,7 +207,7 @@ class AlertSourceInputs(TypedDict, total=False):
         parse=declared_policy, codec=Reference(POLICY), example="Default",
     )]]
     integration_type: Annotated[In[str], Spec(
-        "ilert's integration type; a change replaces the source (and its URL).",
+        "ilert's integration type (a new source means a new URL).",
         default=LEVEL_INTEGRATION_TYPE, check=integration_type, replaces=True, stack_key=None,
     )]
     alert_creation: Annotated[In[str], Spec(
