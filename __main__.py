@@ -46,7 +46,11 @@ if pulumi.runtime.is_dry_run():  # preview, and the preview phase of `pulumi up`
         raise pulumi.RunError(str(report.error()))
 
 for integration in settings.integrations:
+    # An earlier resource name is an alias: the objects move to the new name in the state.
+    aliases = [pulumi.Alias(name=name) for name in integration.previous_resource_names]
     wiring = LevelIlertIntegration(
-        integration.pulumi_name, integration.args(settings.webhook_management)
+        integration.pulumi_name,
+        integration.args(settings.webhook_management),
+        pulumi.ResourceOptions(aliases=aliases) if aliases else None,
     )
     pulumi.export(integration.pulumi_name, wiring.exports())

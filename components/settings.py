@@ -8,8 +8,9 @@ outputs the URL and the UI steps).
 An integration's keys are not declared here: they are the stack keys of the two resources'
 schemas (``AlertSourceInputs``, ``WebhookSettings``: camelCase of each field, or the
 ``stack_key`` its spec names, such as ``webhookSecret``), validated by the same rules the
-providers' ``check`` runs, so config and ``pulumi preview`` agree. Only two keys belong to
-the integration itself: ``resourceName`` (its Pulumi name) and ``sharesAlertsWith``. Errors
+providers' ``check`` runs, so config and ``pulumi preview`` agree. Three keys belong to the
+integration itself: ``resourceName`` (its Pulumi name), ``previousResourceNames`` (earlier
+ones, as Pulumi aliases) and ``sharesAlertsWith``. Errors
 name the config path a user edits, e.g. ``level-ilert:integrations[0].alertCreation``.
 
 Routing: two integrations that would both page for one Level alert fail the preview
@@ -68,6 +69,11 @@ OWN_KEY_DOCS = {
         "renaming `name`, so the rename is an update in place. Not blank, no `::`, no control "
         "characters, at most 255 characters."
     ),
+    "previousResourceNames": (
+        "Earlier `resourceName`s of this integration (or slugs of earlier names): Pulumi "
+        "aliases, so a changed resource name moves the objects in the state instead of "
+        "making new ones and deleting the old."
+    ),
     "sharesAlertsWith": (
         "Names of other integrations of this stack that may receive the same Level alerts; "
         "without it, two integrations that would both page for one alert fail the preview."
@@ -101,6 +107,7 @@ class Integration:
     webhook: Mapping[str, Any] = field(repr=False)
     resource_name: str | None = None
     shares_alerts_with: list[str] | None = None
+    previous_resource_names: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # the webhook secret is in ``webhook``: never shown
         return f"Integration(name={self.name!r}, resource_name={self.resource_name!r})"
@@ -325,6 +332,14 @@ def _integration(where: str, entry: object) -> tuple[Integration | None, list[st
         isinstance(partners, list) and all(isinstance(p, str) for p in partners)
     ):
         lines.append(f"{where}.sharesAlertsWith must be a list of integration names.")
+    previous = entry.get("previousResourceNames") or []
+    if not isinstance(previous, list):
+        lines.append(f"{where}.previousResourceNames must be a list of earlier resource names.")
+        previous = []
+    for index, name in enumerate(previous):
+        problem = resource_name_problem(name)
+        if problem:
+            lines.append(f"{where}.previousResourceNames[{index}]: {problem}")
     if lines:
         return None, lines
     source, webhook = parts
@@ -333,6 +348,7 @@ def _integration(where: str, entry: object) -> tuple[Integration | None, list[st
         webhook=webhook,
         resource_name=cast("str | None", resource_name),
         shares_alerts_with=cast("list[str] | None", partners),
+        previous_resource_names=tuple(previous),
     ), []
 
 
@@ -466,6 +482,15 @@ def duplicates(entries: list[Any]) -> list[str]:
             )
         names.setdefault(name, index)
         resource_names.setdefault(resource_name, index)
+    for index, entry in enumerate(entries):
+        previous = entry.get("previousResourceNames") if isinstance(entry, Mapping) else None
+        for old in previous if isinstance(previous, list) else ():
+            other = resource_names.get(old) if isinstance(old, str) else None
+            if other is not None and other != index:
+                found.append(
+                    f"{INTEGRATIONS_KEY}[{index}].previousResourceNames lists {old!r}, the "
+                    f"resource name of [{other}]: one name cannot be both. Remove it from one."
+                )
     return found
 
 

@@ -223,9 +223,11 @@ def _only_one(identity: Identity, found: list[Item], *, adopt: bool) -> Item:
     if adopt:
         return found[0]
     raise identity.error(
-        f"{identity.api} already has {identity.one} (id {ids}); {identity.exists} "
-        f"If this stack made it in a run that was cut short before it saved its state, take "
-        f"it back the same way, or every such object at once with {ADOPT_ONCE}."
+        f"{identity.api} already has {identity.one} (id {ids}); {identity.exists} If it is "
+        f"this stack's own under an earlier resourceName, list that name in "
+        f"`previousResourceNames` instead (the rename then changes nothing). If a run of this "
+        f"stack made it and was cut short before it saved its state, {ADOPT_ONCE} takes back "
+        f"every such object."
     )
 
 

@@ -231,3 +231,23 @@ def test_every_problem_is_reported_at_once() -> None:
         f"{INTEGRATIONS_KEY}[0].escalationPolicy",
         f"{INTEGRATIONS_KEY}[2].escalation_policy",
     ]
+
+
+def test_previous_resource_names_become_aliases_and_never_name_another_integration() -> None:
+    (integration,) = load([
+        {"name": "Level - Acme", "escalationPolicy": 1, "resourceName": "acme",
+         "previousResourceNames": ["level-acme"]},
+    ]).integrations
+    assert integration.previous_resource_names == ("level-acme",)
+
+    message = error_of([
+        {"name": "Level - Acme", "escalationPolicy": 1, "previousResourceNames": ["globex"]},
+        {"name": "Globex", "escalationPolicy": 1},
+    ])
+    assert (
+        "level-ilert:integrations[0].previousResourceNames lists 'globex', the resource name "
+        "of [1]: one name cannot be both. Remove it from one." in message
+    )
+    assert "previousResourceNames[0]: resourceName must not contain '::'" in error_of([
+        {"name": "x", "escalationPolicy": 1, "previousResourceNames": ["a::b"]},
+    ])
