@@ -393,6 +393,7 @@ class IlertAlertSourceProvider(ConfiguredProvider):
             take_over=lambda found: ilert.client.update_alert_source(
                 found.id, SCHEMA.body(args, ilert), include=SCHEMA.include_only
             ),
+            base_url=ilert.client.base_url,
         )
         ilert.sources.put(source)
         return dynamic.CreateResult(str(source.id), self._outputs(source.fields, args))
@@ -428,18 +429,17 @@ class IlertAlertSourceProvider(ConfiguredProvider):
         return dynamic.UpdateResult(self._outputs(updated.fields, args))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """One DELETE; a source already gone counts as deleted, and one changed since this
-        run read it (another resource of the stack took it over) is left alone."""
+        """One DELETE; a source already gone counts as deleted, and one that a create of this
+        run took over (a renamed resource with ``adopt``) is left alone."""
         ilert = self._ilert()
         delete_unless_taken(
+            ilert.client.base_url,
             _id,
-            _props,
-            ilert.sources,
-            fetch=lambda: ilert.client.get_alert_source(int(_id)),
             delete=lambda: ilert.client.delete_alert_source(int(_id)),
             timeout=ilert.timeout,
             what=f"ilert alert source {_props.get('name')!r} (id {_id})",
         )
+        ilert.sources.remove(_id)
 
     def _outputs(self, live: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
         """The outputs: each field as ilert has it (in its declared form) and what it made."""

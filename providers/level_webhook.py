@@ -367,6 +367,7 @@ class LevelWebhookProvider(ConfiguredProvider):
             take_over=lambda found: level.client.update_webhook(
                 found.id, SCHEMA.body(args, level, {"has_secret": True, **found.fields})
             ),
+            base_url=level.client.base_url,
         )
         level.webhooks.put(webhook)
         return dynamic.CreateResult(webhook.id, self._outputs(webhook.fields, args))
@@ -397,18 +398,17 @@ class LevelWebhookProvider(ConfiguredProvider):
         return dynamic.UpdateResult(outputs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """One DELETE; a webhook already gone counts as deleted, and one changed since this
-        run read it (another resource of the stack took it over) is left alone."""
+        """One DELETE; a webhook already gone counts as deleted, and one that a create of this
+        run took over (a renamed resource with ``adopt``) is left alone."""
         level = self._level()
         delete_unless_taken(
+            level.client.base_url,
             _id,
-            _props,
-            level.webhooks,
-            fetch=lambda: level.client.get_webhook(_id),
             delete=lambda: level.client.delete_webhook(_id),
             timeout=level.timeout,
             what=f"Level webhook {_id}",
         )
+        level.webhooks.remove(_id)
 
     def _outputs(self, live: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
         """The webhook as Level now has it; the secret echoed (secret output), never read."""

@@ -15,7 +15,8 @@ pickled. Nothing is kept on disk beside Pulumi's state.
 
 Creates never make a second object that looks the same (``create_or_adopt``), and deletes
 never remove an object another resource of the stack has just taken over
-(``delete_unless_taken``).
+(``delete_unless_taken``, the one record kept in the process rather than on the provider
+object; its docstring says why).
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def create_or_adopt(
     timeout: float,
     post: Callable[[], Item],
     take_over: Callable[[Item], Item],
+    base_url: str,
 ) -> Item:
     """Create one object, never a second one that looks the same.
 
@@ -169,7 +171,9 @@ def create_or_adopt(
     with deadline(timeout):
         found = listing.find(identity.matches)
         if found:
-            return take_over(_only_one(identity, found, adopt=adopt or adopting_all()))
+            taken = take_over(_only_one(identity, found, adopt=adopt or adopting_all()))
+            note_taken(base_url, taken.id)
+            return taken
         for attempt in range(POST_RETRIES_WHEN_NOTHING_MADE + 1):
             try:
                 return post()
@@ -231,42 +235,46 @@ def _only_one(identity: Identity, found: list[Item], *, adopt: bool) -> Item:
     )
 
 
-def delete_unless_taken(
-    object_id: str,
-    recorded: Mapping[str, Any],
-    listing: Inventory[Item],
-    *,
-    fetch: Callable[[], Item],
-    delete: Callable[[], None],
-    timeout: float,
-    what: str,
-) -> None:
-    """Delete one object, unless another resource of this stack took it over in this run.
+_TAKEN: set[tuple[str, str]] = set()
+_TAKEN_LOCK = threading.Lock()
 
-    A resource renamed in the stack file with ``adopt: true`` gets a new URN: the engine
-    creates the new resource, which takes the object over (its PUT or PATCH moves the
-    object's update time), then deletes the old one. The update time the state holds was
-    read by this run's refresh, so an object whose update time has moved since changed in
-    this run: it is left alone (and said so), never deleted under the resource that now
-    holds it. Gone already counts as deleted.
+
+def _taken_key(base_url: str, object_id: object) -> tuple[str, str]:
+    return (base_url, str(object_id))
+
+
+def note_taken(base_url: str, object_id: object) -> None:
+    """Record that a create of this process took the object over (``adopt``)."""
+    with _TAKEN_LOCK:
+        _TAKEN.add(_taken_key(base_url, object_id))
+
+
+def delete_unless_taken(
+    base_url: str, object_id: str, *, delete: Callable[[], None], timeout: float, what: str
+) -> None:
+    """One DELETE, unless a create of this process took the object over; gone = deleted.
+
+    Why a record in the process: a resource renamed in the stack file with ``adopt: true``
+    gets a new URN, and the engine runs the new resource's create (which takes the object
+    over) before the old resource's delete, in the same provider process. Without the
+    record, that delete removes the object the new resource now holds (seen through the
+    real CLI: the webhook was gone after an ``up`` that exited 0). The object's own update
+    time cannot tell, since an API need not move it on a write that changes nothing. The
+    record is process-wide, not on the provider object, because a stack made by an earlier
+    release deletes through another provider object (its pickled blob differs) than the one
+    that creates. It holds API base URLs and object ids only, never a credential.
     """
-    with deadline(timeout):
-        live = listing.get(object_id, lambda: none_if_gone(fetch))
-        if live is None:
-            return
-        recorded_at = recorded.get("updated_at")
-        live_at = getattr(live, "updated_at", None)
-        if recorded_at is not None and live_at is not None and live_at != recorded_at:
-            print(
-                f"level-ilert: left {what} in place: it changed since this run read it "
-                f"(updated {live_at}, not {recorded_at}), so another resource of this stack "
-                f"took it over. Delete it by hand if it should go.",
-                file=sys.stderr,
-            )
-            return
-        with contextlib.suppress(NotFoundError):
-            delete()
-    listing.remove(object_id)
+    with _TAKEN_LOCK:
+        taken = _taken_key(base_url, object_id) in _TAKEN
+    if taken:
+        print(
+            f"level-ilert: left {what} in place: another resource of this stack took it "
+            f"over in this run (a changed resource name with adopt: true).",
+            file=sys.stderr,
+        )
+        return
+    with contextlib.suppress(NotFoundError), deadline(timeout):
+        delete()
 
 
 def none_if_gone(fetch: Callable[[], Item]) -> Item | None:

@@ -187,7 +187,8 @@ class Reference(Codec):
         name = found.get("name") or (
             refs.name_of(self.kind, object_id) if object_id is not None else None
         )
-        by_id = isinstance(as_reference(declared), int)
+        # State written before the declared form was kept says nothing: by id, as then.
+        by_id = declared is None or isinstance(as_reference(declared), int)
         return {
             field.key: object_id if by_id else (name or object_id),
             f"{field.key}_id": object_id,
@@ -554,8 +555,9 @@ def _build_model(name: str, fields: Mapping[str, Field]) -> type[BaseModel]:
     for key, each in fields.items():
         spec = each.spec
         validators: list[Any] = []
-        if spec.parse is not None:
-            validators.append(BeforeValidator(_when_set(spec.parse)))
+        if spec.parse is not None:  # a required field's null gets the field's own sentence
+            parse = spec.parse if each.required else _when_set(spec.parse)
+            validators.append(BeforeValidator(parse))
         if spec.choices:
             validators.append(AfterValidator(_when_set(_one_of(key, spec.choices))))
         if spec.check is not None:

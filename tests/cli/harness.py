@@ -31,7 +31,9 @@ from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from tools import pulumi_cli
 
 REPO = Path(__file__).resolve().parents[2]
-PROGRAM = ("__main__.py", "Pulumi.yaml", "requirements.txt", "providers", "components")
+PROGRAM = (
+    "__main__.py", "Pulumi.yaml", "requirements.txt", "providers", "components", "clients", "icl",
+)
 PASSPHRASE = "e2e-passphrase"
 COMMAND_TIMEOUT_SECONDS = 240
 EXIT_DRIFT = 7
