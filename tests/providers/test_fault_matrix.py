@@ -10,6 +10,7 @@ reaches the API.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 import pytest
 
@@ -67,9 +68,8 @@ def test_the_next_up_after_a_failed_create_makes_exactly_one(sandbox: Sandbox, k
     """Every POST of a create lost before it acted: sent three times in all, nothing made,
     the create fails; the next ``up`` (a new process) makes exactly one."""
     url = sandbox.ilert_url + "/api/v1/events/levelio/il1lvlmatrix"
-    service, path = ("ilert", "/api/alert-sources") if kind == "source" else (
-        "level", "/v2/webhooks"
-    )
+    service: Literal["ilert", "level"] = "ilert" if kind == "source" else "level"
+    path = "/api/alert-sources" if kind == "source" else "/v2/webhooks"
     posts = provider_base.POST_RETRIES_WHEN_NOTHING_MADE + 1
     sandbox.faults.add(service, "POST", path, mode="reset_before", count=posts)
     first = _provider(kind, _config(sandbox))
