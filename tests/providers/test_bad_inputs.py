@@ -457,30 +457,11 @@ ALL_ROWS = [*STACK_CONFIG, *ALERT_SOURCE_INPUTS, *WEBHOOK_INPUTS, *ENDPOINTS]
 
 # Rows the rewritten core (providers/schema.py) gets wrong, reported to the lead rather than
 # fixed here: strict, so each turns into a failure to remove once the core is fixed.
-ITEM_CHECKED_AS_A_WHOLE = (
-    "core bug: Spec.item runs on the whole value before its type is checked, so a bad team "
-    "is no longer named by its index, text is taken item by item ('12' is teams 1 and 2), a "
-    "number raises TypeError, and only the first bad item is reported"
-)
 NULL_SKIPS_PARSE = (
     "core regression: Spec.parse is skipped for null, so escalation_policy: null gets two "
     "type sentences (one per union branch) instead of the policy's hint"
 )
-CORE_BUGS = {
-    "policy-null": NULL_SKIPS_PARSE,
-    "source-policy-null": NULL_SKIPS_PARSE,
-    **dict.fromkeys(
-        [
-            "teams-true", "teams-false-second", "teams-zero", "teams-negative", "teams-fraction",
-            "teams-name", "teams-overflow", "teams-past-float-precision", "teams-null-item",
-            "teams-nested", "teams-text", "teams-number", "source-teams-true",
-            "source-teams-zero", "source-teams-fraction", "source-teams-overflow",
-            "source-teams-name", "source-teams-text", "source-teams-number",
-            "source-teams-digits",
-        ],
-        ITEM_CHECKED_AS_A_WHOLE,
-    ),
-}
+CORE_BUGS = {"policy-null": NULL_SKIPS_PARSE, "source-policy-null": NULL_SKIPS_PARSE}
 
 
 def params(rows: list[Row]) -> list[Any]:

@@ -35,8 +35,7 @@ def test_invalid_inputs_in_create_name_each_property_without_a_pydantic_dump(
 
     text = str(caught.value)
     assert text.startswith("The resource's inputs are invalid: alert_creation must be one of ")
-    # (the item's index, "teams[0]: ", is lost in the new core: see test_bad_inputs.CORE_BUGS)
-    assert "teams must be a list of ilert team ids" in text
+    assert "teams[0]: teams must be a list of ilert team ids" in text
     assert "validation error" not in text and "pydantic" not in text
     assert text.endswith("Fix them in the stack file (or the program that declares the "
                          "resource) and run again.")

@@ -3,11 +3,11 @@ object another resource of the stack took over.
 
 Creates: a CLI that dies mid-``up`` (or runs with checkpoints off) may lose from the state
 what it created. The next ``up`` creates those resources again, in a new provider process:
-the look-up before the create finds each object and refuses it, naming its id and the one
-command that takes it back (``adopt: true`` on the integration, or for one run
-``make up ADOPT=1``). Nothing tells this stack's objects from hand-made ones: both are
-refused alike, and ``LEVEL_ILERT_ADOPT=1`` takes each over with one PUT or PATCH, its URL
-kept.
+the look-up before the create finds each object and refuses it, naming its id and the
+ways to take it back (``adopt: true`` on the integration, ``previousResourceNames`` for a
+renamed one, or for one run ``make up ADOPT=1``). Nothing tells this stack's objects from
+hand-made ones: both are refused alike, and ``LEVEL_ILERT_ADOPT=1`` takes each over with one
+PUT or PATCH, its URL kept.
 
 Deletes look first: an object already gone counts as deleted (no DELETE), and one whose
 ``updated_at`` moved since the state recorded it (a renamed resource adopted it in this run,
@@ -38,9 +38,10 @@ from tests.providers.test_adoption import (
 NAME = "Level - Acme"
 SOURCE: dict[str, Any] = {"name": NAME, "escalation_policy": 1}
 TAKE_BACK = (
-    "If this stack made it in a run that was cut short before it saved its state, take it "
-    "back the same way, or every such object at once with `make up ADOPT=1` "
-    "(LEVEL_ILERT_ADOPT=1 pulumi up)."
+    "If it is this stack's own under an earlier resourceName, list that name in "
+    "`previousResourceNames` instead (the rename then changes nothing). If a run of this stack "
+    "made it and was cut short before it saved its state, `make up ADOPT=1` "
+    "(LEVEL_ILERT_ADOPT=1 pulumi up) takes back every such object."
 )
 
 
