@@ -19,7 +19,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 
 from clients import http
 from clients.http import ApiError
-from providers import inventory
+from providers import provider_base
 from providers.ilert_alert_source import IlertAlertSourceProvider
 from providers.level_webhook import LevelWebhookProvider
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
@@ -58,14 +58,17 @@ def _closed_port() -> int:
 
 @contextmanager
 def quick_clients() -> Iterator[None]:
-    """Short timeouts and backoffs so a cell takes a second, not a minute."""
+    """Short timeouts, backoffs and settling waits so a cell takes a second, not a minute."""
     saved = http.Timeouts, http.RetryPolicy
+    settle = provider_base.SETTLE_SECONDS
     http.Timeouts = lambda: saved[0](connect=0.5, read=READ_TIMEOUT)  # type: ignore[assignment,misc]
     http.RetryPolicy = lambda: saved[1](attempts=3, backoff_factor=0.05, backoff_jitter=0)  # type: ignore[assignment,misc]
+    provider_base.SETTLE_SECONDS = 0.05
     try:
         yield
     finally:
         http.Timeouts, http.RetryPolicy = saved  # type: ignore[misc]
+        provider_base.SETTLE_SECONDS = settle
 
 
 def _config(sandbox: Sandbox, *, refused: bool = False) -> dict[str, str]:
@@ -115,8 +118,8 @@ def _fault_target(operation: str, kind: str, object_id: str) -> tuple[str, str, 
 
 
 def run_cell(sandbox: Sandbox, operation: str, kind: str, fault: str) -> Cell:
-    """Run one cell in a fresh provider process (no listing carried over)."""
-    inventory.forget_all()
+    """Run one cell in a fresh provider process: a provider object of its own, so no listing
+    or client is carried over from the one that made the object."""
     setup = _provider(kind, _config(sandbox))
     url = sandbox.ilert_url + "/api/v1/events/levelio/il1lvlmatrix"
     inputs = _inputs(kind, setup, url)
@@ -124,7 +127,6 @@ def run_cell(sandbox: Sandbox, operation: str, kind: str, fault: str) -> Cell:
     if operation != "create":
         created = setup.create(inputs)
         object_id, outputs = created.id, dict(created.outs or {})
-    inventory.forget_all()
     provider = _provider(kind, _config(sandbox, refused=fault == "connection refused"))
     if fault != "connection refused":
         service, method, path = _fault_target(operation, kind, object_id)

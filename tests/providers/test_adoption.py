@@ -11,20 +11,27 @@ from typing import Any
 
 import pytest
 
-from clients.ilert import AlertSourceRequest, IlertClient
+from clients.ilert import IlertClient
 from clients.level import LevelClient
 from providers.ilert_alert_source import AlertSourceExistsError, IlertAlertSourceProvider
 from providers.level_webhook import LevelWebhookProvider, WebhookExistsError
+from providers.provider_base import ADOPT_ENV
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 
 BLOB = "not-inspected-by-the-provider"
+
+
+@pytest.fixture(autouse=True)
+def _no_adopt_for_the_whole_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's shell may export LEVEL_ILERT_ADOPT; these tests mean a run without it."""
+    monkeypatch.delenv(ADOPT_ENV, raising=False)
 
 
 def hand_made_source(sandbox: Sandbox, name: str = "Level - Acme") -> dict[str, Any]:
     """An alert source as Level's manual procedure makes it in ilert's UI."""
     client = IlertClient(sandbox.ilert_url, ILERT_TOKEN)
     created = client.create_alert_source(
-        AlertSourceRequest(name=name, integration_type="LEVELIO", escalation_policy_id=1)
+        {"name": name, "integrationType": "LEVELIO", "escalationPolicy": {"id": 1}}
     )
     return sandbox.ilert_alert_source(created.id)
 
@@ -32,7 +39,7 @@ def hand_made_source(sandbox: Sandbox, name: str = "Level - Acme") -> dict[str, 
 def hand_made_webhook(sandbox: Sandbox, url: str) -> str:
     """A Level webhook as the manual procedure makes it: one event only, by mistake."""
     client = LevelClient(sandbox.level_url, LEVEL_API_KEY)
-    return client.create_webhook(url=url, event_types=["alert_active"]).id
+    return client.create_webhook({"url": url, "event_types": ["alert_active"]}).id
 
 
 def create_source(provider: IlertAlertSourceProvider, **inputs: Any) -> Any:

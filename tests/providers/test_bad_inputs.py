@@ -322,6 +322,8 @@ ALERT_SOURCE_INPUTS = [
     source("teams", [2.0**63], rf"teams\[0\]: {TEAM}", "teams-overflow"),
     source("teams", ["ops"], rf"teams\[0\]: {TEAM}.*got 'ops'", "teams-name"),
     source("teams", "1", "teams: must be a valid list", "teams-text"),
+    source("teams", "12", "teams: must be a valid list", "teams-digits"),
+    source("teams", 5.0, "teams: must be a valid list", "teams-number"),
     source("alert_creation", "GROUPED", "alert_creation must be one of", "creation-unknown"),
     source("alert_priority_rule", "URGENT", "must be one of HIGH, LOW", "priority-unknown"),
     source("auto_resolution_timeout", "PT7M", "must be one of PT10M", "timeout-odd"),
@@ -453,6 +455,26 @@ def _endpoint_rows() -> Iterator[Row]:
 ENDPOINTS = list(_endpoint_rows())
 ALL_ROWS = [*STACK_CONFIG, *ALERT_SOURCE_INPUTS, *WEBHOOK_INPUTS, *ENDPOINTS]
 
+# Rows the rewritten core (providers/schema.py) gets wrong, reported to the lead rather than
+# fixed here: strict, so each turns into a failure to remove once the core is fixed.
+NULL_SKIPS_PARSE = (
+    "core regression: Spec.parse is skipped for null, so escalation_policy: null gets two "
+    "type sentences (one per union branch) instead of the policy's hint"
+)
+CORE_BUGS = {"policy-null": NULL_SKIPS_PARSE, "source-policy-null": NULL_SKIPS_PARSE}
+
+
+def params(rows: list[Row]) -> list[Any]:
+    """The rows as test cases, those in ``CORE_BUGS`` expected to fail (strictly)."""
+    return [
+        pytest.param(
+            row, id=row.id,
+            marks=[pytest.mark.xfail(strict=True, reason=CORE_BUGS[row.id])]
+            if row.id in CORE_BUGS else [],
+        )
+        for row in rows
+    ]
+
 
 # -- the checks every row gets ------------------------------------------------------------------
 @pytest.fixture(scope="module")
@@ -497,7 +519,7 @@ def sandbox_config(sandbox: Sandbox) -> dict[str, Any]:
     return dict(stack_config(sandbox))
 
 
-@pytest.mark.parametrize("row", STACK_CONFIG, ids=[r.id for r in STACK_CONFIG])
+@pytest.mark.parametrize("row", params(STACK_CONFIG))
 def test_stack_config_is_refused_naming_the_key(row: Row, sandbox: Sandbox) -> None:
     config: dict[str, Any] = {**sandbox_config(sandbox), **row.extra}
     if row.value is not _DROP:
@@ -509,7 +531,7 @@ def test_stack_config_is_refused_naming_the_key(row: Row, sandbox: Sandbox) -> N
     assert_well_said(str(caught.value), row, sandbox)
 
 
-@pytest.mark.parametrize("row", ALERT_SOURCE_INPUTS, ids=[r.id for r in ALERT_SOURCE_INPUTS])
+@pytest.mark.parametrize("row", params(ALERT_SOURCE_INPUTS))
 def test_alert_source_inputs_are_refused_by_check(
     row: Row, alert_sources: ConfiguredProvider, sandbox: Sandbox
 ) -> None:
@@ -520,7 +542,7 @@ def test_alert_source_inputs_are_refused_by_check(
     assert_well_said(found[row.prop], row, sandbox)
 
 
-@pytest.mark.parametrize("row", WEBHOOK_INPUTS, ids=[r.id for r in WEBHOOK_INPUTS])
+@pytest.mark.parametrize("row", params(WEBHOOK_INPUTS))
 def test_webhook_inputs_are_refused_by_check(
     row: Row, webhooks: ConfiguredProvider, sandbox: Sandbox
 ) -> None:
@@ -546,7 +568,7 @@ def _provider_for(source_name: str) -> tuple[ConfiguredProvider, dict[str, Any]]
     return LevelWebhookProvider(), {"url": URL}
 
 
-@pytest.mark.parametrize("row", ENDPOINTS, ids=[r.id for r in ENDPOINTS])
+@pytest.mark.parametrize("row", params(ENDPOINTS))
 def test_bad_credentials_and_base_urls_are_refused_at_preview(
     row: Row, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,11 +12,16 @@ from typing import Any
 
 import pytest
 
-from clients.ilert import AlertSourceRequest, IlertClient
+from clients.ilert import IlertClient
 from providers.engine_adapter import KnownFailure
-from providers.ilert_alert_source import IlertAlertSourceProvider
-from providers.level_webhook import LevelWebhookProvider
-from providers.provider_base import InvalidInputsError, OutcomeUnknownError
+from providers.ilert_alert_source import (
+    AlertSourceExistsError,
+    IlertAlertSourceProvider,
+    UnknownEscalationPolicyError,
+)
+from providers.level_webhook import LevelWebhookProvider, WebhookExistsError
+from providers.provider_base import OutcomeUnknownError
+from providers.schema import InvalidInputsError
 from sandbox import ILERT_TOKEN, Sandbox
 
 SOURCE: dict[str, Any] = {"name": "Level - Acme", "escalation_policy": "Default"}
@@ -54,7 +59,7 @@ def test_a_page_of_the_wrong_shape_is_an_api_error_naming_the_path(sandbox: Sand
     """A listing answered with an object (here: the route of one source) is a KnownFailure."""
     client = IlertClient(sandbox.ilert_url, ILERT_TOKEN)
     source = client.create_alert_source(
-        AlertSourceRequest(name="Level - Acme", integration_type="LEVELIO", escalation_policy_id=1)
+        {"name": "Level - Acme", "integrationType": "LEVELIO", "escalationPolicy": {"id": 1}}
     )
     path = f"/api/alert-sources/{source.id}"
 
@@ -87,3 +92,12 @@ def test_a_lost_create_whose_look_up_fails_too_says_the_object_may_exist(
                          "this integration takes it over.")
     assert url not in text
     assert len(sandbox.level_webhooks()) == 1  # made once by the lost POST, never twice
+
+
+def test_the_refusals_and_settling_failures_of_a_create_are_known_failures() -> None:
+    """The engine then shows their message alone: no traceback around "adopt: true"."""
+    for failure in (
+        AlertSourceExistsError, WebhookExistsError, UnknownEscalationPolicyError,
+        OutcomeUnknownError, InvalidInputsError,
+    ):
+        assert issubclass(failure, KnownFailure), failure

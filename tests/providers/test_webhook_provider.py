@@ -215,8 +215,14 @@ def test_deleted_behind_pulumis_back_reads_as_gone_and_delete_twice_is_fine(
 
     assert webhooks.read(webhook_id, outs).id == ""
     assert sandbox.count("level", "GET") == 2  # the listing, then a GET to confirm
+
+    sandbox.requests.clear()
     webhooks.delete(webhook_id, outs)
     webhooks.delete(webhook_id, outs)
+    # A delete looks first: gone is deleted, confirmed by one GET each, and no DELETE is sent.
+    assert [(r.method, r.path) for r in sandbox.requests] == [
+        ("GET", f"/v2/webhooks/{webhook_id}"), ("GET", f"/v2/webhooks/{webhook_id}"),
+    ]
 
 
 def test_delete_is_one_request(webhooks: LevelWebhookProvider, sandbox: Sandbox) -> None:

@@ -14,10 +14,12 @@ from clients.http import (
     ServerError,
     UnauthorizedError,
 )
-from clients.ilert import AlertSourceRequest, IlertClient
-from clients.level import LevelClient, WebhookChanges
+from clients.ilert import IlertClient
+from clients.level import LevelClient
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
 from tests.ilert_openapi import check_request, check_response
+from tests.unit.test_ilert_api import body, create_body
+from tests.unit.test_level_api import body as webhook_body
 
 FAST = RetryPolicy(attempts=3, backoff_factor=0.05, backoff_jitter=0)
 
@@ -32,18 +34,14 @@ def level(sandbox: Sandbox) -> LevelClient:
     return LevelClient(sandbox.level_url, LEVEL_API_KEY, retry=FAST)
 
 
-def level_source(name: str = "Level - Acme", **fields: object) -> AlertSourceRequest:
-    return AlertSourceRequest.model_validate(
-        {
-            "name": name, "integration_type": "LEVELIO", "escalation_policy_id": 1,
-            "setup_status": "FINISHED", **fields,
-        }
-    )
+def level_source(name: str = "Level - Acme", **inputs: object) -> dict[str, object]:
+    """The body the provider POSTs for an alert source with these inputs (its schema's)."""
+    return create_body(name=name, escalation_policy=1, **inputs)
 
 
 def test_alert_source_crud_round_trip(ilert: IlertClient, sandbox: Sandbox) -> None:
     request = level_source(teams=[2, 1])
-    check_request("AlertSourceRel", request.body())
+    check_request("AlertSourceRel", request)
 
     created = ilert.create_alert_source(request)
     check_response("AlertSource", sandbox.ilert_alert_source(created.id))
@@ -53,7 +51,9 @@ def test_alert_source_crud_round_trip(ilert: IlertClient, sandbox: Sandbox) -> N
     assert [t.id for t in created.teams] == [1, 2]
     assert ilert.get_alert_source(created.id) == created
 
-    updated = ilert.update_alert_source(created.id, level_source("Renamed", active=False))
+    renamed = body(name="Renamed", escalation_policy=1, active=False)  # an update's PUT
+    check_request("AlertSourceRel", renamed)
+    updated = ilert.update_alert_source(created.id, renamed)
     assert (updated.name, updated.active, updated.status) == ("Renamed", False, "DISABLED")
     assert [t.id for t in updated.teams] == [1, 2]  # teams left out of the PUT: unchanged
 
@@ -91,9 +91,7 @@ def test_escalation_policies_page_past_fifty(ilert: IlertClient, sandbox: Sandbo
 
 def test_ilert_rejections_arrive_as_typed_errors(ilert: IlertClient, sandbox: Sandbox) -> None:
     with pytest.raises(BadRequestError, match="escalation"):
-        ilert.create_alert_source(
-            AlertSourceRequest(name="x", integration_type="LEVELIO", escalation_policy_id=999)
-        )
+        ilert.create_alert_source(create_body(name="x", escalation_policy=999))
     with pytest.raises(UnauthorizedError, match=r"HTTP 401.*ilert:apiToken") as caught:
         IlertClient(sandbox.ilert_url, "wrong-token-456", retry=FAST).get_alert_source(1)
     assert "wrong-token-456" not in str(caught.value)
@@ -134,7 +132,9 @@ def test_level_retry_after_is_honoured(level: LevelClient, sandbox: Sandbox) -> 
 def test_webhook_crud_and_cursor_paging(level: LevelClient, sandbox: Sandbox) -> None:
     url = f"{sandbox.ilert_url}/api/v1/events/levelio/il1levabc"
     ids = [
-        level.create_webhook(url=f"{url}{i}", event_types=["alert_resolved", "alert_active"]).id
+        level.create_webhook(
+            webhook_body(url=f"{url}{i}", event_types=["alert_resolved", "alert_active"])
+        ).id
         for i in range(5)
     ]
 
@@ -142,9 +142,9 @@ def test_webhook_crud_and_cursor_paging(level: LevelClient, sandbox: Sandbox) ->
     assert [w.id for w in listed] == ids
     assert listed[0].event_types == ["alert_active", "alert_resolved"]
 
-    with_secret = level.update_webhook(ids[0], WebhookChanges(secret="s", enabled=False))
+    with_secret = level.update_webhook(ids[0], {"secret": "s", "enabled": False})
     assert (with_secret.has_secret, with_secret.enabled) == (True, False)
-    assert level.update_webhook(ids[0], WebhookChanges(secret=None)).has_secret is False
+    assert level.update_webhook(ids[0], {"secret": None}).has_secret is False
 
     level.delete_webhook(ids[0])
     with pytest.raises(NotFoundError, match=r"GET /v2/webhooks/\S+ failed \(HTTP 404\)"):
@@ -153,10 +153,10 @@ def test_webhook_crud_and_cursor_paging(level: LevelClient, sandbox: Sandbox) ->
 
 def test_level_contract_rejections(level: LevelClient, sandbox: Sandbox) -> None:
     with pytest.raises(BadRequestError, match="url"):
-        level.create_webhook(url="http://example.com/x", event_types=None)
+        level.create_webhook({"url": "http://example.com/x", "event_types": None})
     with pytest.raises(ForbiddenError, match=r"HTTP 403.*read & write"):
         LevelClient(sandbox.level_url, LEVEL_READONLY_KEY, retry=FAST).create_webhook(
-            url="https://example.com/x", event_types=None
+            webhook_body(url="https://example.com/x")
         )
 
 
@@ -165,7 +165,7 @@ def test_alert_round_trip_through_both_clients(
 ) -> None:
     source = ilert.create_alert_source(level_source())
     assert source.integration_url is not None
-    level.create_webhook(url=source.integration_url, event_types=["alert_active", "alert_resolved"])
+    level.create_webhook(webhook_body(url=source.integration_url))
 
     raised = sandbox.raise_level_alert(device_hostname="SRV-01", name="Disk space")
     (opened,) = ilert.list_alerts(source_id=source.id, states=("PENDING",))

@@ -23,9 +23,12 @@ from clients.http import (
     ServerError,
     Timeouts,
 )
-from clients.ilert import AlertSourceRequest, IlertClient
-from clients.level import LevelClient, WebhookChanges
+from clients.ilert import IlertClient
+from clients.level import LevelClient
 from tests.unit.test_http_policy import Script, server
+from tests.unit.test_ilert_api import body as source_body
+from tests.unit.test_ilert_api import create_body as source_create_body
+from tests.unit.test_level_api import body as webhook_body
 
 __all__ = ["server"]  # the loopback server fixture, imported for this module's tests
 
@@ -62,7 +65,7 @@ def test_ilert_errors_name_the_api_the_call_and_the_token_settings() -> None:
                          ("DELETE", "/api/alert-sources/7"), ("GET", "/api/alerts/9"),
                          ("GET", "/api/escalation-policies/3")):
         responses.add(method, ILERT + path, status=401, json={"message": "Unauthorized"})
-    request = AlertSourceRequest(name="x", integration_type="LEVELIO", escalation_policy_id=1)
+    request = source_body(name="x", escalation_policy=1)
     calls = [
         ("GET /api/alert-sources/7", lambda: ilert().get_alert_source(7)),
         ("PUT /api/alert-sources/7", lambda: ilert().update_alert_source(7, request)),
@@ -86,7 +89,7 @@ def test_level_errors_name_the_api_the_call_and_the_key_settings() -> None:
         responses.add(method, LEVEL + path, status=403, json={"error": "Read-only key"})
     calls = [
         ("GET /v2/webhooks/W1", lambda: level().get_webhook("W1")),
-        ("PATCH /v2/webhooks/W1", lambda: level().update_webhook("W1", WebhookChanges())),
+        ("PATCH /v2/webhooks/W1", lambda: level().update_webhook("W1", {})),
         ("DELETE /v2/webhooks/W1", lambda: level().delete_webhook("W1")),
         ("GET /v2/alerts/A1", lambda: level().get_alert("A1")),
         ("POST /v2/alerts/A1/resolve", lambda: level().resolve_alert("A1")),
@@ -109,7 +112,7 @@ def test_no_webhooks_collection_says_use_manual_mode(operation: str) -> None:
     def call() -> object:
         if operation == "list":
             return list(level().list_webhooks())
-        return level().create_webhook(url="https://x.test/h", event_types=None)
+        return level().create_webhook(webhook_body(url="https://x.test/h"))
 
     assert error_of(call) == (
         f"Level API {method} /v2/webhooks failed (HTTP 404): Not Found. {MANUAL}"
@@ -123,9 +126,10 @@ def test_a_url_or_secret_the_server_quotes_back_is_hidden() -> None:
     responses.post(f"{LEVEL}/v2/webhooks", status=400, json=said)
     responses.patch(f"{LEVEL}/v2/webhooks/W1", status=400, json=said)
 
+    recorded = {"secret": "an older one", "has_secret": True, "group_ids": None}
     for call in (
-        lambda: level().create_webhook(url=url, event_types=None, secret=secret),
-        lambda: level().update_webhook("W1", WebhookChanges(url=url, secret=secret)),
+        lambda: level().create_webhook(webhook_body(url=url, secret=secret)),
+        lambda: level().update_webhook("W1", webhook_body(recorded, url=url, secret=secret)),
     ):
         text = error_of(call)
         assert "cannot deliver to *** with ***" in text
@@ -271,13 +275,8 @@ def test_the_ilert_body_sends_teams_as_ids_only_when_declared() -> None:
     responses.post(f"{ILERT}/api/alert-sources", status=201, json={
         "id": 1, "name": "x", "integrationType": "LEVELIO", "escalationPolicy": {"id": 1},
     })
-    ilert().create_alert_source(
-        AlertSourceRequest(name="x", integration_type="LEVELIO", escalation_policy_id=1,
-                           teams=[2, 1, 2])
-    )
-    ilert().create_alert_source(
-        AlertSourceRequest(name="x", integration_type="LEVELIO", escalation_policy_id=1)
-    )
+    ilert().create_alert_source(source_create_body(name="x", escalation_policy=1, teams=[2, 1, 2]))
+    ilert().create_alert_source(source_create_body(name="x", escalation_policy=1))
 
     first, second = (json.loads(call.request.body or b"") for call in responses.calls)
     assert first["teams"] == [{"id": 1}, {"id": 2}]

@@ -25,9 +25,11 @@ from clients.endpoints import (
 from clients.http import ApiError, ApiUnreachableError, RetryPolicy, credential_problem
 from clients.ilert import IlertClient
 from clients.level import LevelClient
-from components.settings import Integration
+from components.settings import Integration, SettingsError
 from providers.ilert_alert_source import IlertAlertSourceProvider
-from providers.level_webhook import LevelWebhookProvider, WebhookArgs
+from providers.level_webhook import SCHEMA as WEBHOOK
+from providers.level_webhook import LevelWebhookProvider
+from providers.schema import InvalidInputsError
 
 TOKEN = "il-live-7f3a9c2e5b-token"  # looks real on purpose: a leak would be visible
 KEY = "lv-live-0c1d2e3f4a-key"
@@ -140,10 +142,15 @@ def test_a_base_url_password_never_reaches_the_message() -> None:
 def test_a_validation_error_raised_outside_check_never_shows_a_value() -> None:
     """create/update validate again; if that ever fails, its traceback quotes no secret."""
     secret_url = "https://api.ilert.com/api/v1/events/levelio/il1-secret-key 1"
+    bad = {"url": secret_url, "secret": ["whsec-77"], "enabled": "x"}
     with pytest.raises(ValidationError, match="for WebhookArgs") as caught:
-        WebhookArgs.model_validate({"url": secret_url, "secret": ["whsec-77"], "enabled": "x"})
-    with pytest.raises(ValidationError, match="for Integration") as again:
-        Integration.model_validate({"name": "x", "escalationPolicy": 1, "webhookSecret": 7731})
+        WEBHOOK.model.model_validate(bad)
+    with pytest.raises(InvalidInputsError, match=r"^The resource's inputs are invalid") as parsed:
+        WEBHOOK.parse(bad)
+    with pytest.raises(SettingsError, match="webhookSecret") as again:
+        Integration.parse({"name": "x", "escalationPolicy": 1, "webhookSecret": 7731})
 
-    for text in (str(caught.value), repr(caught.value), str(again.value)):
+    texts = [str(caught.value), repr(caught.value), str(parsed.value), str(again.value)]
+    assert "(got 'x')" in str(parsed.value)  # a value that is not secret is quoted
+    for text in texts:
         assert "il1-secret-key" not in text and "whsec-77" not in text and "7731" not in text

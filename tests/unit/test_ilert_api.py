@@ -1,4 +1,9 @@
-"""The ilert client against `responses`: paths, auth, paging, bodies ilert's spec accepts."""
+"""The ilert client against `responses`: paths, auth, paging, bodies ilert's spec accepts.
+
+The client sends the body it is given; the body itself is built by the alert source's schema
+(providers/ilert_alert_source.py). The referee (ilert's OpenAPI document) checks the bodies
+that schema builds from a resource's inputs: what the provider really sends.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,8 @@ import responses
 from responses import matchers
 
 from clients.http import BadRequestError, NotFoundError, RetryPolicy, UnauthorizedError
-from clients.ilert import (
-    AUTO_RESOLUTION_TIMEOUTS,
-    AlertSourceRequest,
-    IlertClient,
-)
+from clients.ilert import AUTO_RESOLUTION_TIMEOUTS, GROUPED_ALERT_CREATION_MODES, IlertClient
+from providers.ilert_alert_source import SCHEMA
 from tests.ilert_openapi import available, check_request, request_errors
 
 BASE = "https://api.ilert.test"
@@ -46,19 +48,45 @@ def ilert() -> IlertClient:
     return IlertClient(BASE + "/", TOKEN, retry=RetryPolicy(attempts=2, backoff_factor=0))
 
 
-def full_request() -> AlertSourceRequest:
-    return AlertSourceRequest(
-        name="Level: Acme Zürich",
-        integration_type="LEVELIO",
-        escalation_policy_id=1,
-        alert_creation="ONE_ALERT_GROUPED_PER_WINDOW",
-        alert_grouping_window="PT5M",
-        alert_priority_rule="LOW",
-        auto_resolution_timeout="PT2H",
-        active=False,
-        teams=[2, 1, 2],
-        setup_status="FINISHED",
-    )
+POLICIES = {"Default": 1, "On-call L1": 2}
+
+
+class PolicyNames:
+    """The provider's look-ups (``Refs``) over a fixed list of policies, without network."""
+
+    def resolve(self, kind: str, ref: Any, setting: str) -> Any:
+        assert kind == "escalation policy"
+        return ref if isinstance(ref, int) else POLICIES[ref]
+
+    def name_of(self, kind: str, object_id: int | str) -> str | None:
+        return next((name for name, id_ in POLICIES.items() if str(id_) == str(object_id)), None)
+
+
+def body(**inputs: Any) -> dict[str, Any]:
+    """The body the provider sends on an update (and an adoption) for these inputs."""
+    return SCHEMA.body(SCHEMA.parse(inputs), PolicyNames())
+
+
+def create_body(**inputs: Any) -> dict[str, Any]:
+    """The body the provider POSTs for these inputs: a finished setup (as ilert's Terraform
+    provider sends), else ilert shows the source as still being set up."""
+    return {**body(**inputs), "setupStatus": "FINISHED"}
+
+
+FULL = {
+    "name": "Level: Acme Zürich",
+    "escalation_policy": "Default",
+    "alert_creation": "ONE_ALERT_GROUPED_PER_WINDOW",
+    "alert_grouping_window": "PT5M",
+    "alert_priority_rule": "LOW",
+    "auto_resolution_timeout": "PT2H",
+    "active": False,
+    "teams": [2, 1, 2],
+}
+
+
+def full_request() -> dict[str, Any]:
+    return create_body(**FULL)
 
 
 @responses.activate
@@ -90,45 +118,74 @@ def test_create_posts_the_spec_shaped_body_with_bearer_token(ilert: IlertClient)
 
 
 @pytest.mark.parametrize(
-    "request_",
+    "sent",
     [
         full_request(),
-        AlertSourceRequest(name="minimal", integration_type="LEVELIO", escalation_policy_id=2),
-        AlertSourceRequest(
-            name="teams cleared", integration_type="LEVELIO", escalation_policy_id=2, teams=[]
-        ),
+        body(**FULL),
+        create_body(name="minimal", escalation_policy=2),
+        body(name="teams cleared", escalation_policy="On-call L1", teams=[]),
         *(
-            AlertSourceRequest(
-                name="t", integration_type="LEVELIO", escalation_policy_id=1,
-                auto_resolution_timeout=timeout,
-            )
+            create_body(name="t", escalation_policy=1, auto_resolution_timeout=timeout)
             for timeout in AUTO_RESOLUTION_TIMEOUTS[:3]
         ),
     ],
+    ids=["full", "full update", "minimal", "teams cleared", *AUTO_RESOLUTION_TIMEOUTS[:3]],
 )
 def test_every_body_we_send_validates_against_ilerts_published_schema(
-    request_: AlertSourceRequest,
+    sent: dict[str, Any],
 ) -> None:
-    assert request_errors("AlertSourceRel", request_.body()) == []
+    assert request_errors("AlertSourceRel", sent) == []
+
+
+def every_choice() -> list[tuple[str, str]]:
+    """(field, choice) for every value a field of the schema offers."""
+    return [(key, choice) for key, each in SCHEMA.fields.items() for choice in each.spec.choices]
+
+
+@pytest.mark.parametrize(("key", "choice"), every_choice())
+def test_every_choice_the_schema_offers_is_one_ilerts_schema_accepts(
+    key: str, choice: str
+) -> None:
+    inputs: dict[str, Any] = {"name": "t", "escalation_policy": 1, key: choice}
+    if key == "alert_grouping_window":
+        inputs["alert_creation"] = "ONE_ALERT_GROUPED_PER_WINDOW"
+    if key == "alert_creation" and choice in GROUPED_ALERT_CREATION_MODES:
+        inputs["alert_grouping_window"] = "PT5M"
+
+    sent = create_body(**inputs)
+
+    assert sent[str(SCHEMA.fields[key].api)] == choice
+    assert request_errors("AlertSourceRel", sent) == []
 
 
 def test_active_false_is_always_sent_and_undeclared_teams_are_left_out() -> None:
-    body = AlertSourceRequest(
-        name="x", integration_type="LEVELIO", escalation_policy_id=1, active=False
-    ).body()
+    sent = body(name="x", escalation_policy=1, active=False)
 
-    assert body["active"] is False
-    assert "teams" not in body
-    assert body["alertCreation"] == "ONE_ALERT_PER_EMAIL"
-    assert body["alertPriorityRule"] == "HIGH"
+    assert sent["active"] is False
+    assert "teams" not in sent
+    assert sent["alertCreation"] == "ONE_ALERT_PER_EMAIL"
+    assert sent["alertPriorityRule"] == "HIGH"
+
+
+def test_a_policy_named_is_sent_as_its_id_and_only_api_fields_are_sent() -> None:
+    sent = body(name="x", escalation_policy="On-call L1", adopt=True)
+
+    assert sent == {
+        "name": "x",
+        "escalationPolicy": {"id": 2},
+        "integrationType": "LEVELIO",
+        "alertCreation": "ONE_ALERT_PER_EMAIL",
+        "alertPriorityRule": "HIGH",
+        "active": True,
+    }
 
 
 def test_the_schema_check_is_not_vacuous() -> None:
-    body = full_request().body()
-    body["integrationType"] = "LEVEL"
-    body["integrationUrl"] = "read-only"
+    sent = full_request()
+    sent["integrationType"] = "LEVEL"
+    sent["integrationUrl"] = "read-only"
 
-    errors = request_errors("AlertSourceRel", body)
+    errors = request_errors("AlertSourceRel", sent)
 
     assert any("integrationType" in e for e in errors)
     assert any("integrationUrl" in e for e in errors)
@@ -136,18 +193,19 @@ def test_the_schema_check_is_not_vacuous() -> None:
 
 @pytest.mark.skipif(not available(), reason="ilert OpenAPI spec absent: nothing to referee with")
 def test_the_referee_check_the_other_tests_call_fails_a_bad_body() -> None:
-    body = full_request().body()
-    body["alertCreation"] = "ONE_ALERT_PER_FULL_MOON"
+    sent = full_request()
+    sent["alertCreation"] = "ONE_ALERT_PER_FULL_MOON"
 
     with pytest.raises(
         AssertionError, match=r"not a valid AlertSourceRel request body: .*alertCreation"
     ):
-        check_request("AlertSourceRel", body)
+        check_request("AlertSourceRel", sent)
 
 
 @responses.activate
 def test_get_update_delete_use_the_documented_paths(ilert: IlertClient) -> None:
-    responses.get(f"{BASE}/api/alert-sources/7", json=source_json())
+    no_include = [matchers.query_param_matcher({})]
+    responses.get(f"{BASE}/api/alert-sources/7", json=source_json(), match=no_include)
     responses.put(
         f"{BASE}/api/alert-sources/7",
         json=source_json(name="renamed"),
@@ -156,9 +214,7 @@ def test_get_update_delete_use_the_documented_paths(ilert: IlertClient) -> None:
     responses.delete(f"{BASE}/api/alert-sources/7", status=204)
 
     assert ilert.get_alert_source(7).name == "Level 7"
-    updated = ilert.update_alert_source(
-        7, AlertSourceRequest(name="renamed", integration_type="LEVELIO", escalation_policy_id=1)
-    )
+    updated = ilert.update_alert_source(7, body(name="renamed", escalation_policy=1))
     assert updated.name == "renamed"
     ilert.delete_alert_source(7)
 
@@ -279,19 +335,23 @@ FILTER = "event.customDetails.severity == 'critical'"
 
 
 @responses.activate
-def test_every_single_source_call_asks_for_the_event_filter(ilert: IlertClient) -> None:
+def test_every_single_source_call_asks_for_the_include_only_fields_named(
+    ilert: IlertClient,
+) -> None:
     include = [matchers.query_param_matcher({"include": "eventFilter"})]
     responses.post(f"{BASE}/api/alert-sources", status=201,
                    json=source_json(eventFilter=FILTER), match=include)
     responses.get(f"{BASE}/api/alert-sources/7", json=source_json(eventFilter=FILTER),
                   match=include)
     responses.put(f"{BASE}/api/alert-sources/7", json=source_json(), match=include)
-    request = AlertSourceRequest(name="Level 7", integration_type="LEVELIO",
-                                 escalation_policy_id=1, event_filter=FILTER)
+    inputs = {"name": "Level 7", "escalation_policy": 1, "event_filter": FILTER}
 
-    created = ilert.create_alert_source(request)
-    read = ilert.get_alert_source(7)
-    cleared = ilert.update_alert_source(7, request.model_copy(update={"event_filter": None}))
+    assert SCHEMA.include_only == ["eventFilter"]
+    created = ilert.create_alert_source(create_body(**inputs), include=SCHEMA.include_only)
+    read = ilert.get_alert_source(7, include=SCHEMA.include_only)
+    cleared = ilert.update_alert_source(
+        7, body(**{**inputs, "event_filter": None}), include=SCHEMA.include_only
+    )
 
     assert json.loads(responses.calls[0].request.body or b"")["eventFilter"] == FILTER
     assert "eventFilter" not in json.loads(responses.calls[2].request.body or b"")
@@ -307,8 +367,20 @@ def test_a_listed_source_does_not_claim_to_know_its_filter(ilert: IlertClient) -
     assert listed.includes_read is False
 
 
+@responses.activate
+def test_fields_are_every_field_as_ilert_sent_it_in_its_case(ilert: IlertClient) -> None:
+    responses.get(f"{BASE}/api/alert-sources/7", json=source_json(eventFilter=FILTER))
+
+    fields = ilert.get_alert_source(7).fields
+
+    assert fields["integrationUrl"] == f"{BASE}/api/v1/events/levelio/il1lev{7:020x}"
+    assert fields["escalationPolicy"]["id"] == 1
+    assert fields["eventFilter"] == FILTER
+    assert fields["someFieldIlertAddsNextYear"] == {"x": 1}
+    assert "integration_url" not in fields
+
+
 def test_a_body_with_an_event_filter_is_one_ilerts_spec_accepts() -> None:
-    body = AlertSourceRequest(name="Level", integration_type="LEVELIO", escalation_policy_id=1,
-                              event_filter=FILTER).body()
-    assert body["eventFilter"] == FILTER
-    check_request("AlertSourceRel", body)
+    sent = create_body(name="Level", escalation_policy=1, event_filter=FILTER)
+    assert sent["eventFilter"] == FILTER
+    check_request("AlertSourceRel", sent)

@@ -1,4 +1,9 @@
-"""The Level client against `responses`: the pinned webhook contract, cursor pages, alerts."""
+"""The Level client against `responses`: the pinned webhook contract, cursor pages, alerts.
+
+The client sends the body it is given; the webhook's schema (providers/level_webhook.py)
+builds that body from a resource's inputs, so the bodies below are the schema's: what the
+provider really sends.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,10 @@ import pytest
 import responses
 from responses import matchers
 
+from clients import level_groups
 from clients.http import ForbiddenError, NotFoundError, RetryPolicy, UnauthorizedError
-from clients.level import (
-    LevelClient,
-    WebhookChanges,
-    WebhookManagementUnavailableError,
-)
+from clients.level import Group, LevelClient, WebhookManagementUnavailableError
+from providers.level_webhook import SCHEMA
 
 BASE = "https://api.level.test"
 KEY = "lvl-key-very-secret"
@@ -35,6 +38,29 @@ def webhook_json(webhook_id: str = WEBHOOK_ID, **overrides: Any) -> dict[str, An
     return body
 
 
+GROUP_ACME = "Z2lkOi8vbGV2ZWwvRGV2aWNlR3JvdXAvMQ"  # gid://level/DeviceGroup/1
+GROUPS = [Group(id=GROUP_ACME, name="Acme Corp"), Group(id="g2", name="HQ", parent_id=GROUP_ACME)]
+#: Every field of a webhook body in the pinned contract (level-webhook-contract.md).
+CONTRACT_FIELDS = {"url", "enabled", "event_types", "secret", "group_ids"}
+
+
+class GroupNames:
+    """The provider's look-ups (``Refs``) over a fixed list of Level groups, no network."""
+
+    def resolve(self, kind: str, ref: Any, setting: str) -> Any:
+        assert kind == "device groups"
+        return level_groups.resolve(ref, GROUPS)
+
+    def name_of(self, kind: str, object_id: int | str) -> str | None:
+        return next((g.name for g in GROUPS if g.id == object_id), None)
+
+
+def body(olds: dict[str, Any] | None = None, **inputs: Any) -> dict[str, Any]:
+    """The body the provider sends for these inputs: a create's POST, or (``olds``: the
+    outputs in state) an update's PATCH."""
+    return SCHEMA.body(SCHEMA.parse(inputs), GroupNames(), olds)
+
+
 @pytest.fixture
 def level() -> LevelClient:
     return LevelClient(BASE, KEY, retry=RetryPolicy(attempts=2, backoff_factor=0))
@@ -44,9 +70,7 @@ def level() -> LevelClient:
 def test_create_sends_the_raw_key_and_the_contract_body(level: LevelClient) -> None:
     responses.post(f"{BASE}/v2/webhooks", status=201, json=webhook_json(has_secret=True))
 
-    created = level.create_webhook(
-        url="https://x.test/hook", event_types=["alert_active", "alert_resolved"], secret="s3"
-    )
+    created = level.create_webhook(body(url="https://x.test/hook", secret="s3"))
 
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == KEY
@@ -60,33 +84,59 @@ def test_create_sends_the_raw_key_and_the_contract_body(level: LevelClient) -> N
     assert "secret" not in created.model_dump()
 
 
+def test_a_create_without_secret_or_groups_leaves_them_out() -> None:
+    assert body(url="https://x.test/hook", enabled=False) == {
+        "url": "https://x.test/hook",
+        "enabled": False,
+        "event_types": ["alert_active", "alert_resolved"],
+    }
+
+
 @responses.activate
-def test_create_without_secret_sends_none_and_null_event_types_means_all(
+def test_the_client_sends_the_body_as_given_and_null_event_types_read_back_as_all(
     level: LevelClient,
 ) -> None:
     responses.post(f"{BASE}/v2/webhooks", status=201, json=webhook_json(event_types=None))
 
-    created = level.create_webhook(url="https://x.test/hook", event_types=None, enabled=False)
+    created = level.create_webhook({"url": "https://x.test/hook", "event_types": None})
 
-    body = json.loads(responses.calls[0].request.body or b"")
-    assert body == {"url": "https://x.test/hook", "enabled": False, "event_types": None}
+    sent = json.loads(responses.calls[0].request.body or b"")
+    assert sent == {"url": "https://x.test/hook", "event_types": None}
     assert created.event_types is None
 
 
 @responses.activate
-def test_patch_sends_only_the_fields_given_and_null_secret_removes_it(
-    level: LevelClient,
-) -> None:
+def test_patch_sends_the_body_as_given_and_null_secret_removes_it(level: LevelClient) -> None:
     responses.patch(f"{BASE}/v2/webhooks/{WEBHOOK_ID}", json=webhook_json(enabled=False))
 
-    level.update_webhook(WEBHOOK_ID, WebhookChanges(enabled=False, secret=None))
+    level.update_webhook(WEBHOOK_ID, {"enabled": False, "secret": None})
 
     assert json.loads(responses.calls[0].request.body or b"") == {"enabled": False, "secret": None}
 
 
-def test_patch_body_refuses_fields_outside_the_contract() -> None:
-    with pytest.raises(ValueError, match="name"):
-        WebhookChanges.model_validate({"name": "x"})
+def test_an_update_removes_a_secret_no_longer_declared_and_resends_only_a_changed_one() -> None:
+    had = {"secret": "s3", "has_secret": True, "group_ids": None}
+    url = "https://x.test/hook"
+
+    assert body(had, url=url)["secret"] is None
+    assert "secret" not in body(had, url=url, secret="s3")
+    assert body(had, url=url, secret="s4")["secret"] == "s4"
+    assert body({**had, "has_secret": False}, url=url, secret="s3")["secret"] == "s3"
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"adopt": True, "alert_source_id": "7"},
+        {"device_groups": ["Acme Corp"], "secret": "s3", "enabled": False},
+        {"event_types": ["alert_active", "alert_resolved", "device_created"]},
+    ],
+    ids=["adopt", "scoped", "more events"],
+)
+def test_a_body_carries_only_fields_of_the_contract(inputs: dict[str, Any]) -> None:
+    url = "https://x.test/hook"
+    for olds in (None, {"has_secret": True, "group_ids": ["g2"], "secret": "old"}):
+        assert set(body(olds, url=url, **inputs)) <= CONTRACT_FIELDS
 
 
 @responses.activate
@@ -97,6 +147,21 @@ def test_ids_are_url_encoded(level: LevelClient) -> None:
 
     assert level.get_webhook(odd_id).id == odd_id
     level.delete_webhook(odd_id)
+
+
+@responses.activate
+def test_fields_are_every_field_as_level_sent_it(level: LevelClient) -> None:
+    responses.get(
+        f"{BASE}/v2/webhooks/{WEBHOOK_ID}",
+        json=webhook_json(group_ids=[GROUP_ACME], field_level_adds_next_year=1),
+    )
+
+    fields = level.get_webhook(WEBHOOK_ID).fields
+
+    assert fields["group_ids"] == [GROUP_ACME]
+    assert fields["has_secret"] is False
+    assert fields["field_level_adds_next_year"] == 1
+    assert "secret" not in fields
 
 
 @responses.activate
@@ -130,7 +195,7 @@ def test_404_on_the_collection_means_no_webhook_api_and_names_manual_mode(
     def call() -> object:
         if operation == "list":
             return list(level.list_webhooks())
-        return level.create_webhook(url="https://x.test", event_types=None)
+        return level.create_webhook(body(url="https://x.test"))
 
     with pytest.raises(
         WebhookManagementUnavailableError, match="does not offer webhook management"
@@ -161,7 +226,7 @@ def test_read_only_key_and_bad_key_errors_name_the_setting(level: LevelClient) -
     responses.get(f"{BASE}/v2/webhooks", status=401, json={"error": "Access denied"})
 
     with pytest.raises(ForbiddenError, match="read-only") as forbidden:
-        level.create_webhook(url="https://x.test", event_types=None)
+        level.create_webhook(body(url="https://x.test"))
     with pytest.raises(UnauthorizedError, match="LEVEL_API_KEY") as unauthorized:
         list(level.list_webhooks())
 
@@ -193,30 +258,30 @@ def test_alerts_list_get_and_resolve(level: LevelClient) -> None:
 
 # -- routing: device-group scope and Level's groups ---------------------------------------------
 
-GROUP_ACME = "Z2lkOi8vbGV2ZWwvRGV2aWNlR3JvdXAvMQ"  # gid://level/DeviceGroup/1
-
-
 @responses.activate
 def test_a_scoped_create_sends_group_ids_and_an_org_wide_one_leaves_them_out(
     level: LevelClient,
 ) -> None:
     responses.post(f"{BASE}/v2/webhooks", status=201, json=webhook_json(group_ids=[GROUP_ACME]))
-    scoped = level.create_webhook(url="https://x.test/h", event_types=None, group_ids=[GROUP_ACME])
-    level.create_webhook(url="https://x.test/h", event_types=None)
+    scoped = level.create_webhook(body(url="https://x.test/h", device_groups=["Acme Corp"]))
+    level.create_webhook(body(url="https://x.test/h"))
     first, second = (json.loads(call.request.body or b"") for call in responses.calls)
     assert first["group_ids"] == [GROUP_ACME]
     assert "group_ids" not in second
+    assert "device_groups" not in first
     assert scoped.group_ids == [GROUP_ACME]
 
 
 @responses.activate
 def test_a_patch_sends_group_ids_null_to_make_a_webhook_org_wide(level: LevelClient) -> None:
     responses.patch(f"{BASE}/v2/webhooks/{WEBHOOK_ID}", json=webhook_json())
-    level.update_webhook(WEBHOOK_ID, WebhookChanges(group_ids=None))
-    level.update_webhook(WEBHOOK_ID, WebhookChanges(enabled=True))
+    url = "https://x.test/h"
+    level.update_webhook(WEBHOOK_ID, body({"group_ids": [GROUP_ACME]}, url=url))
+    level.update_webhook(WEBHOOK_ID, body({"group_ids": None}, url=url))
     first, second = (json.loads(call.request.body or b"") for call in responses.calls)
-    assert first == {"group_ids": None}
-    assert second == {"enabled": True}
+    events = ["alert_active", "alert_resolved"]
+    assert first == {"url": url, "enabled": True, "event_types": events, "group_ids": None}
+    assert second == {"url": url, "enabled": True, "event_types": events}
 
 
 @responses.activate
