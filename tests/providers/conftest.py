@@ -13,7 +13,6 @@ from providers.level_webhook import LevelWebhookProvider
 from providers.provider_base import ConfiguredProvider
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 
-
 Provider = TypeVar("Provider", bound=ConfiguredProvider)
 
 

@@ -103,11 +103,6 @@ def test_outputs_report_what_ilert_keeps_and_teams_only_when_declared(
     assert read.inputs is not None and "teams" not in read.inputs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core regression: Reference.outputs reads an undeclared form (older state) as a "
-    "name, where the provider read it by id",
-)
 def test_state_from_before_the_declared_policy_was_kept_reads_the_policy_by_id(
     alert_sources: IlertAlertSourceProvider,
 ) -> None:

@@ -455,25 +455,9 @@ def _endpoint_rows() -> Iterator[Row]:
 ENDPOINTS = list(_endpoint_rows())
 ALL_ROWS = [*STACK_CONFIG, *ALERT_SOURCE_INPUTS, *WEBHOOK_INPUTS, *ENDPOINTS]
 
-# Rows the rewritten core (providers/schema.py) gets wrong, reported to the lead rather than
-# fixed here: strict, so each turns into a failure to remove once the core is fixed.
-NULL_SKIPS_PARSE = (
-    "core regression: Spec.parse is skipped for null, so escalation_policy: null gets two "
-    "type sentences (one per union branch) instead of the policy's hint"
-)
-CORE_BUGS = {"policy-null": NULL_SKIPS_PARSE, "source-policy-null": NULL_SKIPS_PARSE}
-
-
 def params(rows: list[Row]) -> list[Any]:
-    """The rows as test cases, those in ``CORE_BUGS`` expected to fail (strictly)."""
-    return [
-        pytest.param(
-            row, id=row.id,
-            marks=[pytest.mark.xfail(strict=True, reason=CORE_BUGS[row.id])]
-            if row.id in CORE_BUGS else [],
-        )
-        for row in rows
-    ]
+    """The rows as test cases, each named by its id."""
+    return [pytest.param(row, id=row.id) for row in rows]
 
 
 # -- the checks every row gets ------------------------------------------------------------------
