@@ -1,4 +1,4 @@
-"""examples/shared-rota: a Pulumi program of one's own that uses the component with values
+"""examples/shared_rota: a Pulumi program of one's own that uses the component with values
 from elsewhere in it (its config, and another resource's Output as a policy), run under
 mocks whose providers create the objects in the sandbox."""
 
@@ -15,7 +15,7 @@ from sandbox import ILERT_TOKEN, Sandbox
 from tests.engine.harness import capture_registrations
 from tests.program.test_program import ProvidersAgainstSandbox, stack_config
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-rota"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared_rota"
 PROJECT = "level-ilert-shared-rota"
 CLIENTS = [
     {"name": "Acme Corp", "group": "Acme Corp"},

@@ -6,7 +6,7 @@ named once, on the first client's integration; every other client takes the poli
 that alert source's output (``escalation_policy_id``), so renaming the policy in ilert and
 in this file touches one line, and no client can drift to another rota.
 
-    cd examples/shared-rota && pulumi stack init dev && pulumi up
+    cd examples/shared_rota && pulumi stack init dev && pulumi up
 
 It runs in this repository's virtualenv (the project root on ``sys.path`` stands in for an
 installed package); tests/program/test_example.py runs it against the sandbox.

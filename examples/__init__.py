@@ -1,0 +1,1 @@
+"""Example Pulumi programs that use the level-ilert component."""
