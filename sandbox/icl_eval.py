@@ -263,6 +263,8 @@ class _Reader:
         if self.word_here() == "not":
             self.at += 3
             negate = True
+        self.blank()
+        word_at = self.at
         op = self.operator()
         if op is None:
             if negate:
@@ -270,7 +272,7 @@ class _Reader:
             return _Test(left, None, None, False, start)
         if op.startswith("not_"):
             if negate:
-                raise self.error("'not' twice before one operator", op_at)
+                raise self.error("'not' twice before one operator", word_at)
             op, negate = op[4:], True
         right = self.operand()
         return _Test(left, op, right, negate, op_at)
