@@ -41,8 +41,9 @@ in the sites (ACME-HQ-SRV01, ACME-HQ-WS01, ACME-WH-WS01, GLOBEX-HQ-SRV01, GLOBEX
     curl -X DELETE .../sandbox/groups/<id> -H 'Authorization: sandbox-level-key'
 
 A webhook with ``group_ids`` gets an alert only when its device is in one of those groups
-or below one. An ilert source's ``eventFilter`` (ICL, icl/condition.py) is evaluated on
-each ``alert_active``: false drops it (202, ``EVENT_FILTERED``, reason in the intake log).
+or below one. An ilert source's ``eventFilter`` (ICL, read by the sandbox's own
+``sandbox.icl_eval``) is evaluated on each ``alert_active``: false drops it (202,
+``EVENT_FILTERED``, reason in the intake log).
 
 ilert app::
 

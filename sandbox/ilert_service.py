@@ -16,10 +16,11 @@ Choices where ilert documents nothing (see reference/ilert-api.md "Open question
   information→4.
 - ``eventFilter`` (and the ``eventTypeFilter*`` fields) must be valid ICL (400 otherwise);
   before a Level ``alert_active`` opens or appends, the source's ``eventFilter`` is
-  evaluated (icl/condition.py; the delivery as ``event.summary``, ``event.details`` and
-  ``event.customDetails`` = ``data``, as the contract assumes): false drops it (still 202,
-  ``responseCode`` ``EVENT_FILTERED``, the intake log says why). ``alert_resolved`` always
-  resolves the open alert of its key.
+  evaluated by the sandbox's own ICL reader (:mod:`sandbox.icl_eval`, never the project's
+  ``icl`` package, so a bug there cannot hide here; the delivery as ``event.summary``,
+  ``event.details`` and ``event.customDetails`` = ``data``, as the contract assumes):
+  false drops it (still 202, ``responseCode`` ``EVENT_FILTERED``, the intake log says
+  why). ``alert_resolved`` always resolves the open alert of its key.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-import icl
+from sandbox import icl_eval
 from sandbox.errors import bad_request, not_found
 from sandbox.ilert_enums import (
     ALERT_CREATIONS,
@@ -349,8 +350,8 @@ class IlertService:
                 raise bad_request(f"{key}: must be {expected}")
             if key in _FILTERS:
                 try:
-                    icl.check(value)
-                except icl.IclSyntaxError as exc:
+                    icl_eval.check(value)
+                except icl_eval.IclError as exc:
                     raise bad_request(f"{key}: not a valid ICL condition: {exc}") from None
             extras[key] = value
         return extras
@@ -672,16 +673,9 @@ class IlertService:
                 record(outcome="ignored", alert_id=None, reason="alert source is inactive")
                 return self._answer(alert_key, None, "ALERT_SOURCE_INACTIVE")
             open_alert = self._open_alert(state, src.id, alert_key)
-            condition = src.extras.get("eventFilter")
-            if (
-                event_type == "alert_active"
-                and isinstance(condition, str)
-                and not icl.matches(icl.parse(condition), icl.level_context(data))
-            ):
-                record(
-                    outcome="ignored", alert_id=None,
-                    reason="the alert source's eventFilter does not accept this alert",
-                )
+            refused = self._filter_refuses(src, data) if event_type == "alert_active" else None
+            if refused is not None:
+                record(outcome="ignored", alert_id=None, reason=refused)
                 return self._answer(alert_key, None, "EVENT_FILTERED")
             if event_type == "alert_resolved":
                 if open_alert is None:
@@ -710,6 +704,21 @@ class IlertService:
             return self._answer(alert_key, alert, "NEW_ALERT_CREATED")
 
     @staticmethod
+    def _filter_refuses(src: AlertSourceRecord, data: JSON) -> str | None:
+        """Why the source's ``eventFilter`` drops this Level alert, or None when it takes it.
+        A filter the sandbox cannot read (kept in a state file from before the sandbox read
+        ICL itself) drops the alert and says so, rather than failing the delivery."""
+        condition = src.extras.get("eventFilter")
+        if not isinstance(condition, str):
+            return None
+        try:
+            if icl_eval.accepts(condition, icl_eval.level_context(data)):
+                return None
+        except icl_eval.IclError as exc:
+            return f"the alert source's eventFilter cannot be read ({exc})"
+        return "the alert source's eventFilter does not accept this alert"
+
+    @staticmethod
     def _check_level_envelope(body: object) -> tuple[str, str | None, JSON]:
         if not isinstance(body, dict):
             raise bad_request("body must be a Level webhook envelope (a JSON object)")
@@ -728,11 +737,11 @@ class IlertService:
 
     @staticmethod
     def _level_summary(data: JSON) -> str:
-        return icl.level_summary(data)
+        return icl_eval.level_summary(data)
 
     @staticmethod
     def _level_details(data: JSON) -> str:
-        return icl.level_details(data)
+        return icl_eval.level_details(data)
 
     def receive_event(self, body: object) -> JSON:
         """``POST /api/events``: the generic Events API (ALERT, ACCEPT, RESOLVE, COMMENT)."""
