@@ -126,8 +126,10 @@ class Upgrade:
         # What must never show in plain text: credentials, integration keys and URLs, and the
         # webhook secrets (write-only in Level's API; the sandbox's world holds them).
         self.secrets = {ILERT_TOKEN, LEVEL_API_KEY, *sandbox_secrets(self.world)}
-        with self.world.world.read() as state:
-            self.secrets.update(hook.secret for hook in state.webhooks.values() if hook.secret)
+        world = json.loads((self.folder / "world.json").read_text(encoding="utf-8"))
+        self.secrets.update(
+            hook["secret"] for hook in world["webhooks"].values() if hook.get("secret")
+        )
 
     @property
     def world(self) -> Sandbox:
