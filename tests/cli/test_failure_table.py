@@ -270,6 +270,33 @@ ROWS = [
         integrations=[ACME, {**ACME, "resourceName": "acme-2", "alertPriorityRule": "URGENT"},
                       {"name": "Acme", "escalationPolicy": 1}],
     ),
+    Row(
+        "one-way sync (one alert event)",
+        ("level-ilert:integrations[0].eventTypes: eventTypes must include both alert_active "
+         "(opens the ilert alert) and alert_resolved (resolves it)",),
+        ("preview",), integrations=[{**ACME, "eventTypes": ["alert_active"]}],
+    ),
+    Row(
+        "invalid eventFilter (ICL)",
+        ("level-ilert:integrations[0].eventFilter: eventFilter is not a valid ICL condition: "
+         "column 15: unknown operator 'containz' (did you mean 'contains'?)",),
+        ("preview",), integrations=[{**ACME, "eventFilter": "event.summary containz 'disk'"}],
+    ),
+    Row(
+        "two integrations would page for one alert",
+        ("Two integrations would page for the same Level alert:",
+         "would both open an ilert alert for the same Level alert",
+         "sharesAlertsWith: ['Level - Globex'] on level-ilert:integrations[0]"),
+        ("preview",),
+        integrations=[ACME, {"name": "Level - Globex", "escalationPolicy": "Default"}],
+    ),
+    Row(
+        "ambiguous device group name",
+        ("level-ilert:integrations[0].deviceGroups 'HQ' matches 2 Level groups:",
+         "give the id of the one you mean"),
+        integrations=[{**ACME, "deviceGroups": ["HQ"]}],
+        at_preview=True,
+    ),
     # -- found while creating: the update phase stops before the webhook -----------------------
     Row(
         "duplicate source without adopt",
