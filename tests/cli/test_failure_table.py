@@ -51,10 +51,11 @@ GOLDEN_ENV = "LEVEL_ILERT_FAILURE_GOLDEN"
 GOLDEN_FILE = Path(__file__).with_name("failure_table.golden")
 GOLDEN_HEADER = f"""\
 # The first error line each row of tests/cli/test_failure_table.py makes the real Pulumi CLI
-# print, one line per row and command: <row> | <command> | <line>. Ids, loopback ports, file
-# paths and the operating system's error texts are normalized. tests/unit/test_docs.py checks
-# the messages the docs quote against these lines. Do not edit by hand; after a deliberate
-# change of wording rewrite it from a real run, then read its diff:
+# print (and the preflight line of a read-only drift check), one line per row and command:
+# <row> | <command> | <line>. Ids, loopback ports, file paths and the operating system's error
+# texts are normalized. tests/unit/test_docs.py checks the messages the docs quote against
+# these lines. Do not edit by hand; after a deliberate change of wording rewrite it from a
+# real run, then read its diff:
 #   {GOLDEN_ENV}=write venv/bin/python -m pytest tests/cli/test_failure_table.py
 """
 Setup = Callable[[Sandbox, dict[str, str]], None]
@@ -442,8 +443,10 @@ class Golden:
                     row, command, line = text.split(" | ", 2)
                     self.lines[(row, command)] = line
 
-    def check(self, row: str, run: Run) -> None:
-        key, line = (row, run.args[0]), normalized(first_error(run))
+    def check(self, row: str, run: Run, line: str | None = None) -> None:
+        """``line`` (default: the run's first error line) as the golden file has it."""
+        key = (row, run.args[0])
+        line = normalized(first_error(run) if line is None else line)
         if self.writing:
             self.lines[key] = line
             return
@@ -466,8 +469,12 @@ class Golden:
 def golden_keys() -> list[tuple[str, str]]:
     """Every (row, command) the table runs, in order, the planted bug last."""
     return [(row.id, command) for row in ROWS for command in row.commands] + [
-        ("planted bug", "up")
+        (PREFLIGHT_LINE_ROW, "preview"), ("planted bug", "up")
     ]
+
+
+# Not a failure: the line a read-only drift check prints, which the docs quote too.
+PREFLIGHT_LINE_ROW = "preflight line of a read-only drift check"
 
 
 GOLDEN = Golden(GOLDEN_FILE)
@@ -560,6 +567,9 @@ def test_a_drift_check_with_a_read_only_key_passes_and_says_it_skipped_the_write
     )
 
     assert run.code == 0, str(run)
+    summary = [line[line.index("preflight: "):].strip() for line in run.out.splitlines()
+               if "preflight: " in line]
+    GOLDEN.check(PREFLIGHT_LINE_ROW, run, summary[0] if summary else "")
     assert (
         "preflight: ilert token accepted, 1 escalation policy name looked up; Level key "
         "accepted, webhook management available, write access not checked "
