@@ -30,8 +30,18 @@ HEADER = """\
      from the resources' schemas; tests/unit/test_config_reference.py keeps it current -->
 
 Every setting lives in `Pulumi.<stack>.yaml` under `config:`. Secrets are set with
-`pulumi config set --secret ...`, which writes ciphertext. Any other key in the `ilert:`,
-`level:` or `level-ilert:` namespaces is refused at preview with the key it resembles.
+`pulumi config set --secret ...`, which writes ciphertext; a secret setting of an
+integration takes `--path`, for example:
+
+```bash
+pulumi config set --secret --path 'level-ilert:integrations[0].webhookSecret' --stack prod
+```
+
+Any other key in the `ilert:`, `level:` or `level-ilert:` namespaces is refused at preview
+with the key it resembles. What the keys mean together (credentials, backends, base URLs)
+is in [real-environment.md](real-environment.md). Ids (`escalationPolicy`, `teams`) are
+whole numbers from 1 to 2^53-1: Pulumi carries numbers as 64-bit floats, so a larger id
+would reach ilert as a neighbouring number; booleans and fractions are refused.
 """
 
 

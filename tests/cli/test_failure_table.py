@@ -14,6 +14,16 @@ The rows share one project and one sandbox (per xdist worker); each row starts f
 stack, the program as shipped, no faults, and the sandbox's objects as the row's setup makes
 them. Set ``LEVEL_ILERT_FAILURE_TABLE=<file>`` to have each row's first error line written
 there (the before/after list of the closing note).
+
+Each row's first error line must also equal, word for word, its line in
+``tests/cli/failure_table.golden`` (ids, loopback ports, file paths and the operating system's
+error texts normalized): the golden file is what the real CLI prints, and the docs' quoted
+messages are checked against it (tests/unit/test_docs.py). After a deliberate change of
+wording, rewrite it from a real run with::
+
+    LEVEL_ILERT_FAILURE_GOLDEN=write venv/bin/python -m pytest tests/cli/test_failure_table.py
+
+(running a subset with ``-k`` rewrites only those rows' lines), then read its diff.
 """
 
 from __future__ import annotations
@@ -37,6 +47,17 @@ ACME = {"name": "Level - Acme", "escalationPolicy": "Default", "resourceName": "
 WRONG_ILERT_TOKEN = "wrong-ilert-token-4f2a"
 WRONG_LEVEL_KEY = "wrong-level-key-9c1e"
 REPORT_ENV = "LEVEL_ILERT_FAILURE_TABLE"
+GOLDEN_ENV = "LEVEL_ILERT_FAILURE_GOLDEN"
+GOLDEN_FILE = Path(__file__).with_name("failure_table.golden")
+GOLDEN_HEADER = f"""\
+# The first error line each row of tests/cli/test_failure_table.py makes the real Pulumi CLI
+# print (and the preflight line of a read-only drift check), one line per row and command:
+# <row> | <command> | <line>. Ids, loopback ports, file paths and the operating system's error
+# texts are normalized. tests/unit/test_docs.py checks the messages the docs quote against
+# these lines. Do not edit by hand; after a deliberate change of wording rewrite it from a
+# real run, then read its diff:
+#   {GOLDEN_ENV}=write venv/bin/python -m pytest tests/cli/test_failure_table.py
+"""
 Setup = Callable[[Sandbox, dict[str, str]], None]
 
 
@@ -250,6 +271,33 @@ ROWS = [
         integrations=[ACME, {**ACME, "resourceName": "acme-2", "alertPriorityRule": "URGENT"},
                       {"name": "Acme", "escalationPolicy": 1}],
     ),
+    Row(
+        "one-way sync (one alert event)",
+        ("level-ilert:integrations[0].eventTypes: eventTypes must include both alert_active "
+         "(opens the ilert alert) and alert_resolved (resolves it)",),
+        ("preview",), integrations=[{**ACME, "eventTypes": ["alert_active"]}],
+    ),
+    Row(
+        "invalid eventFilter (ICL)",
+        ("level-ilert:integrations[0].eventFilter: eventFilter is not a valid ICL condition: "
+         "column 15: unknown operator 'containz' (did you mean 'contains'?)",),
+        ("preview",), integrations=[{**ACME, "eventFilter": "event.summary containz 'disk'"}],
+    ),
+    Row(
+        "two integrations would page for one alert",
+        ("Two integrations would page for the same Level alert:",
+         "would both open an ilert alert for the same Level alert",
+         "sharesAlertsWith: ['Level - Globex'] on level-ilert:integrations[0]"),
+        ("preview",),
+        integrations=[ACME, {"name": "Level - Globex", "escalationPolicy": "Default"}],
+    ),
+    Row(
+        "ambiguous device group name",
+        ("level-ilert:integrations[0].deviceGroups 'HQ' matches 2 Level groups:",
+         "give the id of the one you mean"),
+        integrations=[{**ACME, "deviceGroups": ["HQ"]}],
+        at_preview=True,
+    ),
     # -- found while creating: the update phase stops before the webhook -----------------------
     Row(
         "duplicate source without adopt",
@@ -352,6 +400,8 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Table]:
         project.write_stack([ACME])
         project.init()
         yield Table(project, sandbox)
+    if GOLDEN.writing:
+        GOLDEN.write(golden_keys())
 
 
 def first_error(run: Run) -> str:
@@ -369,6 +419,67 @@ def first_error(run: Run) -> str:
     return found
 
 
+def normalized(line: str) -> str:
+    """``line`` without what changes from run to run or machine to machine: ids, loopback
+    ports, file paths and line numbers, the operating system's error numbers and texts."""
+    line = re.sub(r"\((ids?) ([^)]*)\)",
+                  lambda m: f"({m[1]} " + ", ".join("<id>" for _ in m[2].split(", ")) + ")",
+                  line)
+    line = re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:<port>", line)
+    line = re.sub(r'File "[^"]*", line \d+', 'File "<path>", line <n>', line)
+    return re.sub(r"\[Errno -?\d+\] [^).]*", "[Errno <n>] <reason>", line)
+
+
+class Golden:
+    """The committed first error line of each row and command; rewritten on request."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writing = os.environ.get(GOLDEN_ENV, "") == "write"
+        self.lines: dict[tuple[str, str], str] = {}
+        if path.exists():
+            for text in path.read_text(encoding="utf-8").splitlines():
+                if text and not text.startswith("#"):
+                    row, command, line = text.split(" | ", 2)
+                    self.lines[(row, command)] = line
+
+    def check(self, row: str, run: Run, line: str | None = None) -> None:
+        """``line`` (default: the run's first error line) as the golden file has it."""
+        key = (row, run.args[0])
+        line = normalized(first_error(run) if line is None else line)
+        if self.writing:
+            self.lines[key] = line
+            return
+        assert key in self.lines, (
+            f"{row} | {run.args[0]} is not in {self.path.name}: rewrite it with "
+            f"{GOLDEN_ENV}=write (see this module's docstring)"
+        )
+        assert line == self.lines[key], (
+            f"the first error line changed; if on purpose, rewrite {self.path.name} with "
+            f"{GOLDEN_ENV}=write\n  golden: {self.lines[key]}\n  now:    {line}"
+        )
+
+    def write(self, keys: list[tuple[str, str]]) -> None:
+        """The lines of ``keys`` (the table's order), each as last seen or as committed."""
+        text = "".join(f"{row} | {command} | {self.lines[(row, command)]}\n"
+                       for row, command in keys if (row, command) in self.lines)
+        self.path.write_text(GOLDEN_HEADER + text, encoding="utf-8")
+
+
+def golden_keys() -> list[tuple[str, str]]:
+    """Every (row, command) the table runs, in order, the planted bug last."""
+    return [(row.id, command) for row in ROWS for command in row.commands] + [
+        (PREFLIGHT_LINE_ROW, "preview"), ("planted bug", "up")
+    ]
+
+
+# Not a failure: the line a read-only drift check prints, which the docs quote too.
+PREFLIGHT_LINE_ROW = "preflight line of a read-only drift check"
+
+
+GOLDEN = Golden(GOLDEN_FILE)
+
+
 def record(row: Row, run: Run) -> None:
     target = os.environ.get(REPORT_ENV)
     if target:
@@ -376,6 +487,7 @@ def record(row: Row, run: Run) -> None:
                  "first_error": first_error(run)}
         with Path(target).open("a", encoding="utf-8") as out:
             out.write(json.dumps(entry) + "\n")
+    GOLDEN.check(row.id, run)
 
 
 def objects(sandbox: Sandbox) -> tuple[list[int], list[str]]:
@@ -424,6 +536,14 @@ def test_each_failure_reads_as_one_sentence_naming_the_fix(table: Table, row: Ro
     assert project.plaintext_hits(secrets) == {}
 
 
+def test_the_golden_file_has_one_line_per_row_and_command_in_order() -> None:
+    """No stale line for a row that is gone, none missing for a new one (rewrite it with
+    LEVEL_ILERT_FAILURE_GOLDEN=write)."""
+    if GOLDEN.writing:
+        pytest.skip("rewriting the golden file")
+    assert list(GOLDEN.lines) == golden_keys()
+
+
 def test_known_at_preview_rows_fail_preview_and_up_before_any_change(table: Table) -> None:
     """The issue's five: a missing, a refused, a read-only credential, no webhook management
     and an unknown policy name each fail `pulumi preview` (the rows above run both)."""
@@ -447,6 +567,9 @@ def test_a_drift_check_with_a_read_only_key_passes_and_says_it_skipped_the_write
     )
 
     assert run.code == 0, str(run)
+    summary = [line[line.index("preflight: "):].strip() for line in run.out.splitlines()
+               if "preflight: " in line]
+    GOLDEN.check(PREFLIGHT_LINE_ROW, run, summary[0] if summary else "")
     assert (
         "preflight: ilert token accepted, 1 escalation policy name looked up; Level key "
         "accepted, webhook management available, write access not checked "
