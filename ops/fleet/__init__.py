@@ -10,9 +10,6 @@ stack's failure never stops the others.
 Modules: ``stacks`` (which stacks, and each one's backend and environment), ``run`` (one
 stack through the Automation API, its events folded into a ``StackState``), ``view`` (the
 live or plain progress), ``report`` (the summary and the exit code).
-
-All stacks on one API key share one rate budget on this machine (``clients/budget.py``):
-running them together costs no 429s, only the time the API's limit demands.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ import argparse
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TextIO
@@ -69,15 +66,6 @@ def _confirm(names: Sequence[str], out: TextIO, answer: TextIO) -> bool:
     return answer.readline().strip().lower() == "yes"
 
 
-def _once_per_api(notes: Iterable[str]) -> list[str]:
-    """The first "waiting on a shared budget" note of each API: every provider process says
-    it once, and the fleet says it once for all of them."""
-    first: dict[str, str] = {}
-    for note in notes:
-        first.setdefault(note.split(":", 1)[0], note)
-    return list(first.values())
-
-
 def main(
     args: argparse.Namespace,
     out: TextIO,
@@ -121,7 +109,7 @@ def main(
         ]
         with ThreadPoolExecutor(max_workers=min(args.parallel, len(runs))) as pool:
             list(pool.map(StackRun.run, runs))
-    notes = _once_per_api(note for state in states for note in state.notes)
+    notes: list[str] = []
     if args.json:
         report.dump(report.document(states, action, notes), out)
     else:

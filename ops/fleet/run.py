@@ -25,7 +25,6 @@ from pulumi import automation as auto
 from pulumi.automation import events
 
 from clients import tally
-from clients.budget import SHARED_BUDGET_MARK
 from tools.drift_report import NOT_CHANGES, describe
 
 Action = Literal["up", "preview", "drift", "destroy"]
@@ -38,7 +37,6 @@ GENERIC_ERRORS: Final = (
     "update failed", "preview failed", "destroy failed", "refresh failed",
     "resource monitor has terminated", "one or more errors occurred",
 )
-SHARED_BUDGET: Final = SHARED_BUDGET_MARK
 BUG_NOTE_START: Final = "This is a bug in level-ilert"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`'\"])")
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Failure): ")
@@ -65,7 +63,6 @@ class StackState:
     changes: dict[str, int] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     rate_limited: Counter[str] = field(default_factory=Counter)
     started: float | None = None
@@ -241,12 +238,6 @@ class StackRun:
                 self._resource_errors.append(f"{describe(diagnostic.urn)}: {sentence}")
             else:
                 self._engine_errors.append(sentence)
-        elif SHARED_BUDGET in message:
-            note = message.strip().splitlines()[0]
-            with self._lock:
-                if note not in self.state.notes:
-                    self.state.notes.append(note)
-            self._on_change(self.state)
 
 
 def error_code(error: auto.CommandError) -> str:

@@ -184,20 +184,6 @@ def test_a_resources_own_error_is_kept_before_the_engines_generic_ones(tmp_path:
     assert run._engine_errors == []
 
 
-def test_a_provider_waiting_on_a_shared_budget_is_noted_once(tmp_path: Path) -> None:
-    state = StackState("dev", "up")
-    run = _run(state, tmp_path)
-    said = ("ilert API: waiting for a request slot; 2 other processes on this machine used "
-            "this key's budget (120 requests per 60 s) within the last 60 s (running or "
-            "finished since).\n\n")
-
-    for _ in range(3):
-        run.on_event(_event(diagnosticEvent={"message": said, "color": "never",
-                                             "severity": "info#err"}))
-
-    assert state.notes == [said.strip()]
-
-
 @pytest.mark.parametrize(
     ("message", "sentence"),
     [
@@ -301,15 +287,3 @@ def test_plain_progress_prints_a_line_per_new_phase_only() -> None:
         ["sandbox-a", "starting"], ["sandbox-a", "updating"], ["sandbox-a", "refreshing"],
         ["sandbox-a", "unchanged"],
     ]
-
-
-def test_the_fleet_says_once_per_api_that_runs_waited_on_a_shared_budget() -> None:
-    from ops.fleet import _once_per_api
-
-    notes = [
-        "ilert API: waiting for a request slot; ... shared with 1 other process on this machine.",
-        "Level API: waiting for a request slot; ... shared with 3 other processes on this machine.",
-        "ilert API: waiting for a request slot; ... shared with 7 other processes on this machine.",
-    ]
-
-    assert _once_per_api(notes) == notes[:2]
