@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -101,11 +100,11 @@ def main(
     lock = threading.Lock()
     use_live = live if live is not None else (err.isatty() and not args.json)
     view: View = LiveView(err, states) if use_live else PlainView(err, states)
-    with tempfile.TemporaryDirectory(prefix="level-ilert-fleet-") as tmp, view:
+    with view:
         runs = [
             StackRun(state, project_dir=project_dir, env=dict(target.env),
-                     tally_file=Path(tmp) / f"{index}.tally", on_change=view.changed, lock=lock)
-            for index, (state, target) in enumerate(zip(states, selection.targets, strict=True))
+                     on_change=view.changed, lock=lock)
+            for state, target in zip(states, selection.targets, strict=True)
         ]
         with ThreadPoolExecutor(max_workers=min(args.parallel, len(runs))) as pool:
             list(pool.map(StackRun.run, runs))

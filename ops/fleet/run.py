@@ -24,7 +24,6 @@ from typing import Final, Literal
 from pulumi import automation as auto
 from pulumi.automation import events
 
-from clients import tally
 from tools.drift_report import NOT_CHANGES, describe
 
 Action = Literal["up", "preview", "drift", "destroy"]
@@ -63,8 +62,6 @@ class StackState:
     changes: dict[str, int] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     error: str | None = None
-    requests: Counter[str] = field(default_factory=Counter)
-    rate_limited: Counter[str] = field(default_factory=Counter)
     started: float | None = None
     ended: float | None = None
 
@@ -127,14 +124,12 @@ class StackRun:
         *,
         project_dir: Path,
         env: dict[str, str],
-        tally_file: Path,
         on_change: Callable[[StackState], None],
         lock: threading.Lock,
     ) -> None:
         self.state = state
         self._project_dir = project_dir
-        self._env = {**env, tally.ENV: str(tally_file)}
-        self._tally_file = tally_file
+        self._env = dict(env)
         self._on_change = on_change
         self._lock = lock
         self._resource_errors: list[str] = []
@@ -164,9 +159,7 @@ class StackRun:
             self._fail(self._explain(error))
         except Exception as error:  # one stack's failure must not stop the others
             self._fail(f"{type(error).__name__}: {first_sentence(str(error)) or 'no message'}")
-        sent, limited = tally.read(self._tally_file)
-        self._set(requests=sent, rate_limited=limited, ended=time.monotonic(),
-                  phase="failed" if self.state.failed else "done")
+        self._set(ended=time.monotonic(), phase="failed" if self.state.failed else "done")
         return self.state
 
     def _call(self, stack: auto.Stack) -> None:
