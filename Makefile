@@ -253,11 +253,10 @@ mutate-ops: venv
 	@$(MUTMUT) 'ops.*' $(MUTMUT_QUIET)
 	@$(PY) -m tests.mutation_report --scope ops --min-score 0
 
-## bench: scale and pacing figures (N=10, 200, 1000 integrations; BENCH_SIZES to choose), then
-## many runs on one API key: 2 concurrent ups x 100, and a fleet of 10 stacks x 20 (real CLI)
-bench: venv pulumi
+## bench: scale and pacing figures through the provider server (N=10, 200, 1000 integrations;
+## BENCH_SIZES to choose)
+bench: venv
 	$(PY) -m bench.scale $(BENCH_SIZES)
-	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.shared_key
 
 ## bench-engine: the real Pulumi CLI against the sandbox at N=50, 200, 1000 integrations, pacing
 ## off and real (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off', CHECKPOINTS=on to compare)

@@ -1,10 +1,11 @@
 """The real Pulumi CLI against the sandbox, measured: wall time, memory, CPU, crashes.
 
 What ``make bench-engine`` and ``make crash-drill`` share. The project copy, its ``file://``
-backend, offline environment and stack file come from the real-CLI test harness
-(``tests/cli/harness.py``, one stack per copy); this module adds what a benchmark needs on
-top: a stack of N integrations, each command run with the peak memory and CPU time of every
-process it starts (CLI, program, provider), a SIGKILL on demand, and the state file's size.
+backend, offline environment and stack file come from the real-CLI harness the e2e stories
+use too (``tools/cli_harness.py``, one stack per copy); this module adds what a benchmark
+needs on top: a stack of N integrations, each command run with the peak memory and CPU time
+of every process it starts (CLI, program, provider), a SIGKILL on demand, and the state
+file's size.
 
 Nothing here touches the internet: the CLI never checks for updates or fetches plugins,
 and both APIs are the loopback sandbox.
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox import Sandbox
-from tests.cli import harness
+from tools import cli_harness
 
 SAMPLE_SECONDS = 0.1
 POLL_SECONDS = 0.05
@@ -146,13 +147,13 @@ class _Sampler(threading.Thread):
 
 
 class Project:
-    """One stack of N integrations in a throw-away copy of the project (tests/cli/harness)."""
+    """One stack of N integrations in a throw-away copy of the project (tools/cli_harness)."""
 
     def __init__(self, root: Path, sandbox: Sandbox, stack: str, *, skip_checkpoints: bool):
-        self.copy = harness.Project(root, sandbox, stack)
+        self.copy = cli_harness.Project(root, sandbox, stack)
         self.stack = stack
         self.skip_checkpoints = skip_checkpoints
-        self.bin = harness.cli_dir()
+        self.bin = cli_harness.cli_dir()
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The harness's environment, with checkpoints skipped or not."""

@@ -14,7 +14,6 @@ Run: ``make bench`` (or ``venv/bin/python -m bench.scale 10 200 1000``).
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -23,13 +22,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from clients import budget
-from providers import journal
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from sandbox.ratelimit import RateLimit
-from tests.engine.harness import ProviderServer, capture_registrations, dynamic_type
+from tools.engine_harness import ProviderServer, capture_registrations, dynamic_type
 
 TIME_SCALE = 0.01  # ilert's 60 s window lasts 0.6 s
 ENGINE_PARALLELISM = 4  # the SDK's provider server serves four RPCs at a time
@@ -38,6 +35,9 @@ SOURCE_TYPE = dynamic_type("ilert", "AlertSource")
 WEBHOOK_TYPE = dynamic_type("level", "Webhook")
 MINUTE = 60.0 * TIME_SCALE
 SECRETS = ("ilert:apiToken", "level:apiKey")
+# providers/journal.py's folder variable, while it exists: the bench's creates are journalled
+# in a folder of their own, never in the checkout (a name, not an import: the journal goes).
+JOURNAL_DIR_ENV = "LEVEL_ILERT_JOURNAL_DIR"
 
 
 def _blobs() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -95,14 +95,10 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
     """up, refresh and destroy of ``integrations`` integrations; figures per phase."""
     source_inputs, webhook_inputs = _blobs()
     limits = {"ilert": RateLimit(120, 60), "level": RateLimit(60, 60)}
-    budget_dir = tempfile.mkdtemp(prefix="level-ilert-bench-")
     with Sandbox(
         rate_limits=limits, time_scale=TIME_SCALE
     ) as sandbox, tempfile.TemporaryDirectory() as journals, ProviderServer(
-        env={
-            "ILERT_API_TOKEN": "", "LEVEL_API_KEY": "",
-            budget.DIR_ENV: budget_dir, journal.ENV_DIR: journals,
-        }
+        env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": "", JOURNAL_DIR_ENV: journals}
     ) as server:
         config = {
             "ilert:apiToken": ILERT_TOKEN, "ilert:baseUrl": sandbox.ilert_url,
@@ -135,11 +131,8 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
         figures["refresh"] = _phase(sandbox, [_job(server.read, r) for r in resources])
 
         # The scaled floor of a refresh (a few dozen requests) is far below the fixed cost
-        # of 2N read RPCs, so refresh once more with the real 60 s windows on both sides.
-        # The key's machine-wide budget still holds the scaled phases' requests, which a real
-        # window would count (the sandbox, scaled, has forgotten them): a budget of its own.
-        scaled_budget = server.env[budget.DIR_ENV]
-        server.env[budget.DIR_ENV] = tempfile.mkdtemp(prefix="level-ilert-bench-")
+        # of 2N read RPCs, so refresh once more with the real 60 s windows on both sides (a
+        # new provider process: its pacer starts empty, as the sandbox's windows do).
         server.new_command()
         windows = ("ilert:rateLimitWindowSeconds", "level:rateLimitWindowSeconds")
         server.configure({**config, **dict.fromkeys(windows, "60")}, secret_keys=SECRETS)
@@ -151,7 +144,6 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
         sandbox.rate_limiter.set("ilert", limits["ilert"])
         sandbox.rate_limiter.set("level", limits["level"])
 
-        server.env[budget.DIR_ENV] = scaled_budget
         server.new_command()
         server.configure(config, secret_keys=SECRETS)  # scaled windows again
         webhooks = [item["webhook"][:3] for item in state.values()]
@@ -185,6 +177,4 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    # Time-scaled windows in a budget folder of their own, never in the user's cache.
-    os.environ.setdefault(budget.DIR_ENV, tempfile.mkdtemp(prefix="level-ilert-bench-"))
     main([int(arg) for arg in sys.argv[1:]] or [10, 200, 1000])

@@ -2,8 +2,8 @@
 
 Why one layer: ilert and Level differ in auth header and error body, but a provider must
 behave the same towards both when the network or the API misbehaves. Retries come from
-urllib3's ``Retry`` (mounted on a ``requests`` session), pacing from pyrate-limiter; this
-module only wires them together.
+urllib3's ``Retry`` (mounted on a ``requests`` session), pacing from ``clients/pacing.py``;
+this module only wires them together.
 
 Retry rules:
 - GET, PUT, PATCH and DELETE are retried on 429, 500, 502, 503 and 504, on connection
@@ -18,21 +18,23 @@ Retry rules:
   ``Retry-After`` when the API sends one; without it (ilert never sends one) it backs off
   from 1 s, doubling up to the key's rate-limit window, each wait stretched by a random
   0-25 % (``rate_limited_wait``).
-  The retry then takes a token from the shared budget like any request, so a herd of
-  refused clients queues instead of returning at once.
+  The retry then takes a token from the key's pacer like any request, so a herd of
+  refused threads queues instead of returning at once.
 - Other waits: exponential backoff with jitter.
 
 Pacing and deadline:
-- Every attempt, retries included, first takes a token from the budget of its API key
-  (``RateLimit``; ilert publishes 120 requests per minute per key). A budget is shared by
-  every thread of the process and, through ``clients/budget.py``, by every process on
-  this machine that uses the same key and base URL, so the engine's parallel operations and
-  concurrent stacks queue instead of tripping the API's limit.
+- Every attempt, retries included, first takes a token from the ``Pacer`` of its API key
+  (``clients/pacing.py``; ilert publishes 120 requests per minute per key), waiting at most
+  until the operation's deadline. A client is given its pacer (``pacer=``), and clients of
+  one key in one process share it by being given the same object, so the engine's parallel
+  operations queue instead of tripping the API's limit. Pacing is per process: the fleet
+  divides a key it shares among the stacks it runs at once (``clients/tuning.py``).
 - One deadline per operation (``deadline()``) bounds attempts, waits and pacing together;
   without one, each request gets ``operation_timeout`` seconds of its own.
 
-Credentials: the session is shared per API and process and holds no credential; each
-client adds its own ``Authorization`` header per request. No error text ever contains it.
+Credentials: a client's session (its own, or one passed in to share connections) holds no
+credential; each client adds its own ``Authorization`` header per request. No error text
+ever contains it.
 """
 
 from __future__ import annotations
@@ -66,9 +68,8 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import RequestHistory, Retry
 
-from clients import tally
-from clients.budget import Budget, Window, forget_locks, open_budget
 from clients.failures import KnownFailure
+from clients.pacing import Pacer, RateLimit
 
 LOG = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -136,48 +137,6 @@ class Timeouts:
     read: float = 30.0
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``requests`` per ``window_seconds`` per API key (a sliding window)."""
-
-    requests: int
-    window_seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.requests < 1 or self.window_seconds <= 0:
-            raise ValueError("a rate limit needs requests >= 1 and window_seconds > 0")
-
-
-_BUDGETS: dict[tuple[str, str, str, RateLimit], Budget] = {}
-_BUDGETS_LOCK = threading.Lock()
-
-
-def limiter_for(api: str, base_url: str, credential: str, limit: RateLimit) -> Budget:
-    """The rate budget of one API key: shared by every thread and client of this process,
-    and through ``clients.budget`` by every process on this machine using the same key."""
-    fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
-    key = (api, base_url, fingerprint, limit)
-    with _BUDGETS_LOCK:
-        found = _BUDGETS.get(key)
-        if found is None:
-            found = _BUDGETS[key] = open_budget(
-                api=api, base_url=base_url, credential=credential,
-                window=Window(limit.requests, limit.window_seconds),
-            )
-        return found
-
-
-def forget_limiters() -> None:
-    """Close and drop every budget (tests: each test plays a provider process of its own)."""
-    with _BUDGETS_LOCK:
-        for found in _BUDGETS.values():
-            close = getattr(found, "close", None)
-            if close is not None:
-                close()
-        _BUDGETS.clear()
-    forget_locks()
-
-
 class DeadlineExceeded(Exception):
     """The operation's deadline left no time for another attempt or wait."""
 
@@ -186,11 +145,9 @@ class DeadlineExceeded(Exception):
 class _Attempt:
     """What the retry hooks need to know about the request in flight (one per request)."""
 
-    api: str
     deadline: float
-    budget: float
-    limiter: Budget | None
-    rate_window: float | None
+    deadline_seconds: float  # the deadline's length, for messages
+    pacer: Pacer | None
     deadline_hit: bool = False
     attempts: int = 1
     read_cut_by_deadline: bool = False  # the read timeout was shortened to fit the deadline
@@ -200,13 +157,17 @@ class _Attempt:
 
     def pace(self) -> None:
         """Take a token for the next attempt, waiting at most until the deadline."""
-        if self.limiter is not None:
+        if self.pacer is not None:
             remaining = self.remaining()
-            if remaining <= 0 or not self.limiter.acquire(remaining):
+            if remaining <= 0 or not self.pacer.acquire(remaining):
                 self.deadline_hit = True
                 reason = DeadlineExceeded("no request slot before the deadline")
                 raise MaxRetryError(None, "", reason)  # type: ignore[arg-type]
-        tally.record(self.api, tally.SENT)
+
+    @property
+    def rate_window(self) -> float | None:
+        """The key's rate-limit window: the longest wait after a bare 429."""
+        return self.pacer.limit.window_seconds if self.pacer is not None else None
 
 
 _ATTEMPT: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
@@ -223,7 +184,7 @@ def deadline(seconds: float) -> Iterator[None]:
     """Bound every request made inside (retries and waits included) by one deadline.
 
     Providers wrap each create/read/update/delete in it, so an operation that needs a
-    lookup and a write still ends within its budget. Nested deadlines keep the earlier one.
+    lookup and a write still ends in time. Nested deadlines keep the earlier one.
     """
     end = time.monotonic() + seconds
     outer = _DEADLINE.get()
@@ -290,8 +251,6 @@ class _SafeRetry(Retry):
         else:
             retry = super().increment(method, url, response, error, _pool, _stacktrace)
         attempt = _ATTEMPT.get()
-        if attempt is not None and response is not None and response.status == 429:
-            tally.record(attempt.api, tally.RATE_LIMITED)
         retry.planned_wait = retry._wait_before_next(response, attempt)
         if attempt is None:
             return retry
@@ -424,37 +383,25 @@ def error_class_for(status: int) -> type[ApiError]:
     return _ERRORS_BY_STATUS.get(status, ApiError)
 
 
-_SESSIONS: dict[tuple[str, RetryPolicy], requests.Session] = {}
-_SESSIONS_LOCK = threading.Lock()
+def new_session(retry: RetryPolicy | None = None) -> requests.Session:
+    """A session that retries per ``retry`` and keeps ``POOL_SIZE`` connections per host.
 
-
-def session_for(api: str, retry: RetryPolicy) -> requests.Session:
-    """The process-wide session of one API (connection pooling across calls and resources)."""
-    key = (api, retry)
-    with _SESSIONS_LOCK:
-        session = _SESSIONS.get(key)
-        if session is None:
-            session = requests.Session()
-            session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-            adapter = HTTPAdapter(
-                max_retries=retry.build(), pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE
-            )
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            _SESSIONS[key] = session
-        return session
-
-
-def forget_sessions() -> None:
-    """Close and drop every session (tests: each test plays a provider process of its own)."""
-    with _SESSIONS_LOCK:
-        for session in _SESSIONS.values():
-            session.close()
-        _SESSIONS.clear()
+    Each ``ApiClient`` builds its own unless given one: clients that should reuse each
+    other's connections are given the same session (it holds no credential)."""
+    session = requests.Session()
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    adapter = HTTPAdapter(
+        max_retries=(retry or RetryPolicy()).build(),
+        pool_connections=POOL_SIZE,
+        pool_maxsize=POOL_SIZE,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 class _HeaderAuth(requests.auth.AuthBase):
-    """Adds the ``Authorization`` header per request, so the shared session never holds it."""
+    """Adds the ``Authorization`` header per request, so a session never holds it."""
 
     def __init__(self, value: str) -> None:
         self._value = value
@@ -545,7 +492,13 @@ def normalise_base_url(base_url: str, *, setting: str) -> str:
 
 
 class ApiClient:
-    """A JSON API at one base URL with one credential; the typed clients build on it."""
+    """A JSON API at one base URL with one credential; the typed clients build on it.
+
+    ``pacer``: the key's ``Pacer`` (pass the same one to every client of the key in this
+    process); ``rate_limit`` instead: see ``_pacer_for``. Neither: no pacing (429s are still
+    retried with backoff). ``session``: one from ``new_session`` to share connections with
+    other clients (then ``retry`` is that session's); by default the client has its own.
+    """
 
     def __init__(
         self,
@@ -561,7 +514,14 @@ class ApiClient:
         rate_limit: RateLimit | None = None,
         operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
         operation_timeout_setting: str = "",
+        pacer: Pacer | None = None,
+        session: requests.Session | None = None,
     ) -> None:
+        if pacer is not None and rate_limit is not None:
+            raise ValueError("give an ApiClient a pacer or a rate_limit, not both")
+        if session is not None and retry is not None:
+            raise ValueError("a shared session retries as new_session(retry) made it; "
+                             "give the retry policy there")
         self.api = api
         self.base_url = normalise_base_url(base_url, setting=base_url_setting)
         problem = credential_problem(credential_secret)
@@ -570,11 +530,10 @@ class ApiClient:
         self._auth = _HeaderAuth(authorization)
         self._secret = credential_secret
         self._credential_hint = credential_hint
-        self._session = session_for(api, retry or RetryPolicy())
+        self._session = session if session is not None else new_session(retry)
         self._timeouts = timeouts or Timeouts()
-        self._rate_limit = rate_limit
-        self._limiter = (
-            limiter_for(api, self.base_url, credential_secret, rate_limit) if rate_limit else None
+        self.pacer = pacer if pacer is not None else _pacer_for(
+            api, self.base_url, credential_secret, rate_limit
         )
         self._operation_timeout = operation_timeout
         self._timeout_setting = operation_timeout_setting
@@ -605,13 +564,11 @@ class ApiClient:
         hidden = [self._secret, *(value for value in sensitive if value)]
         started = time.monotonic()
         timeout = self._operation_timeout
-        end, budget = _DEADLINE.get() or (started + timeout, timeout)
+        end, seconds = _DEADLINE.get() or (started + timeout, timeout)
         attempt = _Attempt(
-            api=self.api,
             deadline=end,
-            budget=budget,
-            limiter=self._limiter,
-            rate_window=self._rate_limit.window_seconds if self._rate_limit else None,
+            deadline_seconds=seconds,
+            pacer=self.pacer,
         )
         token = _ATTEMPT.set(attempt)
         try:
@@ -700,7 +657,7 @@ class ApiClient:
         follows a semicolon."""
         where = f" ({self._timeout_setting})" if self._timeout_setting else ""
         return (
-            f"{'The' if sentence else 'the'} operation's deadline of {attempt.budget:g} s"
+            f"{'The' if sentence else 'the'} operation's deadline of {attempt.deadline_seconds:g} s"
             f"{where} passed; raise it for a slow network or API, or try again later."
         )
 
@@ -752,8 +709,8 @@ class ApiClient:
             reason = never_connected or cause
             setting = f" ({self._timeout_setting})" if self._timeout_setting else ""
             cut_short = (
-                f" (the operation's deadline of {attempt.budget:g} s{setting} left no time "
-                f"for another)"
+                f" (the operation's deadline of {attempt.deadline_seconds:g} s{setting} left "
+                f"no time for another)"
                 if never_connected is not None
                 else ""
             )
@@ -830,6 +787,63 @@ class ApiClient:
             hint=hint,
             may_have_acted=unknown_outcome,
         )
+
+
+# --- Transition (issue 23): remove once providers/ and tests/conftest.py have moved on -------
+# Providers still build a client per operation with ``rate_limit=``; until each builds its
+# clients once per process (on the provider object) and passes ``pacer=``, a client given only
+# a ``rate_limit`` takes the process's pacer of its key from ``limiter_for``, so operations
+# still queue on one pace. Then ``_pacer_for`` becomes ``Pacer(rate_limit)`` (the client owns
+# it) and this block goes, with ``session_for``/``forget_*`` (called by tests/conftest.py and
+# tests/unit/test_inventory_threads.py only) and the ``clients/budget.py`` stub.
+
+_PACERS: dict[tuple[str, str, str, RateLimit], Pacer] = {}
+_SESSIONS: dict[tuple[str, RetryPolicy], requests.Session] = {}
+_TRANSITION_LOCK = threading.Lock()
+
+
+def _pacer_for(
+    api: str, base_url: str, credential: str, limit: RateLimit | None
+) -> Pacer | None:
+    """The pacer of a client given only a ``rate_limit`` (see above); None without one."""
+    return limiter_for(api, base_url, credential, limit) if limit is not None else None
+
+
+def limiter_for(api: str, base_url: str, credential: str, limit: RateLimit) -> Pacer:
+    """Transition only: this process's one ``Pacer`` per API, base URL, key and limit."""
+    fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
+    key = (api, base_url, fingerprint, limit)
+    with _TRANSITION_LOCK:
+        found = _PACERS.get(key)
+        if found is None:
+            found = _PACERS[key] = Pacer(limit)
+        return found
+
+
+def session_for(api: str, retry: RetryPolicy) -> requests.Session:
+    """Transition only: one session per API and retry policy (no client uses it)."""
+    with _TRANSITION_LOCK:
+        found = _SESSIONS.get((api, retry))
+        if found is None:
+            found = _SESSIONS[(api, retry)] = new_session(retry)
+        return found
+
+
+def forget_limiters() -> None:
+    """Transition only: drop ``limiter_for``'s pacers."""
+    with _TRANSITION_LOCK:
+        _PACERS.clear()
+
+
+def forget_sessions() -> None:
+    """Transition only: close and drop ``session_for``'s sessions."""
+    with _TRANSITION_LOCK:
+        for session in _SESSIONS.values():
+            session.close()
+        _SESSIONS.clear()
+
+
+# --- end of the transition block --------------------------------------------------------------
 
 
 def _attempts(count: int) -> str:
@@ -922,6 +936,7 @@ __all__ = [
     "DeadlineExceededError",
     "ForbiddenError",
     "NotFoundError",
+    "Pacer",
     "RateLimit",
     "RateLimitedError",
     "ResponseLostError",
@@ -933,8 +948,7 @@ __all__ = [
     "deadline",
     "error_class_for",
     "is_loopback",
-    "limiter_for",
+    "new_session",
     "normalise_base_url",
     "rate_limited_wait",
-    "session_for",
 ]

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from clients.http import (
     DEFAULT_OPERATION_TIMEOUT,
     ApiClient,
+    Pacer,
     RateLimit,
     RetryPolicy,
     Timeouts,
@@ -159,7 +160,10 @@ class IlertClient:
         timeouts: Timeouts | None = None,
         rate_limit: RateLimit | None = None,
         operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
+        pacer: Pacer | None = None,
     ) -> None:
+        """``pacer``: the key's ``Pacer``, shared with the other clients of the key in this
+        process (or ``rate_limit``; ``clients.http.ApiClient`` says how each paces)."""
         self._api = ApiClient(
             api="ilert",
             base_url=base_url,
@@ -172,6 +176,7 @@ class IlertClient:
             rate_limit=rate_limit,
             operation_timeout=operation_timeout,
             operation_timeout_setting="ilert:operationTimeoutSeconds",
+            pacer=pacer,
         )
 
     @property

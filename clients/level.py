@@ -30,6 +30,7 @@ from clients.http import (
     ApiError,
     ForbiddenError,
     NotFoundError,
+    Pacer,
     RateLimit,
     RetryPolicy,
     Timeouts,
@@ -140,7 +141,10 @@ class LevelClient:
         timeouts: Timeouts | None = None,
         rate_limit: RateLimit | None = None,
         operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
+        pacer: Pacer | None = None,
     ) -> None:
+        """``pacer``: the key's ``Pacer``, shared with the other clients of the key in this
+        process (or ``rate_limit``; ``clients.http.ApiClient`` says how each paces)."""
         self._api = ApiClient(
             api="Level",
             base_url=base_url,
@@ -156,6 +160,7 @@ class LevelClient:
             rate_limit=rate_limit,
             operation_timeout=operation_timeout,
             operation_timeout_setting="level:operationTimeoutSeconds",
+            pacer=pacer,
         )
 
     @property

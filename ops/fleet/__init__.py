@@ -7,27 +7,30 @@ Automation API (a ``LocalWorkspace`` on the project directory per stack), at mos
 ``--json``) and one exit code: 0 clean, 7 some stack drifted, 2 some stack failed. One
 stack's failure never stops the others.
 
-Modules: ``stacks`` (which stacks, and each one's backend and environment), ``run`` (one
+Modules: ``stacks`` (which stacks, and each one's backend and environment), ``shares``
+(each stack's part of an API key it shares with other stacks run at once), ``run`` (one
 stack through the Automation API, its events folded into a ``StackState``), ``view`` (the
 live or plain progress), ``report`` (the summary and the exit code).
 
-All stacks on one API key share one rate budget on this machine (``clients/budget.py``):
-running them together costs no 429s, only the time the API's limit demands.
+Stacks on one API key (same base URL and credential) divide its rate: pacing is per provider
+process, so each stack that runs at the same time as others on its key gets its share in
+``LEVEL_ILERT_RATE_SHARE`` (``shares``), and their sum stays under the API's limit. The
+summary says which stacks shared a key, and at what share.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TextIO
 
 from ops.fleet import report
 from ops.fleet.run import ACTIONS, Action, StackRun, StackState
+from ops.fleet.shares import share_rates
 from ops.fleet.stacks import FleetError, prepare_cli, select
 from ops.fleet.view import LiveView, PlainView, View
 
@@ -69,15 +72,6 @@ def _confirm(names: Sequence[str], out: TextIO, answer: TextIO) -> bool:
     return answer.readline().strip().lower() == "yes"
 
 
-def _once_per_api(notes: Iterable[str]) -> list[str]:
-    """The first "waiting on a shared budget" note of each API: every provider process says
-    it once, and the fleet says it once for all of them."""
-    first: dict[str, str] = {}
-    for note in notes:
-        first.setdefault(note.split(":", 1)[0], note)
-    return list(first.values())
-
-
 def main(
     args: argparse.Namespace,
     out: TextIO,
@@ -109,19 +103,25 @@ def main(
     names = [target.name for target in selection.targets]
     if action == "destroy" and not args.yes and not _confirm(names, err, answer):
         return report.EXIT_FAILED
+    try:
+        shares = share_rates(selection.targets, project_dir, args.parallel, os.environ)
+    except FleetError as error:
+        err.write(f"{error}\n")
+        return report.EXIT_FAILED
     states = [StackState(name, action) for name in names]
     lock = threading.Lock()
     use_live = live if live is not None else (err.isatty() and not args.json)
     view: View = LiveView(err, states) if use_live else PlainView(err, states)
-    with tempfile.TemporaryDirectory(prefix="level-ilert-fleet-") as tmp, view:
+    with view:
         runs = [
-            StackRun(state, project_dir=project_dir, env=dict(target.env),
-                     tally_file=Path(tmp) / f"{index}.tally", on_change=view.changed, lock=lock)
-            for index, (state, target) in enumerate(zip(states, selection.targets, strict=True))
+            StackRun(state, project_dir=project_dir,
+                     env={**target.env, **shares.env.get(target.name, {})},
+                     on_change=view.changed, lock=lock)
+            for state, target in zip(states, selection.targets, strict=True)
         ]
         with ThreadPoolExecutor(max_workers=min(args.parallel, len(runs))) as pool:
             list(pool.map(StackRun.run, runs))
-    notes = _once_per_api(note for state in states for note in state.notes)
+    notes = shares.notes
     if args.json:
         report.dump(report.document(states, action, notes), out)
     else:

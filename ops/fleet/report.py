@@ -16,7 +16,7 @@ from ops.fleet.run import StackState
 EXIT_CLEAN: Final = 0
 EXIT_FAILED: Final = 2
 EXIT_DRIFT: Final = 7
-HEADERS: Final = ("stack", "result", "changes", "drift", "requests", "time", "error")
+HEADERS: Final = ("stack", "result", "changes", "drift", "time", "error")
 
 
 def exit_code(states: Sequence[StackState]) -> int:
@@ -40,17 +40,11 @@ def _drift(state: StackState) -> str:
     ) or "-"
 
 
-def _requests(state: StackState) -> str:
-    text = ", ".join(f"{api} {n}" for api, n in sorted(state.requests.items())) or "0"
-    limited = sum(state.rate_limited.values())
-    return f"{text} ({limited} x 429)" if limited else text
-
-
 def rows(states: Sequence[StackState]) -> list[tuple[str, ...]]:
     """The table's cells, one row per stack."""
     return [
-        (state.name, state.result, _changes(state), _drift(state), _requests(state),
-         f"{state.duration:.1f} s", state.error or "")
+        (state.name, state.result, _changes(state), _drift(state), f"{state.duration:.1f} s",
+         state.error or "")
         for state in states
     ]
 
@@ -98,8 +92,6 @@ def document(states: Sequence[StackState], action: str, notes: Sequence[str]) ->
                 ] if state.action == "drift" else None,
                 "error": state.error,
                 "duration_seconds": round(state.duration, 2),
-                "requests": dict(sorted(state.requests.items())),
-                "rate_limited": dict(sorted(state.rate_limited.items())),
             }
             for state in states
         ],

@@ -24,8 +24,6 @@ from typing import Final, Literal
 from pulumi import automation as auto
 from pulumi.automation import events
 
-from clients import tally
-from clients.budget import SHARED_BUDGET_MARK
 from tools.drift_report import NOT_CHANGES, describe
 
 Action = Literal["up", "preview", "drift", "destroy"]
@@ -38,7 +36,6 @@ GENERIC_ERRORS: Final = (
     "update failed", "preview failed", "destroy failed", "refresh failed",
     "resource monitor has terminated", "one or more errors occurred",
 )
-SHARED_BUDGET: Final = SHARED_BUDGET_MARK
 BUG_NOTE_START: Final = "This is a bug in level-ilert"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`'\"])")
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Failure): ")
@@ -65,9 +62,6 @@ class StackState:
     changes: dict[str, int] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    requests: Counter[str] = field(default_factory=Counter)
-    rate_limited: Counter[str] = field(default_factory=Counter)
     started: float | None = None
     ended: float | None = None
 
@@ -130,14 +124,12 @@ class StackRun:
         *,
         project_dir: Path,
         env: dict[str, str],
-        tally_file: Path,
         on_change: Callable[[StackState], None],
         lock: threading.Lock,
     ) -> None:
         self.state = state
         self._project_dir = project_dir
-        self._env = {**env, tally.ENV: str(tally_file)}
-        self._tally_file = tally_file
+        self._env = dict(env)
         self._on_change = on_change
         self._lock = lock
         self._resource_errors: list[str] = []
@@ -167,9 +159,7 @@ class StackRun:
             self._fail(self._explain(error))
         except Exception as error:  # one stack's failure must not stop the others
             self._fail(f"{type(error).__name__}: {first_sentence(str(error)) or 'no message'}")
-        sent, limited = tally.read(self._tally_file)
-        self._set(requests=sent, rate_limited=limited, ended=time.monotonic(),
-                  phase="failed" if self.state.failed else "done")
+        self._set(ended=time.monotonic(), phase="failed" if self.state.failed else "done")
         return self.state
 
     def _call(self, stack: auto.Stack) -> None:
@@ -241,12 +231,6 @@ class StackRun:
                 self._resource_errors.append(f"{describe(diagnostic.urn)}: {sentence}")
             else:
                 self._engine_errors.append(sentence)
-        elif SHARED_BUDGET in message:
-            note = message.strip().splitlines()[0]
-            with self._lock:
-                if note not in self.state.notes:
-                    self.state.notes.append(note)
-            self._on_change(self.state)
 
 
 def error_code(error: auto.CommandError) -> str:

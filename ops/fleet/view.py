@@ -45,8 +45,6 @@ def line(state: StackState, width: int) -> str:
     """One stack's progress line."""
     phase = state.result if state.done else state.phase
     text = f"{state.name:<{width}}  {phase:<11} {counts(state):<32} {state.duration:6.1f} s"
-    if state.notes and not state.done:
-        text += "  (waiting on a shared rate budget)"
     if state.error:
         text += f"  {state.error}"
     return text

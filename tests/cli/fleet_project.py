@@ -1,4 +1,4 @@
-"""The e2e harness's project copy (tests/cli/harness.py) with several ``sandbox*`` stacks, as the
+"""The e2e harness's project copy (tools/cli_harness.py) with several ``sandbox*`` stacks, as the
 fleet runs them: state in ``.pulumi-state`` and the sandbox's passphrase, like ``make up``.
 
 ``add_stack`` writes and inits one stack (one integration per name, escalation policy
@@ -18,7 +18,7 @@ from typing import Any
 
 from ops.fleet.stacks import SANDBOX_PASSPHRASE, STATE_DIR
 from sandbox import Sandbox
-from tests.cli.harness import COMMAND_TIMEOUT_SECONDS, REPO, Project, Run, cli_dir
+from tools.cli_harness import COMMAND_TIMEOUT_SECONDS, REPO, Project, Run, cli_dir
 
 SET_BY_THE_FLEET = (
     "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "ILERT_API_TOKEN", "LEVEL_API_KEY",

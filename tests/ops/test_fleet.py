@@ -1,21 +1,27 @@
-"""The fleet's parts that need no Pulumi CLI: which stacks and environments, how engine events
-become a stack's state, the first sentence of an error, the summary and the exit code.
-(The fleet itself, through the real CLI, is tested in tests/cli/test_fleet.py: make e2e.)"""
+"""The fleet's parts that need no Pulumi CLI: which stacks and environments, how an API key's
+rate is divided among stacks that run at once, how engine events become a stack's state, the
+first sentence of an error, the summary and the exit code. (The fleet itself, through the
+real CLI, is tested in tests/cli/test_fleet.py: make e2e.)"""
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pulumi.automation import events
 
-from ops.fleet import report, stacks
+import ops.fleet
+from ops.fleet import report, shares, stacks
 from ops.fleet.run import StackRun, StackState, first_sentence
 from ops.fleet.view import PlainView
+from ops.secure_config import Decrypted, Undecryptable
 from tools import pulumi_cli
 
 SOURCE_URN = (
@@ -120,12 +126,154 @@ def test_no_cli_says_to_run_make_pulumi(tmp_path: Path) -> None:
         stacks.prepare_cli(tmp_path, {"PULUMI_DIR": str(tmp_path), "PATH": "/bin"})
 
 
+# -- stacks on one API key divide its rate ------------------------------------------------------
+
+ILERT_URL, LEVEL_URL = "https://api.ilert.com", "https://api.level.io"
+
+
+def _target(name: str, **env: str) -> stacks.Target:
+    return stacks.Target(name, "file:///state", env)
+
+
+def _stack_file(root: Path, name: str, config: Mapping[str, object]) -> None:
+    (root / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": dict(config)}))
+
+
+def _no_cli(key: str, stack: str, project_dir: Path, env: Mapping[str, str]) -> Undecryptable:
+    raise AssertionError(f"{key} of {stack} was not to be decrypted")
+
+
+def test_each_stack_counts_the_key_its_providers_will_use_config_first_then_environment(
+    tmp_path: Path,
+) -> None:
+    _stack_file(tmp_path, "a", {"ilert:apiToken": "token-1"})
+    _stack_file(tmp_path, "b", {"ilert:apiToken": "token-1", "level:baseUrl": "https://l.test"})
+    _stack_file(tmp_path, "c", {})
+    fleet_env = {"ILERT_API_TOKEN": "token-2", "LEVEL_API_KEY": "level-key"}
+
+    a, b, c = (shares.stack_keys(_target(name), tmp_path, fleet_env, decrypter=_no_cli)
+               for name in "abc")
+    d = shares.stack_keys(_target("d", LEVEL_API_KEY="other"), tmp_path, fleet_env,
+                          decrypter=_no_cli)  # no stack file: the environment alone
+
+    assert a["ilert"] == b["ilert"] == shares.key_digest(ILERT_URL, "token-1")
+    assert c["ilert"] == d["ilert"] == shares.key_digest(ILERT_URL, "token-2")
+    assert a["level"] == c["level"] == shares.key_digest(LEVEL_URL, "level-key")
+    assert b["level"] == shares.key_digest("https://l.test", "level-key")  # another base URL
+    assert d["level"] == shares.key_digest(LEVEL_URL, "other")  # the stack's own environment
+    assert "token-1" not in repr(a) and "level-key" not in repr(a)
+
+
+def test_a_secret_key_is_decrypted_by_the_cli_and_one_it_cannot_read_is_left_out(
+    tmp_path: Path,
+) -> None:
+    _stack_file(tmp_path, "a", {"ilert:apiToken": {"secure": "v1:abc"},
+                                "level:apiKey": {"secure": "v1:def"}})
+    asked: list[tuple[str, str, str]] = []
+
+    def decrypter(key: str, stack: str, project_dir: Path,
+                  env: Mapping[str, str]) -> Decrypted | Undecryptable:
+        asked.append((key, stack, env["PULUMI_CONFIG_PASSPHRASE"]))
+        return Decrypted("token-1") if key == "ilert:apiToken" else Undecryptable("bad passphrase")
+
+    found = shares.stack_keys(_target("a", PULUMI_CONFIG_PASSPHRASE="the stack's"), tmp_path,
+                              {"LEVEL_API_KEY": "unused: the config's key wins"},
+                              decrypter=decrypter)
+
+    assert found == {"ilert": shares.key_digest(ILERT_URL, "token-1")}
+    assert asked == [("ilert:apiToken", "a", "the stack's"), ("level:apiKey", "a", "the stack's")]
+
+
+def test_stacks_on_one_key_each_get_their_share_and_the_summary_names_them() -> None:
+    targets = [_target(name) for name in ("a", "b", "c", "d")]
+    keys = [{"ilert": "k1", "level": "L"}, {"ilert": "k1", "level": "L"},
+            {"ilert": "k1", "level": "L"}, {"ilert": "k2", "level": "L"}]
+
+    planned = shares.plan(targets, keys, parallel=4, environ={})
+
+    third = 1 / 3
+    assert planned.env == {
+        "a": {"LEVEL_ILERT_RATE_SHARE": f"ilert={third!r},level=0.25"},
+        "b": {"LEVEL_ILERT_RATE_SHARE": f"ilert={third!r},level=0.25"},
+        "c": {"LEVEL_ILERT_RATE_SHARE": f"ilert={third!r},level=0.25"},
+        "d": {"LEVEL_ILERT_RATE_SHARE": "level=0.25"},  # its ilert key is its own
+    }
+    assert planned.notes == [
+        "3 stacks use one ilert key (a, b, c): each was paced at 1/3 of the key's rate, 3 "
+        "running at once at most.",
+        "4 stacks use one Level key (a, b, c, d): each was paced at 1/4 of the key's rate, 4 "
+        "running at once at most.",
+    ]
+
+
+def test_the_share_counts_only_the_stacks_that_can_run_at_once() -> None:
+    targets = [_target(name) for name in "abcde"]
+
+    planned = shares.plan(targets, [{"ilert": "k"}] * 5, parallel=2, environ={})
+
+    assert planned.env["e"] == {"LEVEL_ILERT_RATE_SHARE": "ilert=0.5"}
+    assert shares.plan(targets, [{"ilert": "k"}] * 5, parallel=1, environ={}).env == {}
+
+
+def test_a_share_given_to_the_fleet_is_divided_in_turn() -> None:
+    targets = [_target("a"), _target("b")]
+
+    planned = shares.plan(targets, [{"ilert": "k"}, {"ilert": "k"}], parallel=4,
+                          environ={"LEVEL_ILERT_RATE_SHARE": "0.5"})
+
+    assert planned.env["a"] == {"LEVEL_ILERT_RATE_SHARE": "ilert=0.25,level=0.5"}
+    with pytest.raises(stacks.FleetError, match=r"^LEVEL_ILERT_RATE_SHARE must be a fraction"):
+        shares.plan(targets, [{}, {}], parallel=4, environ={"LEVEL_ILERT_RATE_SHARE": "2"})
+
+
+def test_no_key_is_read_when_no_two_stacks_run_at_once(tmp_path: Path) -> None:
+    _stack_file(tmp_path, "a", {"ilert:apiToken": {"secure": "v1:abc"}})
+    targets = [_target("a"), _target("b")]
+
+    assert shares.share_rates(targets, tmp_path, 1, {}, decrypter=_no_cli).env == {}
+    assert shares.share_rates(targets[:1], tmp_path, 4, {}, decrypter=_no_cli).env == {}
+
+
+def test_the_fleet_runs_each_stack_with_its_share_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("sandbox-a", "sandbox-b"):
+        _stack_file(tmp_path, name, {"ilert:baseUrl": "http://127.0.0.1:9",
+                                     "level:baseUrl": "http://127.0.0.1:9"})
+    targets = [stacks.target_for(name, tmp_path, {}) for name in ("sandbox-a", "sandbox-b")]
+    monkeypatch.setattr(ops.fleet, "prepare_cli", lambda project_dir: tmp_path)
+    monkeypatch.setattr(ops.fleet, "select",
+                        lambda *_: stacks.Selection(targets, [], ["file:///state"]))
+    envs: dict[str, dict[str, str]] = {}
+
+    def run(self: StackRun) -> StackState:
+        envs[self.state.name] = self._env
+        self.state.started = self.state.ended = 0.0
+        return self.state
+
+    monkeypatch.setattr(StackRun, "run", run)
+    args = argparse.Namespace(action="preview", project_dir=tmp_path, parallel=4, stacks=[],
+                              json=False, yes=False)
+    out, err = io.StringIO(), io.StringIO()
+
+    assert ops.fleet.main(args, out, err, io.StringIO(), live=False) == 0
+
+    for name, target in zip(("sandbox-a", "sandbox-b"), targets, strict=True):
+        assert envs[name] == {**target.env, "LEVEL_ILERT_RATE_SHARE": "ilert=0.5,level=0.5"}
+    assert out.getvalue().splitlines()[-2:] == [
+        "note: 2 stacks use one ilert key (sandbox-a, sandbox-b): each was paced at 1/2 of the "
+        "key's rate, 2 running at once at most.",
+        "note: 2 stacks use one Level key (sandbox-a, sandbox-b): each was paced at 1/2 of the "
+        "key's rate, 2 running at once at most.",
+    ]
+
+
 # -- engine events become the stack's state ----------------------------------------------------
 
 
 def _run(state: StackState, tmp_path: Path) -> StackRun:
-    return StackRun(state, project_dir=tmp_path, env={}, tally_file=tmp_path / "tally",
-                    on_change=lambda _: None, lock=threading.Lock())
+    return StackRun(state, project_dir=tmp_path, env={}, on_change=lambda _: None,
+                    lock=threading.Lock())
 
 
 def _event(**data: Any) -> events.EngineEvent:
@@ -184,20 +332,6 @@ def test_a_resources_own_error_is_kept_before_the_engines_generic_ones(tmp_path:
     assert run._engine_errors == []
 
 
-def test_a_provider_waiting_on_a_shared_budget_is_noted_once(tmp_path: Path) -> None:
-    state = StackState("dev", "up")
-    run = _run(state, tmp_path)
-    said = ("ilert API: waiting for a request slot; 2 other processes on this machine used "
-            "this key's budget (120 requests per 60 s) within the last 60 s (running or "
-            "finished since).\n\n")
-
-    for _ in range(3):
-        run.on_event(_event(diagnosticEvent={"message": said, "color": "never",
-                                             "severity": "info#err"}))
-
-    assert state.notes == [said.strip()]
-
-
 @pytest.mark.parametrize(
     ("message", "sentence"),
     [
@@ -239,16 +373,13 @@ def test_exit_codes_clean_drift_failed() -> None:
     assert report.exit_code([_state("d", "up", changes={"create": 2})]) == 0
 
 
-def test_the_table_names_each_stack_its_drift_requests_time_and_error() -> None:
-    from collections import Counter
-
+def test_the_table_names_each_stack_its_drift_time_and_error() -> None:
     from ops.fleet.run import Drift
 
     states = [
-        _state("sandbox-a", requests=Counter({"ilert": 2, "Level": 1})),
+        _state("sandbox-a"),
         _state("sandbox-b", changes={"update": 1},
-               drift=[Drift("ilert:AlertSource acme", "update", ["active"])],
-               requests=Counter({"ilert": 4}), rate_limited=Counter({"ilert": 1})),
+               drift=[Drift("ilert:AlertSource acme", "update", ["active"])]),
         _state("prod", error="ilert:AlertSource acme: ilert API GET /x failed (HTTP 401)."),
     ]
     out = io.StringIO()
@@ -257,11 +388,10 @@ def test_the_table_names_each_stack_its_drift_requests_time_and_error() -> None:
 
     assert out.getvalue().splitlines() == [
         "",
-        "stack      result  changes   drift                           requests           time   "
-        "error",
-        "sandbox-a  clean   -         -                               Level 1, ilert 2   3.2 s",
-        "sandbox-b  drift   update 1  ilert:AlertSource acme: active  ilert 4 (1 x 429)  3.2 s",
-        "prod       failed  -                                         0                  3.2 s  "
+        "stack      result  changes   drift                           time   error",
+        "sandbox-a  clean   -         -                               3.2 s",
+        "sandbox-b  drift   update 1  ilert:AlertSource acme: active  3.2 s",
+        "prod       failed  -                                         3.2 s  "
         "ilert:AlertSource acme: ilert API GET /x failed (HTTP 401).",
         "",
         "fleet drift: 3 stack(s); drift in sandbox-b; failed: prod",
@@ -281,7 +411,7 @@ def test_the_json_summary_holds_the_same() -> None:
             "stack": "b", "result": "drift", "changes": {},
             "drift": [{"resource": "level:Webhook acme", "op": "update",
                        "properties": ["enabled"]}],
-            "error": None, "duration_seconds": 3.25, "requests": {}, "rate_limited": {},
+            "error": None, "duration_seconds": 3.25,
         }],
     }
 
@@ -301,15 +431,3 @@ def test_plain_progress_prints_a_line_per_new_phase_only() -> None:
         ["sandbox-a", "starting"], ["sandbox-a", "updating"], ["sandbox-a", "refreshing"],
         ["sandbox-a", "unchanged"],
     ]
-
-
-def test_the_fleet_says_once_per_api_that_runs_waited_on_a_shared_budget() -> None:
-    from ops.fleet import _once_per_api
-
-    notes = [
-        "ilert API: waiting for a request slot; ... shared with 1 other process on this machine.",
-        "Level API: waiting for a request slot; ... shared with 3 other processes on this machine.",
-        "ilert API: waiting for a request slot; ... shared with 7 other processes on this machine.",
-    ]
-
-    assert _once_per_api(notes) == notes[:2]

@@ -206,7 +206,7 @@ def test_no_connection_names_the_base_url_and_the_attempts() -> None:
          False),
         ("GET", [("status", 503)], False, "2 attempts", "no request slot before the deadline",
          False),
-        # The key's budget was spent before: the POST was never sent.
+        # The key's window was spent before: the POST was never sent.
         ("POST", [], True, "1 attempt", "no request slot before the deadline", False),
         # The second attempt's answer is cut short by the deadline: no third one.
         ("GET", [("status", 503), ("slow", 1.5)], False, "2 attempts",
@@ -216,7 +216,7 @@ def test_no_connection_names_the_base_url_and_the_attempts() -> None:
 def test_an_operation_that_runs_out_of_time_stops_and_names_the_deadline(
     server: tuple[str, Script], case: tuple[str, list[tuple[object, ...]], bool, str, str, bool]
 ) -> None:
-    """case: method, server actions, key budget spent before, attempts, why, may_have_acted."""
+    """case: method, server actions, key window spent before, attempts, why, may_have_acted."""
     method, actions, spent, tries, why, acted = case
     url, script = server
     client = make_client(
