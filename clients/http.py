@@ -40,11 +40,9 @@ ever contains it.
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import ipaddress
 import logging
 import random
-import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -789,61 +787,12 @@ class ApiClient:
         )
 
 
-# --- Transition (issue 23): remove once providers/ and tests/conftest.py have moved on -------
-# Providers still build a client per operation with ``rate_limit=``; until each builds its
-# clients once per process (on the provider object) and passes ``pacer=``, a client given only
-# a ``rate_limit`` takes the process's pacer of its key from ``limiter_for``, so operations
-# still queue on one pace. Then ``_pacer_for`` becomes ``Pacer(rate_limit)`` (the client owns
-# it) and this block goes, with ``session_for``/``forget_*`` (called by tests/conftest.py and
-# tests/unit/test_inventory_threads.py only) and the ``clients/budget.py`` stub.
-
-_PACERS: dict[tuple[str, str, str, RateLimit], Pacer] = {}
-_SESSIONS: dict[tuple[str, RetryPolicy], requests.Session] = {}
-_TRANSITION_LOCK = threading.Lock()
-
-
 def _pacer_for(
     api: str, base_url: str, credential: str, limit: RateLimit | None
 ) -> Pacer | None:
-    """The pacer of a client given only a ``rate_limit`` (see above); None without one."""
-    return limiter_for(api, base_url, credential, limit) if limit is not None else None
-
-
-def limiter_for(api: str, base_url: str, credential: str, limit: RateLimit) -> Pacer:
-    """Transition only: this process's one ``Pacer`` per API, base URL, key and limit."""
-    fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()[:16]
-    key = (api, base_url, fingerprint, limit)
-    with _TRANSITION_LOCK:
-        found = _PACERS.get(key)
-        if found is None:
-            found = _PACERS[key] = Pacer(limit)
-        return found
-
-
-def session_for(api: str, retry: RetryPolicy) -> requests.Session:
-    """Transition only: one session per API and retry policy (no client uses it)."""
-    with _TRANSITION_LOCK:
-        found = _SESSIONS.get((api, retry))
-        if found is None:
-            found = _SESSIONS[(api, retry)] = new_session(retry)
-        return found
-
-
-def forget_limiters() -> None:
-    """Transition only: drop ``limiter_for``'s pacers."""
-    with _TRANSITION_LOCK:
-        _PACERS.clear()
-
-
-def forget_sessions() -> None:
-    """Transition only: close and drop ``session_for``'s sessions."""
-    with _TRANSITION_LOCK:
-        for session in _SESSIONS.values():
-            session.close()
-        _SESSIONS.clear()
-
-
-# --- end of the transition block --------------------------------------------------------------
+    """The client's own pacer for a ``rate_limit`` (None without one). Clients that must
+    share one key's pace (the provider's, built once per process) are given one ``pacer``."""
+    return Pacer(limit) if limit is not None else None
 
 
 def _attempts(count: int) -> str:

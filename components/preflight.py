@@ -103,9 +103,11 @@ def run_preflight(
     if settings.webhook_management == "manual":
         report.checked.append("Level not called (manual mode)")
     elif level is not None:
-        _check_level(level, tuning_for("level", get), mode, report)
+        tuning = tuning_for("level", get)
+        client = _level_client(level, tuning)  # one client, so one pace, for both checks
+        _check_level(client, tuning, mode, report)
         if not report.problems:
-            _check_groups(level, tuning_for("level", get), settings, report)
+            _check_groups(client, tuning, settings, report)
     return report
 
 
@@ -159,8 +161,7 @@ def _level_client(endpoint: Endpoint, tuning: ApiTuning) -> LevelClient:
     return LevelClient(endpoint.base_url, endpoint.credential, rate_limit=tuning.rate_limit)
 
 
-def _check_level(endpoint: Endpoint, tuning: ApiTuning, mode: str, report: Report) -> None:
-    client = _level_client(endpoint, tuning)
+def _check_level(client: LevelClient, tuning: ApiTuning, mode: str, report: Report) -> None:
     report.requests["Level"] = 1
     try:
         with deadline(tuning.operation_timeout):
@@ -194,7 +195,7 @@ def _check_level(endpoint: Endpoint, tuning: ApiTuning, mode: str, report: Repor
 
 
 def _check_groups(
-    endpoint: Endpoint, tuning: ApiTuning, settings: StackSettings, report: Report
+    client: LevelClient, tuning: ApiTuning, settings: StackSettings, report: Report
 ) -> None:
     """Every ``deviceGroups`` entry names exactly one group (listed once, pages of 100).
 
@@ -208,7 +209,6 @@ def _check_groups(
     ]
     if not scoped:
         return
-    client = _level_client(endpoint, tuning)
     try:
         with deadline(tuning.operation_timeout):
             groups = list(client.list_groups())

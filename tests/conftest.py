@@ -15,27 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from clients import budget, http
 from sandbox import Sandbox
 from tests import ilert_openapi
-
-
-@pytest.fixture(autouse=True)
-def _own_provider_process(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each test plays a provider process of its own: no pacing budget (the sandbox's keys
-    are the same in every test), listing or HTTP session carried over from another test.
-    The machine-wide rate budgets (``clients.budget``) live in a folder of the test's own,
-    inherited by the processes it starts, never in the user's cache.
-
-    Sessions are kept per API and retry policy for the life of a process; a session built by
-    an earlier test (or, under `make mutate`, before mutmut forked the worker) would hide
-    how this test's client builds its own.
-    """
-    monkeypatch.setenv(budget.DIR_ENV, str(tmp_path_factory.mktemp("ratelimit")))
-    http.forget_limiters()
-    http.forget_sessions()
 
 
 @pytest.fixture
