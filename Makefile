@@ -43,12 +43,14 @@ PULUMI = PULUMI_BACKEND_URL="$(BACKEND)" PULUMI_SKIP_UPDATE_CHECK=true \
   PATH="$(CURDIR)/$(VENV)/bin:$(PULUMI_DIR):$$PATH" pulumi
 PULUMI_FLAGS := --stack $(STACK) --non-interactive
 
-# --- Scale (issue 18): intermediate checkpoints ----------------------------------------------
-# By default the CLI rewrites the whole state after every step, which makes large stacks
-# quadratic (README "Scale"). Every pulumi command here skips those checkpoints and writes the
-# state once, at the end; if the CLI dies in between, the provider's journal of this stack's
-# creates (providers/journal.py) takes back what it made. CHECKPOINTS=on restores the default.
-CHECKPOINTS ?= off
+# --- Checkpoints (docs/faults-and-scale.md) ---------------------------------------------------
+# The CLI writes the state after every step, as Pulumi does by default: a CLI killed mid-up
+# leaves what it created as pending creates, and the next `up` names each object it finds
+# with the one command that takes them back (make up ADOPT=1). A self-managed backend
+# rewrites the whole state each time, which grows with the square of a stack of hundreds of
+# integrations: CHECKPOINTS=off writes it once, at the end (a killed run then leaves no trace
+# in the state, and ADOPT=1 takes its objects back the same way).
+CHECKPOINTS ?= on
 ifeq ($(CHECKPOINTS),off)
 export PULUMI_SKIP_CHECKPOINTS := true
 endif
@@ -140,9 +142,17 @@ stack: pulumi venv
 	  exit 2; }
 endif
 
-## up: provision, after reading both APIs (Pulumi.yaml: refresh always), so it repairs drift
+## up: provision, after reading both APIs (Pulumi.yaml: refresh always), so it repairs drift;
+## ADOPT=1 takes over every existing object the stack would otherwise refuse as a duplicate
+## (after a run cut short: it clears that run's pending creates first)
 up: stack
+ifeq ($(ADOPT),1)
+	$(call run-pulumi,refresh --clear-pending-creates --yes --skip-preview $(PULUMI_FLAGS))
 	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
+up: export LEVEL_ILERT_ADOPT := 1
+else
+	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
+endif
 
 ## preview: what `up` would change (after the same refresh)
 preview: stack
@@ -259,13 +269,16 @@ bench: venv
 	$(PY) -m bench.scale $(BENCH_SIZES)
 
 ## bench-engine: the real Pulumi CLI against the sandbox at N=50, 200, 1000 integrations, pacing
-## off and real (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off', CHECKPOINTS=on to compare)
+## off and real, checkpoints off (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off',
+## BENCH_CHECKPOINTS=on to measure the default's quadratic cost)
 BENCH_ENGINE_SIZES ?= 50 200 1000
+BENCH_CHECKPOINTS ?= off
 bench-engine: pulumi venv
-	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.engine --sizes $(BENCH_ENGINE_SIZES) $(BENCH_ENGINE_ARGS)
+	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.engine --sizes $(BENCH_ENGINE_SIZES) \
+	  --checkpoints $(BENCH_CHECKPOINTS) $(BENCH_ENGINE_ARGS)
 
 ## crash-drill: SIGKILL the CLI in the middle of an up of 200 integrations, then up again: no
-## duplicate, nothing lost (CRASH_ARGS='--kill all --integrations 500')
+## duplicate, each object named, ADOPT=1 takes all back (CRASH_ARGS='--kill all --checkpoints off')
 crash-drill: pulumi venv
 	PULUMI_DIR="$(PULUMI_DIR)" $(PY) -m bench.crash $(CRASH_ARGS)
 

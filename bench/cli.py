@@ -25,6 +25,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from sandbox import Sandbox
 from tools import cli_harness
 
@@ -67,10 +69,9 @@ class Outcome:
 def _kind(pid: int) -> str | None:
     """``cli``, ``program`` or ``provider`` for a process the CLI started, else None."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+        words = psutil.Process(pid).cmdline()
+    except psutil.Error:
         return None
-    words = [part.decode(errors="replace") for part in cmdline if part]
     if not words:
         return None
     if Path(words[0]).name == "pulumi":
@@ -84,40 +85,28 @@ def _kind(pid: int) -> str | None:
 
 def _session_members(session: int) -> Iterator[int]:
     """Processes of one session (the CLI is started as a session leader)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name (which may hold spaces) start after its ")".
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[3]) == session:  # field 6 of stat: the session id
-            yield int(entry.name)
-
-
-_TICKS = os.sysconf("SC_CLK_TCK")
+    for process in psutil.process_iter():
+        with suppress(psutil.Error, OSError):
+            if os.getsid(process.pid) == session:
+                yield process.pid
 
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far; 0 once it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+    return float(times.user + times.system)
 
 
-def _high_water_mb(pid: int) -> float:
-    """The process's peak resident memory so far (VmHWM), in MB; 0 once it is gone."""
+def _resident_mb(pid: int) -> float:
+    """The process's resident memory now, in MB (the sampler keeps the highest it saw);
+    0 once it is gone. psutil reads it the same way on Linux and macOS."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+        return float(psutil.Process(pid).memory_info().rss) / (1024 * 1024)
+    except psutil.Error:
+        return 0.0
 
 
 class _Sampler(threading.Thread):
@@ -138,7 +127,7 @@ class _Sampler(threading.Thread):
         for pid in _session_members(self.session):
             kind = _kind(pid)
             if kind is not None:
-                self.peaks.note(kind, _high_water_mb(pid), _cpu_seconds(pid))
+                self.peaks.note(kind, _resident_mb(pid), _cpu_seconds(pid))
 
     def stop(self) -> Peaks:
         self._stop_event.set()
@@ -251,8 +240,8 @@ class Project:
             kind = _kind(pid)
             if kind is None:
                 try:
-                    kind = Path(f"/proc/{pid}/comm").read_text().strip()
-                except OSError:
+                    kind = psutil.Process(pid).name()
+                except psutil.Error:
                     continue
             found.append(f"{kind} (pid {pid})")
         return found

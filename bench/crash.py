@@ -9,10 +9,12 @@ Steps, against the sandbox (pacing off) with N integrations (default 200) on a f
    crash of the machine's session, a CI runner cancelled hard);
 2. what the crash left: objects in the sandbox, resources in the state, processes still
    running (then stopped);
-3. ``pulumi up`` again: it must end with no duplicate (one alert source per name, one
-   webhook per URL), and with every object either in the state or named in the error
-   together with the way out (``adopt: true``);
-4. ``pulumi destroy``: nothing may be left.
+3. ``pulumi up`` again (after ``pulumi cancel``, since the killed CLI held the lock): it must
+   end with no duplicate (one alert source per name, one webhook per URL), and with every
+   object either in the state or named in the error together with the way out;
+4. what ``make up ADOPT=1`` runs: ``pulumi refresh --clear-pending-creates`` and ``pulumi up``
+   with ``LEVEL_ILERT_ADOPT=1``: it must take every object back, one per integration;
+5. ``pulumi destroy``: nothing may be left.
 
 Checkpoints follow the project's setting (``PULUMI_SKIP_CHECKPOINTS``); ``--checkpoints
 on`` runs the same drill with the CLI's default for comparison. Exits 1 if a check fails.
@@ -39,6 +41,8 @@ WEBHOOK_TYPE = "pulumi-python:dynamic/level:Webhook"
 TIMEOUT_SECONDS = 1800.0
 UP = ("up", "--yes", "--skip-preview")
 DESTROY = ("destroy", "--yes", "--skip-preview")
+CLEAR_PENDING = ("refresh", "--clear-pending-creates", "--yes", "--skip-preview")
+ADOPT_ALL = {"LEVEL_ILERT_ADOPT": "1"}
 SETTLE_SECONDS = 5.0  # time a killed CLI's orphans get to finish before they are counted
 
 
@@ -154,10 +158,10 @@ def drill(integrations: int, kill_at: int, kill_all: bool, skip_checkpoints: boo
         lost = unaccounted(sandbox, workspace, again.output)
         if lost:
             failures.append(f"neither in state nor named in the error: {', '.join(lost[:10])}")
-        if again.returncode == 0:
-            live = world(sandbox)
-            if len(live[SOURCE_TYPE]) != integrations or len(live[WEBHOOK_TYPE]) != integrations:
-                failures.append("the second up succeeded without one object per integration")
+        if again.returncode != 0:  # the one command the error names
+            again = _adopt_all(sandbox, workspace)
+            failures += duplicates(sandbox)
+        failures += _one_of_each(sandbox, workspace, again, integrations)
 
         gone = workspace.run(DESTROY, timeout=TIMEOUT_SECONDS)
         _show("destroy", gone)
@@ -169,10 +173,37 @@ def drill(integrations: int, kill_at: int, kill_all: bool, skip_checkpoints: boo
     for failure in failures:
         print(f"FAILED: {failure}")
     if not failures:
-        print("\nPASSED: no duplicate; every object in the state" + (
-            "" if again.returncode == 0 else " or named in the error with the way out"
-        ))
+        print("\nPASSED: no duplicate; what the killed run made was named, and taken back by "
+              "the one command")
     return not failures
+
+
+def _adopt_all(sandbox: Sandbox, workspace: Project) -> Outcome:
+    """What ``make up ADOPT=1`` runs: clear the killed run's pending creates, then ``up``
+    taking over every object it finds."""
+    cleared = workspace.run(CLEAR_PENDING, timeout=TIMEOUT_SECONDS)
+    _show("pulumi refresh --clear-pending-creates", cleared)
+    again = workspace.run(UP, timeout=TIMEOUT_SECONDS, extra_env=ADOPT_ALL)
+    _show("up with LEVEL_ILERT_ADOPT=1 (make up ADOPT=1)", again)
+    print(f"   {summary(sandbox, workspace)}")
+    return again
+
+
+def _one_of_each(
+    sandbox: Sandbox, workspace: Project, last: Outcome, integrations: int
+) -> list[str]:
+    """What is wrong once the last ``up`` ran: it failed, or left not exactly one object per
+    integration in the sandbox and in the state."""
+    if last.returncode != 0:
+        return ["make up ADOPT=1 did not take every object back"]
+    failures = []
+    live = world(sandbox)
+    held = state_ids(workspace)
+    if len(live[SOURCE_TYPE]) != integrations or len(live[WEBHOOK_TYPE]) != integrations:
+        failures.append("the up succeeded without one object per integration")
+    if len(held[SOURCE_TYPE]) != integrations or len(held[WEBHOOK_TYPE]) != integrations:
+        failures.append("the up succeeded without every object in the state")
+    return failures
 
 
 def _errors(output: str, lines: int = 12) -> str:

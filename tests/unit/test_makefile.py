@@ -66,7 +66,7 @@ def stub_pulumi(tmp_path: Path) -> tuple[str, Path]:
         'echo "$* | backend=${PULUMI_BACKEND_URL:-} passphrase=${PULUMI_CONFIG_PASSPHRASE:-}'
         " skip_update=${PULUMI_SKIP_UPDATE_CHECK:-} no_plugins="
         '${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-}'
-        ' preflight=${LEVEL_ILERT_PREFLIGHT:-} path=$PATH"'
+        ' preflight=${LEVEL_ILERT_PREFLIGHT:-} adopt=${LEVEL_ILERT_ADOPT:-} path=$PATH"'
         f" >> {log}\n"
         'if [ "$1 $2 $3" = "stack select missing" ]; then exit 255; fi\n',
         encoding="utf-8",
@@ -211,11 +211,12 @@ def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_in_a_local_folder(
     assert out.index("-m sandbox") < out.index("pulumi up")
 
 
-@pytest.mark.parametrize(("setting", "skip"), [((), "true"), (("CHECKPOINTS=on",), "")])
-def test_pulumi_commands_skip_intermediate_checkpoints_unless_asked(
+@pytest.mark.parametrize(("setting", "skip"), [((), ""), (("CHECKPOINTS=off",), "true")])
+def test_pulumi_commands_keep_checkpoints_unless_told_off(
     tmp_path: Path, setting: tuple[str, ...], skip: str
 ) -> None:
-    """Large stacks are quadratic with the CLI's checkpoint after every step (README "Scale")."""
+    """Checkpoints on, as Pulumi's default: a killed run leaves its pending creates; off only
+    for large stacks, whose state the CLI would rewrite after every step."""
     log = tmp_path / "env.log"
     stub = tmp_path / "bin" / "pulumi"
     stub.parent.mkdir()
@@ -252,3 +253,30 @@ def test_discover_passes_its_options_and_calls_no_pulumi(
     assert "export ILERT_API_TOKEN" in report["error"]
     assert not (ROOT / "Pulumi.nowhere.yaml").exists()
     assert not log.exists()  # discover reads the APIs itself, never through the CLI
+
+
+def test_up_with_adopt_clears_pending_creates_then_takes_every_object_over(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    """`make up ADOPT=1`, the one command a refused duplicate names."""
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+
+    result = make("up", "STACK=dev", "ADOPT=1", path=path, home=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    recorded = calls(log)
+    assert [call["command"] for call in recorded] == [
+        "stack select dev",
+        "refresh --clear-pending-creates --yes --skip-preview --stack dev --non-interactive",
+        "up --yes --stack dev --non-interactive",
+    ]
+    assert recorded[-1]["adopt"] == "1"
+
+    log.unlink()
+    assert make("up", "STACK=dev", path=path, home=tmp_path).returncode == 0
+    plain = calls(log)
+    assert [call["command"] for call in plain] == [
+        "stack select dev", "up --yes --stack dev --non-interactive",
+    ]
+    assert plain[-1]["adopt"] == ""
