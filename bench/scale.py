@@ -15,7 +15,6 @@ Run: ``make bench`` (or ``venv/bin/python -m bench.scale 10 200 1000``).
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,9 +34,6 @@ SOURCE_TYPE = dynamic_type("ilert", "AlertSource")
 WEBHOOK_TYPE = dynamic_type("level", "Webhook")
 MINUTE = 60.0 * TIME_SCALE
 SECRETS = ("ilert:apiToken", "level:apiKey")
-# providers/journal.py's folder variable, while it exists: the bench's creates are journalled
-# in a folder of their own, never in the checkout (a name, not an import: the journal goes).
-JOURNAL_DIR_ENV = "LEVEL_ILERT_JOURNAL_DIR"
 
 
 def _blobs() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -97,9 +93,7 @@ def run(integrations: int) -> dict[str, dict[str, Any]]:
     limits = {"ilert": RateLimit(120, 60), "level": RateLimit(60, 60)}
     with Sandbox(
         rate_limits=limits, time_scale=TIME_SCALE
-    ) as sandbox, tempfile.TemporaryDirectory() as journals, ProviderServer(
-        env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": "", JOURNAL_DIR_ENV: journals}
-    ) as server:
+    ) as sandbox, ProviderServer(env={"ILERT_API_TOKEN": "", "LEVEL_API_KEY": ""}) as server:
         config = {
             "ilert:apiToken": ILERT_TOKEN, "ilert:baseUrl": sandbox.ilert_url,
             "level:apiKey": LEVEL_API_KEY, "level:baseUrl": sandbox.level_url,

@@ -3,8 +3,8 @@
 Pickling: the engine stores each provider object in state (``__provider``) with dill. Our
 provider classes live in importable modules, so dill pickles them by reference (module and
 class name, about 100 bytes, no state) and refresh, update and destroy run today's code.
-Stacks made by earlier releases hold blobs with a little state (``{"stack": ...}``, kept for
-a journal since removed): ``__setstate__`` accepts and ignores it.
+Stacks made by earlier releases hold blobs with a little state (``{"stack": ...}``, which a
+file of this stack's creates once needed): ``__setstate__`` accepts and ignores it.
 
 Per process: the SDK's provider server (``python -m pulumi.dynamic``) unpickles one provider
 object per distinct blob and keeps it for the life of the process (its ``_PROVIDER_CACHE``),
