@@ -138,7 +138,7 @@ stack: pulumi venv
 	  echo "No Pulumi backend for stack '$(STACK)': pass BACKEND_URL=<url> (file://..., s3://..., https://api.pulumi.com) or run 'pulumi login' first." >&2; \
 	  exit 2; }
 	@$(PULUMI) stack select $(STACK) >/dev/null 2>&1 || { \
-	  echo "Stack '$(STACK)' was not found on $(BACKEND): create it with 'pulumi stack init $(STACK)' (README: Going to a real environment), or set BACKEND_URL." >&2; \
+	  echo "Stack '$(STACK)' was not found on $(BACKEND): create it with 'pulumi stack init $(STACK)' (docs/real-environment.md), or set BACKEND_URL." >&2; \
 	  exit 2; }
 endif
 

@@ -2,13 +2,15 @@
 
 An alert source's ``eventFilter`` is an ICL condition (ilert docs "ICL - ilert condition
 language"; ../shared/reference/level-webhook-contract.md, "What ilert does with a
-delivery"). Three parts of this project need it, so it lives here once:
+delivery"). Several parts of this project need it, so it lives here once:
 
 - the providers validate a filter at check/preview (balance, known operators, strings
   closed), with the error pointing at the column (:class:`IclSyntaxError`);
-- the sandbox evaluates it on each ``alert_active`` delivery, as ilert would;
-- the stack settings compare two filters, and ``make doctor`` predicts which sources
-  receive an alert.
+- the stack settings compare two filters, and ``make doctor`` and ``make verify`` predict
+  which sources receive an alert.
+
+The sandbox, the referee of all this, evaluates filters with a reader of its own
+(sandbox/icl_eval.py), so that a bug here shows in tests (tests/unit/test_icl_agreement.py).
 
 What is emulated (ilert's documented rules): ``and``/``or`` (``and`` binds tighter),
 ``not`` before a condition or before an operator (``not contains`` = ``not_contains``),
@@ -25,7 +27,7 @@ missing ``x`` is false too, while ``not (x contains 'a')`` is true.
 
 Known but not emulated (they need ilert's account data or clock): ``is_in``, ``now``,
 ``trigger_count.*`` and ``resetting_trigger_count.*``. They validate; evaluated they are
-unknown (doctor says "depends on ...") and the sandbox treats them as false.
+unknown (doctor says "depends on ...").
 
 Choices where ilert documents nothing: ``regex`` searches (does not need to match the
 whole string), ignoring case; the regex runs with the ``regex`` library's timeout and on

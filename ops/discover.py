@@ -331,7 +331,7 @@ def run(options: Options, out: TextIO, err: TextIO,
         err.write(
             "Nothing to write: no Level.io alert source can be taken over "
             f"({len(result.live.sources)} found in ilert). Start from Pulumi.dev.yaml "
-            "instead (README: Going to a real environment).\n"
+            "instead (docs/real-environment.md).\n"
         )
         return EXIT_FAILED
     return EXIT_OK

@@ -7,7 +7,8 @@ contract's "Group scope"); ilert then decides per alert source (active, Level.io
 an ``eventFilter`` that accepts the alert). Both halves are read live: Level's groups and
 every webhook of the organisation (also those this stack does not manage), and for each
 webhook the ilert source whose URL it is, with its filter. How ilert shows a Level alert
-to ICL is the sandbox's documented assumption (icl/condition.py ``level_context``).
+to ICL is the project's documented assumption (icl/condition.py ``level_context``; the
+sandbox makes the same one in sandbox/icl_eval.py).
 
 An "alert shape" is a group (or no group) and a severity; what else an alert says (its
 name, hostname, text) is unknown to doctor, so a filter that reads it answers "maybe".

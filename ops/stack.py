@@ -105,7 +105,7 @@ def load_stack(
     if not path.is_file():
         raise StackError(
             f"{path} does not exist: STACK={name} has no stack file. Copy Pulumi.dev.yaml to "
-            f"Pulumi.{name}.yaml (README: Going to a real environment) or pick another STACK."
+            f"Pulumi.{name}.yaml (docs/real-environment.md) or pick another STACK."
         )
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
