@@ -4,7 +4,8 @@ One process serves a fake ilert REST API (default http://127.0.0.1:8790, paths u
 ``/api``) and a fake Level v2 API (default http://127.0.0.1:8791, paths under ``/v2``)
 on loopback only, with fixed credentials:
 
-- ilert: ``Authorization: Bearer sandbox-ilert-token``
+- ilert: ``Authorization: Bearer sandbox-ilert-token`` (or ``sandbox-ilert-readonly-token``:
+  a user who may only view, every write answers 403)
 - Level: ``Authorization: sandbox-level-key`` (read & write) or
   ``sandbox-level-readonly-key`` (read-only: every write answers 403)
 
@@ -65,6 +66,15 @@ before or after the API acted)::
     curl http://127.0.0.1:8790/sandbox/faults          # list the rules still armed
     curl -X DELETE http://127.0.0.1:8790/sandbox/faults
 
+Both apps: keys, issued and revoked as the real services do (one key ring for both ports;
+``sandbox.credentials``). A revoked key answers 401 from then on, a read-only one 403 to
+every write; issued and revoked keys are kept beside the world file::
+
+    curl -X POST http://127.0.0.1:8790/sandbox/keys -H 'Content-Type: application/json' \\
+         -d '{"service": "ilert", "key": "ilert-key-B", "read_only": false}'
+    curl -X DELETE http://127.0.0.1:8790/sandbox/keys/sandbox-ilert-token   # revoke key A
+    curl http://127.0.0.1:8790/sandbox/keys            # every key, its access, revoked or not
+
 Every API call, faulted or not, is in the request log (``sandbox.requestlog``): a dropped
 connection is logged with status 0 and ``fault="reset_before"``/``"reset_after"``.
 
@@ -77,7 +87,13 @@ answers 429 without ``Retry-After`` (its published limit: 120 per 60 s), Level w
 From Python (tests): ``Sandbox`` below, or the ``sandbox`` pytest fixture.
 """
 
-from sandbox.credentials import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY
+from sandbox.credentials import (
+    ILERT_READONLY_TOKEN,
+    ILERT_TOKEN,
+    LEVEL_API_KEY,
+    LEVEL_READONLY_KEY,
+    KeyRing,
+)
 from sandbox.errors import ApiError
 from sandbox.ratelimit import RateLimit
 from sandbox.requestlog import DROPPED, RecordedRequest
@@ -85,10 +101,12 @@ from sandbox.server import Sandbox
 
 __all__ = [
     "DROPPED",
+    "ILERT_READONLY_TOKEN",
     "ILERT_TOKEN",
     "LEVEL_API_KEY",
     "LEVEL_READONLY_KEY",
     "ApiError",
+    "KeyRing",
     "RateLimit",
     "RecordedRequest",
     "Sandbox",

@@ -21,7 +21,7 @@ from sandbox.app_common import (
     list_param,
     new_app,
 )
-from sandbox.credentials import ILERT_TOKEN
+from sandbox.credentials import KeyRing, add_key_routes
 from sandbox.errors import ApiError, bad_request, not_found
 from sandbox.faults import Faults
 from sandbox.ilert_service import IlertService
@@ -51,9 +51,12 @@ def _include() -> list[str]:
     return list_param("include")
 
 
-def create_ilert_app(service: IlertService, faults: Faults) -> Flask:
-    """The Flask app for the fake ilert API."""
+def create_ilert_app(
+    service: IlertService, faults: Faults, keys: KeyRing | None = None
+) -> Flask:
+    """The Flask app for the fake ilert API (``keys``: the credentials it accepts)."""
     app = new_app("sandbox.ilert")
+    ring = keys if keys is not None else KeyRing()
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
@@ -65,9 +68,14 @@ def create_ilert_app(service: IlertService, faults: Faults) -> Flask:
 
     @app.before_request
     def authenticate() -> Response | None:
-        if _needs_auth(request.path) and (
-            request.headers.get("Authorization") != f"Bearer {ILERT_TOKEN}"
-        ):
+        if not _needs_auth(request.path):
+            return None
+        header = request.headers.get("Authorization") or ""
+        token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+        refused = ring.may("ilert", token, request.method)
+        if refused == 403:
+            return ilert_error(403, "This API key's user may only view: writes are not allowed")
+        if refused:
             return ilert_error(401, "Missing or invalid API key: send Authorization: Bearer <key>")
         return None
 
@@ -85,6 +93,7 @@ def create_ilert_app(service: IlertService, faults: Faults) -> Flask:
         return json_response(service.intake_log())
 
     add_fault_routes(app, "ilert", faults, ilert_error)
+    add_key_routes(app, ring, ilert_error)
     return app
 
 

@@ -14,12 +14,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from sandbox.app_common import add_fault_routes, int_param, json_body, json_response, new_app
-from sandbox.credentials import LEVEL_API_KEY, LEVEL_READONLY_KEY
+from sandbox.credentials import KeyRing, add_key_routes
 from sandbox.errors import ApiError, bad_request
 from sandbox.faults import Faults
 from sandbox.level_service import DEFAULT_LIMIT, MAX_LIMIT, LevelService
-
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def level_error(status: int, message: str) -> Response:
@@ -64,9 +62,12 @@ def _optional_text(body: dict[str, object], key: str) -> str | None:
     return value
 
 
-def create_level_app(service: LevelService, faults: Faults) -> Flask:
-    """The Flask app for the fake Level API."""
+def create_level_app(
+    service: LevelService, faults: Faults, keys: KeyRing | None = None
+) -> Flask:
+    """The Flask app for the fake Level API (``keys``: the credentials it accepts)."""
     app = new_app("sandbox.level")
+    ring = keys if keys is not None else KeyRing()
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
@@ -80,11 +81,11 @@ def create_level_app(service: LevelService, faults: Faults) -> Flask:
     def authenticate() -> Response | None:
         if not _needs_auth(request.path):
             return None
-        key = request.headers.get("Authorization")
-        if key not in (LEVEL_API_KEY, LEVEL_READONLY_KEY):
-            return level_error(401, "Access denied")
-        if key == LEVEL_READONLY_KEY and request.method in WRITE_METHODS:
+        refused = ring.may("level", request.headers.get("Authorization"), request.method)
+        if refused == 403:
             return level_error(403, "This API key is read-only; writes need a read & write key")
+        if refused:
+            return level_error(401, "Access denied")
         return None
 
     @app.get("/")
@@ -206,4 +207,5 @@ def create_level_app(service: LevelService, faults: Faults) -> Flask:
         return json_response(service.deliveries())
 
     add_fault_routes(app, "level", faults, level_error)
+    add_key_routes(app, ring, level_error)
     return app

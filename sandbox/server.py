@@ -27,6 +27,7 @@ from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
+from sandbox.credentials import KeyRing, keys_file
 from sandbox.delivery import Deliverer
 from sandbox.faults import Faults
 from sandbox.ilert_app import create_ilert_app, ilert_error
@@ -144,6 +145,8 @@ class Sandbox:
         self.host = host.strip("[]")
         self._ports = {"ilert": ilert_port, "level": level_port}
         self.world = World(Path(state_file) if state_file is not None else None)
+        # The credentials both APIs accept (fixed, issued, revoked): sandbox/credentials.py.
+        self.keys = KeyRing(keys_file(Path(state_file) if state_file is not None else None))
         self.requests = RequestLog()
         self.faults = Faults()
         self.rate_limiter = RateLimiter(rate_limits, time_scale)
@@ -162,7 +165,7 @@ class Sandbox:
     def _serve(self, service: Service, port: int) -> str:
         if service == "ilert":
             app = ApiMiddleware(
-                create_ilert_app(self.ilert, self.faults),
+                create_ilert_app(self.ilert, self.faults, self.keys),
                 "ilert",
                 self.faults,
                 self.requests,
@@ -173,7 +176,7 @@ class Sandbox:
             )
         else:
             app = ApiMiddleware(
-                create_level_app(self.level, self.faults),
+                create_level_app(self.level, self.faults, self.keys),
                 "level",
                 self.faults,
                 self.requests,
