@@ -17,11 +17,20 @@ Creates never make a second object that looks the same (``create_or_adopt``), an
 never remove an object another resource of the stack has just taken over
 (``delete_unless_taken``, the one record kept in the process rather than on the provider
 object; its docstring says why).
+
+Key rotation: unless the program runs (``--run-program``; the Makefile sets
+``PULUMI_RUN_PROGRAM=true`` for up, preview, drift and rotate), Pulumi configures a refresh,
+and the deletes of a destroy, with the config saved in state at the stack's last update, so a
+key rotated since (new key set, old one revoked) is answered 401 there. A 401 from ``read`` or
+``delete`` outside a run of the program therefore names the rotation and the one command that
+completes it (``ROTATE_COMMAND``: a refresh that runs the program saves the credentials set
+now); every subclass's ``read`` and ``delete`` get that sentence (``__init_subclass__``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -34,13 +43,21 @@ from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 
 from clients.endpoints import ApiSettings, Endpoint, problems, resolve
 from clients.failures import KnownFailure
-from clients.http import ApiError, NotFoundError, deadline
+from clients.http import ApiError, NotFoundError, UnauthorizedError, deadline
 from clients.tuning import KEYS as TUNING_KEYS
 from clients.tuning import ApiTuning, TuningError, tuning_for
 from providers import engine_adapter
 from providers.inventory import HasId, Inventory
 
 CONFIG_KEYS = ("ilert:apiToken", "ilert:baseUrl", "level:apiKey", "level:baseUrl", *TUNING_KEYS)
+RUN_PROGRAM_ENV = "PULUMI_RUN_PROGRAM"
+ROTATE_COMMAND = "make rotate STACK=<this stack>"
+ROTATION_HINT = (
+    "If you gave the stack a new key since its last `pulumi up` (a rotation): unless the "
+    "program runs, Pulumi refreshes and destroys with the credentials saved by that `up`, "
+    f"so the old key was sent. `{ROTATE_COMMAND}` completes the rotation (pulumi refresh "
+    "--run-program: it saves the credentials you have now); then run this command again."
+)
 ADOPT_ENV = "LEVEL_ILERT_ADOPT"
 ADOPT_ONCE = f"`make up ADOPT=1` ({ADOPT_ENV}=1 pulumi up)"
 # After an answer was lost: how long a look-up that found nothing waits and looks again
@@ -57,6 +74,14 @@ class ConfiguredProvider(ResourceProvider):
     # Our blob holds no secret (pickled by reference, no state); encrypting it on every
     # resource buys nothing. The SDK still marks it secret if a secret Output were captured.
     serialize_as_secret_always = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each resource's ``read`` and ``delete`` name a key rotation on a 401 (module doc)."""
+        super().__init_subclass__(**kwargs)
+        for name in ("read", "delete"):
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, _naming_rotation(method))
 
     def __init__(self) -> None:
         super().__init__()
@@ -120,6 +145,31 @@ class ConfiguredProvider(ResourceProvider):
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Blobs of earlier releases carry {"stack": "<org>/<project>/<stack>"}: not needed.
         self.__init__()  # type: ignore[misc]
+
+
+def program_runs(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the CLI runs the program for refreshes (``PULUMI_RUN_PROGRAM``, as the
+    ``--run-program`` flag defaults to it): then the credentials set now were the ones sent."""
+    env = os.environ if environ is None else environ
+    return env.get(RUN_PROGRAM_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _naming_rotation(method: Method) -> Method:
+    """``method``, whose 401 also names a rotation when the program did not run."""
+
+    @functools.wraps(method)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except UnauthorizedError as error:
+            if not program_runs() and ROTATION_HINT not in error.hint:
+                error.hint = f"{error.hint} {ROTATION_HINT}".strip()
+            raise
+
+    return wrapped  # type: ignore[return-value]
 
 
 class ObjectExistsError(KnownFailure, ValueError):
