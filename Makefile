@@ -29,6 +29,17 @@ export LEVEL_API_KEY := sandbox-level-key
 export PULUMI_CONFIG_PASSPHRASE := level-ilert-sandbox
 endif
 BACKEND_URL ?=
+# The passphrase of a real stack (docs/real-environment.md#the-passphrase): the one you export
+# (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE), else the file where you keep it,
+# $(LEVEL_ILERT_PASSPHRASES)/<stack> (mode 0600, outside the checkout), which make then
+# exports as PULUMI_CONFIG_PASSPHRASE_FILE; python -m ops looks there too (ops/secure_config.py).
+export LEVEL_ILERT_PASSPHRASES ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/level-ilert/passphrases
+PASSPHRASE_FILE := $(LEVEL_ILERT_PASSPHRASES)/$(STACK)
+ifeq ($(SANDBOX_STACK)$(origin PULUMI_CONFIG_PASSPHRASE)$(origin PULUMI_CONFIG_PASSPHRASE_FILE),undefinedundefined)
+ifneq ($(wildcard $(PASSPHRASE_FILE)),)
+export PULUMI_CONFIG_PASSPHRASE_FILE := $(PASSPHRASE_FILE)
+endif
+endif
 # The Pulumi CLI: one on PATH at or above the version pinned in tools/pulumi-build/cli/go.mod,
 # else the one `make pulumi` builds into ~/.cache/level-ilert (tools/pulumi_cli.py).
 PULUMI_CLI := $(PYTHON) -m tools.pulumi_cli
@@ -38,8 +49,12 @@ BACKEND = $(eval BACKEND := $(or $(BACKEND_URL),$(shell $(PULUMI_CLI) backend 2>
 # Every run of the CLI: an explicit backend (never a default login or an ephemeral account),
 # no update check and no plugin download (nothing reaches the internet), and the venv first on
 # PATH (Pulumi's Python language host built here runs `python3` from PATH; harmless otherwise).
+# Refreshes run the program (PULUMI_RUN_PROGRAM, the CLI's --run-program): the providers then
+# read with the credentials set now rather than those saved at the stack's last update, so a
+# rotated key (new one set, old one revoked) works at once (docs/real-environment.md#rotating-a-key).
+RUN_PROGRAM ?= true
 PULUMI = PULUMI_BACKEND_URL="$(BACKEND)" PULUMI_SKIP_UPDATE_CHECK=true \
-  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
+  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_RUN_PROGRAM=$(RUN_PROGRAM) \
   PATH="$(CURDIR)/$(VENV)/bin:$(PULUMI_DIR):$$PATH" pulumi
 PULUMI_FLAGS := --stack $(STACK) --non-interactive
 
@@ -61,6 +76,7 @@ SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy cancel stack doctor verify discover bench e2e \
+        rotate passphrase \
         fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
         mutate mutate-ops help
 
@@ -86,8 +102,8 @@ test: venv
 lint: venv
 	$(PY) -m ruff check .
 
-## lint-workflows: actionlint (built with go install, cached per version) and zizmor over
-## .github/workflows; outside `make test`, which needs no Go
+## lint-workflows: actionlint (built with go install, cached per version) and zizmor (its
+## default and auditor personas) over .github/workflows; outside `make test`, which needs no Go
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT_DIR = $(LEVEL_ILERT_CACHE)/tools/actionlint-$(ACTIONLINT_VERSION)
 lint-workflows: venv
@@ -97,6 +113,7 @@ lint-workflows: venv
 	  GOBIN=$(ACTIONLINT_DIR) GOFLAGS=-mod=mod go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); }
 	$(ACTIONLINT_DIR)/actionlint -color=false
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
+	$(VENV)/bin/zizmor --offline --no-progress --persona=auditor .github/workflows
 
 typecheck: venv
 	$(PY) -m mypy
@@ -137,6 +154,12 @@ stack: pulumi venv
 	@test -n "$(BACKEND)" || { \
 	  echo "No Pulumi backend for stack '$(STACK)': pass BACKEND_URL=<url> (file://..., s3://..., https://api.pulumi.com) or run 'pulumi login' first." >&2; \
 	  exit 2; }
+	@if grep -qs '^encryptionsalt:' Pulumi.$(STACK).yaml && [ -z "$${PULUMI_CONFIG_PASSPHRASE+set}" ] \
+	    && [ -z "$$PULUMI_CONFIG_PASSPHRASE_FILE" ]; then \
+	  echo "Stack '$(STACK)' encrypts its secrets with a passphrase and none was found: keep it in $(PASSPHRASE_FILE) (mode 0600), or export PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (docs/real-environment.md#the-passphrase)." >&2; \
+	  exit 2; fi
+	@if [ "$$PULUMI_CONFIG_PASSPHRASE_FILE" = "$(PASSPHRASE_FILE)" ] && [ -n "$$(find "$(PASSPHRASE_FILE)" -perm -g+r -o -perm -o+r 2>/dev/null)" ]; then \
+	  echo "warning: $(PASSPHRASE_FILE) can be read by other users: chmod 600 it." >&2; fi
 	@$(PULUMI) stack select $(STACK) >/dev/null 2>&1 || { \
 	  echo "Stack '$(STACK)' was not found on $(BACKEND): create it with 'pulumi stack init $(STACK)' (docs/real-environment.md), or set BACKEND_URL." >&2; \
 	  exit 2; }
@@ -168,14 +191,34 @@ drift: export LEVEL_ILERT_PREFLIGHT := read-only
 outputs: stack
 	$(call run-pulumi,stack output $(PULUMI_FLAGS) $(if $(filter 1,$(SHOW_SECRETS)),--show-secrets))
 
-## destroy: delete the webhook(s), then the alert source(s); a real stack needs YES=1
+## destroy: delete the webhook(s), then the alert source(s); a real stack asks you to type its
+## name (in scripts: YES=<stack name>). It runs from the saved state, not the program, so a
+## stack file that no longer validates never stops it; after a key rotation, make rotate first
+destroy: override RUN_PROGRAM := false
 destroy: stack
 ifeq ($(SANDBOX_STACK),)
-	@test "$(YES)" = 1 || { \
-	  echo "make destroy STACK=$(STACK) deletes every alert source and webhook of the stack: its alerts stop reaching ilert. To go ahead: make destroy STACK=$(STACK) YES=1" >&2; \
-	  exit 2; }
+	@if [ "$(YES)" != '$(STACK)' ]; then \
+	  echo "make destroy STACK=$(STACK) deletes every alert source and webhook of the stack: its alerts stop reaching ilert." >&2; \
+	  if [ -n "$(YES)" ] || [ ! -t 0 ]; then \
+	    echo "To go ahead, name the stack: make destroy STACK=$(STACK) YES=$(STACK)" >&2; exit 2; fi; \
+	  printf '%s' "Type the stack's name to destroy it: " >&2; read -r typed || typed=; \
+	  [ "$$typed" = '$(STACK)' ] || { echo "Not destroyed: you typed '$$typed', not '$(STACK)'." >&2; exit 2; }; \
+	fi
 endif
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
+
+## rotate: after a key rotation (the new key set in the stack config or the environment, the old
+## one revoked), save the credentials you have now in the stack's state, so that every later
+## command uses them, destroy and plain `pulumi` ones included (make up and drift need no rotate)
+rotate: stack
+	$(call run-pulumi,refresh --yes --skip-preview --run-program $(PULUMI_FLAGS))
+rotate: export LEVEL_ILERT_PREFLIGHT := read-only
+
+## passphrase: change a real stack's passphrase (its stack file's secrets and its state are
+## encrypted again); the new one typed twice, or NEW_PASSPHRASE_FILE=<file>; says what CI must change
+passphrase: stack
+	@$(OPS_ENV) $(PY) -m ops.passphrase --stack $(STACK) --kept-file "$(PASSPHRASE_FILE)" \
+	  $(if $(NEW_PASSPHRASE_FILE),--new-passphrase-file "$(NEW_PASSPHRASE_FILE)")
 
 ## cancel: unlock the stack after a pulumi command was killed (its changes are not undone)
 cancel: stack

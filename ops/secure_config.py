@@ -8,6 +8,11 @@ cloud-KMS secrets providers, after ``pulumi login`` to the stack's backend. ``do
 ``pulumi config get <key> --stack <stack> --non-interactive``, run in the project folder,
 with stdin closed (no prompt can wait for an answer) and no update check.
 
+A passphrase stack's passphrase comes from ``PULUMI_CONFIG_PASSPHRASE`` or
+``PULUMI_CONFIG_PASSPHRASE_FILE`` when exported, else from the file where the user keeps it,
+``$LEVEL_ILERT_PASSPHRASES/<stack>`` (default ``~/.config/level-ilert/passphrases/<stack>``,
+the one the Makefile exports too: ``kept_passphrase_file``).
+
 The plaintext goes from the CLI's stdout into a :class:`Decrypted` (kept out of its
 ``repr``) and nowhere else: no message, log line or exception here holds it. When the CLI
 is absent or cannot decrypt, :class:`Undecryptable` says why in words a user can act on;
@@ -24,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CLI_TIMEOUT_SECONDS = 60
+PASSPHRASE_ENV = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+PASSPHRASES_ENV = "LEVEL_ILERT_PASSPHRASES"
 REASON_CHARS = 200
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 Which = Callable[..., "str | None"]
@@ -44,6 +51,28 @@ class Undecryptable:
     cli_missing: bool = False
 
 
+def kept_passphrase_file(stack: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Where the user keeps stack ``stack``'s passphrase (it may not exist):
+    ``$LEVEL_ILERT_PASSPHRASES/<stack>``, by default under ``$XDG_CONFIG_HOME`` or
+    ``~/.config``, in ``level-ilert/passphrases/``: outside the checkout, mode 0600."""
+    env = os.environ if environ is None else environ
+    folder = env.get(PASSPHRASES_ENV, "").strip()
+    if not folder:
+        config = env.get("XDG_CONFIG_HOME", "").strip() or str(Path.home() / ".config")
+        folder = str(Path(config) / "level-ilert" / "passphrases")
+    return Path(folder) / stack
+
+
+def with_kept_passphrase(stack: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ``, plus ``PULUMI_CONFIG_PASSPHRASE_FILE`` naming the kept file when no
+    passphrase is exported and that file exists (as the Makefile does)."""
+    env = dict(environ)
+    kept = kept_passphrase_file(stack, env)
+    if not any(name in env for name in PASSPHRASE_ENV) and kept.is_file():
+        env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(kept)
+    return env
+
+
 def decrypt(
     key: str,
     stack: str,
@@ -55,8 +84,8 @@ def decrypt(
 ) -> Decrypted | Undecryptable:
     """``pulumi config get <key> --stack <stack>`` in ``project_dir``, with ``environ``
     (default: this process's) as the CLI's environment: its PATH finds the CLI, its
-    ``PULUMI_BACKEND_URL`` and passphrase let it decrypt."""
-    env = dict(os.environ if environ is None else environ)
+    ``PULUMI_BACKEND_URL`` and passphrase (or the kept one) let it decrypt."""
+    env = with_kept_passphrase(stack, os.environ if environ is None else environ)
     cli = which("pulumi", path=env.get("PATH"))
     if cli is None:
         return Undecryptable("the Pulumi CLI is not on PATH", cli_missing=True)

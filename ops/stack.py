@@ -31,7 +31,7 @@ from components.settings import (
     StackSettings,
     load_settings,
 )
-from ops.secure_config import Decrypted, Undecryptable, decrypt
+from ops.secure_config import Decrypted, Undecryptable, decrypt, kept_passphrase_file
 
 Decrypter = Callable[[str, str, Path, Mapping[str, str]], Decrypted | Undecryptable]
 
@@ -165,7 +165,8 @@ def _credential(
     if _is_ciphertext(config.get(key)) and not env.get(var, "").strip():
         answer = decrypter(key, stack, project_dir, env)
         if not isinstance(answer, Decrypted):
-            return None, _undecryptable(api, file_name, answer), ""
+            kept = kept_passphrase_file(stack, env)
+            return None, _undecryptable(api, file_name, answer, kept), ""
         values[key] = answer.value
 
     def lookup(name: str) -> object:
@@ -189,16 +190,18 @@ def _what(api: ApiSettings) -> str:
 
 
 def _undecryptable(
-    api: ApiSettings, file_name: str, answer: Undecryptable
+    api: ApiSettings, file_name: str, answer: Undecryptable, kept: Path
 ) -> CredentialProblem:
     """A secure credential the CLI did not decrypt: why, and the two ways out."""
     cli_way = (
         "run `make pulumi` once (make doctor and make verify put that CLI on PATH), or put "
         "`pulumi` on PATH for `python -m ops`"
     ) if answer.cli_missing else (
-        "for a passphrase stack set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) "
-        "to the stack's passphrase; otherwise `pulumi login` to the stack's backend (or set "
-        "PULUMI_BACKEND_URL), the one `make up` uses"
+        "for a passphrase stack keep the stack's passphrase in "
+        f"{kept} "
+        "(mode 0600) or set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE); "
+        "otherwise `pulumi login` to the stack's backend (or set PULUMI_BACKEND_URL), the one "
+        "`make up` uses"
     )
     return CredentialProblem(
         f"{_what(api)} could not be read: {api.credential_key} is a secret (secure:) in "

@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 import yaml
 
-from ops.secure_config import Decrypted, Undecryptable, decrypt
+from ops.secure_config import (
+    Decrypted,
+    Undecryptable,
+    decrypt,
+    kept_passphrase_file,
+    with_kept_passphrase,
+)
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY
 from tests.ops.conftest import STACK, Project
 
@@ -90,6 +96,7 @@ def stub_cli(
 ) -> StubCli:
     stub = StubCli(tmp_path / "cli", {"ilert:apiToken": ilert, "level:apiKey": level})
     monkeypatch.setenv("PATH", f"{stub.folder}:/usr/bin:/bin")
+    monkeypatch.setenv("LEVEL_ILERT_PASSPHRASES", str(tmp_path / "kept"))  # none kept
     if passphrase is None:
         monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     else:
@@ -215,10 +222,12 @@ def test_a_cli_without_the_passphrase_gives_its_reason_and_the_two_ways_out(
         f"Pulumi.test.yaml, which only the Pulumi CLI can decrypt, and `pulumi config get` "
         f"failed: {PASSPHRASE_MISSING}"
     ) in out
+    kept = kept_passphrase_file("test")
     assert (
         "fix: export ILERT_API_TOKEN=<value> for this command, or let the CLI decrypt it: for "
-        "a passphrase stack set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to "
-        "the stack's passphrase; otherwise `pulumi login` to the stack's backend"
+        f"a passphrase stack keep the stack's passphrase in {kept} (mode 0600) or set "
+        "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE); otherwise `pulumi login` "
+        "to the stack's backend"
     ) in out
 
 
@@ -239,3 +248,34 @@ def test_a_cli_that_hangs_or_prints_nothing_is_a_reason_not_a_value(tmp_path: Pa
         Undecryptable("`pulumi config get` printed an empty value")
     )
     assert "s3cret" not in repr(Decrypted("s3cret"))
+
+
+def test_the_passphrase_kept_for_a_stack_is_given_to_the_cli_unless_one_is_exported(
+    tmp_path: Path,
+) -> None:
+    """``$LEVEL_ILERT_PASSPHRASES/<stack>``, the file the Makefile exports as well."""
+    seen: list[dict[str, str]] = []
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["env"])
+        return subprocess.CompletedProcess(args, 0, stdout="value\n", stderr="")
+
+    def found(*_args: Any, **_kwargs: Any) -> str:
+        return "/bin/pulumi"
+
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / STACK).write_text(PASSPHRASE)
+    env = {"LEVEL_ILERT_PASSPHRASES": str(kept), "PATH": "/bin"}
+
+    assert kept_passphrase_file(STACK, env) == kept / STACK
+    assert decrypt("ilert:apiToken", STACK, tmp_path, env, which=found, run=run) == (
+        Decrypted("value")
+    )
+    assert seen[-1]["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(kept / STACK)
+    exported = {**env, "PULUMI_CONFIG_PASSPHRASE": ""}  # an empty passphrase is one too
+    assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in with_kept_passphrase(STACK, exported)
+    assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in with_kept_passphrase("other", env)
+    assert kept_passphrase_file(STACK, {"XDG_CONFIG_HOME": "/cfg"}) == Path(
+        f"/cfg/level-ilert/passphrases/{STACK}"
+    )

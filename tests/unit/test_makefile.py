@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,7 +67,9 @@ def stub_pulumi(tmp_path: Path) -> tuple[str, Path]:
         'echo "$* | backend=${PULUMI_BACKEND_URL:-} passphrase=${PULUMI_CONFIG_PASSPHRASE:-}'
         " skip_update=${PULUMI_SKIP_UPDATE_CHECK:-} no_plugins="
         '${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-}'
-        ' preflight=${LEVEL_ILERT_PREFLIGHT:-} adopt=${LEVEL_ILERT_ADOPT:-} path=$PATH"'
+        ' preflight=${LEVEL_ILERT_PREFLIGHT:-} adopt=${LEVEL_ILERT_ADOPT:-}'
+        ' run_program=${PULUMI_RUN_PROGRAM:-} passphrase_file=${PULUMI_CONFIG_PASSPHRASE_FILE:-}'
+        ' path=$PATH"'
         f" >> {log}\n"
         'if [ "$1 $2 $3" = "stack select missing" ]; then exit 255; fi\n',
         encoding="utf-8",
@@ -107,7 +110,7 @@ def test_real_stack_targets_run_the_documented_command_with_an_explicit_backend(
     path, log = stub_pulumi
     logged_in(tmp_path, "https://api.pulumi.com")
 
-    confirm = ("YES=1",) if target == "destroy" else ()
+    confirm = ("YES=dev",) if target == "destroy" else ()
     result = make(target, "STACK=dev", *confirm, path=path, home=tmp_path)
 
     assert result.returncode == 0, result.stderr
@@ -124,20 +127,132 @@ def test_real_stack_targets_run_the_documented_command_with_an_explicit_backend(
         assert call["path"].startswith(f"{ROOT / 'venv' / 'bin'}:")
     # A drift check only reads: its preview's preflight skips the Level write probe.
     assert recorded[-1]["preflight"] == ("read-only" if target == "drift" else "")
+    # Refreshes run the program, so they use the credentials set now (a rotated key works);
+    # a destroy runs from the state alone, so a stack file that no longer validates never
+    # stops it.
+    assert recorded[-1]["run_program"] == ("false" if target == "destroy" else "true")
 
 
-def test_destroying_a_real_stack_asks_for_yes_first(
-    stub_pulumi: tuple[str, Path], tmp_path: Path
+@pytest.mark.parametrize("confirm", [(), ("YES=1",), ("YES=dev",)])
+def test_destroying_a_real_stack_in_a_script_needs_its_name_as_yes(
+    stub_pulumi: tuple[str, Path], tmp_path: Path, confirm: tuple[str, ...]
 ) -> None:
     path, log = stub_pulumi
     logged_in(tmp_path, "https://api.pulumi.com")
 
-    result = make("destroy", "STACK=prod", path=path, home=tmp_path)
+    result = make("destroy", "STACK=prod", *confirm, path=path, home=tmp_path)
 
     assert result.returncode == 2
     assert "make destroy STACK=prod deletes every alert source and webhook" in result.stderr
-    assert "make destroy STACK=prod YES=1" in result.stderr
+    assert "To go ahead, name the stack: make destroy STACK=prod YES=prod" in result.stderr
     assert "destroy" not in " ".join(call["command"] for call in calls(log))
+
+
+@pytest.mark.parametrize(("typed", "destroyed"), [("prod", True), ("yes", False), ("", False)])
+def test_destroying_a_real_stack_at_a_terminal_asks_to_type_its_name(
+    stub_pulumi: tuple[str, Path], tmp_path: Path, typed: str, destroyed: bool
+) -> None:
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+
+    result = make_at_terminal("destroy", "STACK=prod", answer=typed, path=path, home=tmp_path)
+
+    assert "Type the stack's name to destroy it: " in result.stderr
+    commands = [call["command"] for call in calls(log)]
+    if destroyed:
+        assert result.returncode == 0, result.stderr
+        assert commands[-1] == "destroy --yes --stack prod --non-interactive"
+    else:
+        assert result.returncode == 2
+        assert f"Not destroyed: you typed '{typed}', not 'prod'." in result.stderr
+        assert "destroy" not in " ".join(commands)
+
+
+def make_at_terminal(
+    *args: str, answer: str, path: str, home: Path
+) -> subprocess.CompletedProcess[str]:
+    """``make(*args)`` with a terminal as its standard input, on which ``answer`` is typed."""
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "PULUMI"))}
+    env.update(PATH=path, HOME=str(home), LEVEL_ILERT_CACHE=str(home / "cache"),
+               PULUMI_HOME=str(home / ".pulumi"))
+    try:
+        os.write(controller, f"{answer}\n".encode())
+        return subprocess.run(
+            [str(MAKE), "--no-print-directory", "-s", "-C", str(ROOT), *args],
+            stdin=terminal, capture_output=True, text=True, env=env, timeout=60, check=False,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+
+def test_rotate_saves_the_credentials_set_now_by_a_refresh_that_runs_the_program(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    """`make rotate`, the one command a 401 after a key rotation names."""
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+
+    result = make("rotate", "STACK=dev", path=path, home=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    recorded = calls(log)
+    assert [call["command"] for call in recorded] == [
+        "stack select dev",
+        "refresh --yes --skip-preview --run-program --stack dev --non-interactive",
+    ]
+    assert (recorded[-1]["run_program"], recorded[-1]["preflight"]) == ("true", "read-only")
+
+
+def test_a_real_stack_reads_its_passphrase_from_where_it_is_kept(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The kept file (LEVEL_ILERT_PASSPHRASES/<stack>) is exported for a real stack when the
+    shell exports no passphrase; one the shell exports wins; a sandbox stack keeps its own."""
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+    kept = tmp_path / "passphrases"
+    kept.mkdir()
+    (kept / "dev").write_text("the passphrase\n", encoding="utf-8")
+    (kept / "dev").chmod(0o600)
+    where = f"LEVEL_ILERT_PASSPHRASES={kept}"
+
+    assert make("preview", "STACK=dev", where, path=path, home=tmp_path).returncode == 0
+    assert make("preview", "STACK=other", where, path=path, home=tmp_path).returncode == 0
+    exported = make("preview", "STACK=dev", where, "PULUMI_CONFIG_PASSPHRASE=typed",
+                    path=path, home=tmp_path)
+
+    assert exported.returncode == 0, exported.stderr
+    seen = [(call["command"], call["passphrase_file"], call["passphrase"])
+            for call in calls(log) if call["command"].startswith("preview")]
+    assert seen == [
+        ("preview --diff --stack dev --non-interactive", str(kept / "dev"), ""),
+        ("preview --diff --stack other --non-interactive", "", ""),
+        ("preview --diff --stack dev --non-interactive", "", "typed"),
+    ]
+
+
+def test_a_passphrase_stack_without_its_passphrase_stops_naming_where_to_keep_it(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+    project = tmp_path / "project"  # the checkout's make, in a folder with this stack file
+    project.mkdir()
+    for name in ("Makefile", "tools", "venv", *(p.name for p in ROOT.glob("requirements*"))):
+        (project / name).symlink_to(ROOT / name)
+    (project / "Pulumi.prod.yaml").write_text("encryptionsalt: v1:abc\n", encoding="utf-8")
+
+    result = make("-C", str(project), "preview", "STACK=prod",
+                  f"LEVEL_ILERT_PASSPHRASES={tmp_path}", path=path, home=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    assert (
+        "Stack 'prod' encrypts its secrets with a passphrase and none was found: keep it in "
+        f"{tmp_path}/prod (mode 0600), or export PULUMI_CONFIG_PASSPHRASE"
+    ) in result.stderr
+    assert not log.exists()
 
 
 def test_a_sandbox_named_stack_is_a_local_sandbox_stack_made_on_first_use(
@@ -229,7 +344,7 @@ def test_pulumi_commands_keep_checkpoints_unless_told_off(
     stub.chmod(0o755)
 
     result = make(
-        "destroy", "STACK=dev", "YES=1", "BACKEND_URL=file:///nowhere", *setting,
+        "destroy", "STACK=dev", "YES=dev", "BACKEND_URL=file:///nowhere", *setting,
         path=f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin", home=tmp_path,
     )
 
