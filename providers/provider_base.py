@@ -55,8 +55,9 @@ ROTATE_COMMAND = "make rotate STACK=<this stack>"
 ROTATION_HINT = (
     "If you gave the stack a new key since its last `pulumi up` (a rotation): unless the "
     "program runs, Pulumi refreshes and destroys with the credentials saved by that `up`, "
-    f"so the old key was sent. `{ROTATE_COMMAND}` completes the rotation (pulumi refresh "
-    "--run-program: it saves the credentials you have now); then run this command again."
+    "so the old key was sent. `make rotate STACK=<this stack>` completes the rotation "
+    "(pulumi refresh --run-program: it saves the credentials you have now); then run this "
+    "command again."
 )
 ADOPT_ENV = "LEVEL_ILERT_ADOPT"
 ADOPT_ONCE = f"`make up ADOPT=1` ({ADOPT_ENV}=1 pulumi up)"
