@@ -52,7 +52,10 @@ BACKEND = $(eval BACKEND := $(or $(BACKEND_URL),$(shell $(PULUMI_CLI) backend 2>
 # Refreshes run the program (PULUMI_RUN_PROGRAM, the CLI's --run-program): the providers then
 # read with the credentials set now rather than those saved at the stack's last update, so a
 # rotated key (new one set, old one revoked) works at once (docs/real-environment.md#rotating-a-key).
-RUN_PROGRAM ?= true
+# Not while a rename (previousResourceNames) waits for its `up`: the engine fails on that
+# (ops/refresh_mode.py decides, once, when a recipe first needs it). RUN_PROGRAM=false forces off.
+RUN_PROGRAM = $(eval RUN_PROGRAM := $(shell PULUMI_BACKEND_URL="$(BACKEND)" \
+  PULUMI_SKIP_UPDATE_CHECK=true PATH="$(PULUMI_DIR):$$PATH" $(PY) -m ops.refresh_mode --stack $(STACK)))$(RUN_PROGRAM)
 PULUMI = PULUMI_BACKEND_URL="$(BACKEND)" PULUMI_SKIP_UPDATE_CHECK=true \
   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_RUN_PROGRAM=$(RUN_PROGRAM) \
   PATH="$(CURDIR)/$(VENV)/bin:$(PULUMI_DIR):$$PATH" pulumi
@@ -207,12 +210,18 @@ ifeq ($(SANDBOX_STACK),)
 endif
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
 
-## rotate: after a key rotation (the new key set in the stack config or the environment, the old
-## one revoked), save the credentials you have now in the stack's state, so that every later
-## command uses them, destroy and plain `pulumi` ones included (make up and drift need no rotate)
+## rotate: after a key rotation (the new key set in the stack config, the old one revoked), save
+## the credentials you have now in the stack's state, so that every later command uses them,
+## destroy and plain `pulumi` ones included (make up and make drift seldom need it)
 rotate: stack
-	$(call run-pulumi,refresh --yes --skip-preview --run-program $(PULUMI_FLAGS))
-rotate: export LEVEL_ILERT_PREFLIGHT := read-only
+	@if [ "$(RUN_PROGRAM)" = true ]; then \
+	  echo "pulumi refresh --yes --skip-preview --run-program $(PULUMI_FLAGS)" >&2; \
+	  $(PULUMI) refresh --yes --skip-preview --run-program $(PULUMI_FLAGS); \
+	else \
+	  echo "A rename (previousResourceNames) waits for its up: an up without refresh performs it with the credentials you have now, and saves them." >&2; \
+	  echo "pulumi up --yes --refresh=false $(PULUMI_FLAGS)" >&2; \
+	  $(PULUMI) up --yes --refresh=false $(PULUMI_FLAGS); \
+	fi
 
 ## passphrase: change a real stack's passphrase (its stack file's secrets and its state are
 ## encrypted again); the new one typed twice, or NEW_PASSPHRASE_FILE=<file>; says what CI must change

@@ -19,6 +19,8 @@ set -euo pipefail
 source "$(dirname "$0")/drift_env.sh"
 warn_about_credentials_in "$STACK"
 
+PULUMI_RUN_PROGRAM=$(refresh_runs_program "$STACK")
+export PULUMI_RUN_PROGRAM
 set +e
 pulumi preview --refresh --expect-no-changes --json --non-interactive --stack "$STACK" \
   > preview.json 2> preview.err

@@ -47,9 +47,8 @@ if [ -n "$missing" ]; then
 fi
 
 # The drift check reads only: the refresh reads both APIs, the preview changes nothing, and
-# its preflight skips the Level write probe, so read-only keys are enough. Refreshes run the
-# program, so they use the keys given here, not those saved at the stack's last `pulumi up`.
-export LEVEL_ILERT_PREFLIGHT=read-only PULUMI_RUN_PROGRAM=true
+# its preflight skips the Level write probe, so read-only keys are enough.
+export LEVEL_ILERT_PREFLIGHT=read-only
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PATH="$PWD/venv/bin:$PATH"   # Pulumi's Python language host runs python3 from PATH
 PY=venv/bin/python
@@ -73,6 +72,13 @@ level_mode() {
   "$PY" -c 'import sys, yaml
 config = (yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}).get("config") or {}
 print(config.get("level:webhookManagement") or "api")' "Pulumi.$1.yaml" 2>/dev/null || echo api
+}
+
+# Whether a stack's refresh runs the program, as make decides it (ops/refresh_mode.py): then a
+# key kept in the stack file and rotated since its last `up` works at once. Keys given in the
+# environment, as this job's are, are never saved in the state and need nothing.
+refresh_runs_program() {
+  "$PY" -m ops.refresh_mode --stack "$1"
 }
 
 # Whether the evidence audit of the Level side runs for a stack: always in manual mode (the

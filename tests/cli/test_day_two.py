@@ -181,6 +181,42 @@ def test_a_wrong_key_set_now_is_named_by_the_preflight_without_the_rotation_hint
     assert ROTATE_HINT not in drift.stdout + drift.stderr
 
 
+def test_a_rename_waiting_for_its_up_keeps_the_program_out_and_a_rotation_still_completes(
+    project: MadeProject, world: Sandbox
+) -> None:
+    """Pulumi's engine (v3.274.1) panics, and leaves the stack locked, on a refresh that runs
+    the program before an alias is moved. So while a previousResourceNames rename waits for
+    its `up`, make runs refreshes without the program: with a rotation at the same time the
+    401 names `make rotate`, which then performs the rename in an up without refresh, with
+    the credentials set now."""
+    issue(world, "ilert", "ilert-key-A")
+    project.config_set_secret("ilert:apiToken", "ilert-key-A")
+    project.config_set_secret("level:apiKey", LEVEL_API_KEY)
+    assert project.make("up").returncode == 0
+    renamed = [{**INTEGRATIONS[0], "resourceName": "acme-2",
+                "previousResourceNames": ["level-acme"]}, INTEGRATIONS[1]]
+    project.write_stack(renamed)
+    issue(world, "ilert", "ilert-key-B")
+    project.config_set_secret("ilert:apiToken", "ilert-key-B")
+    revoke(world, "ilert-key-A")
+
+    up = project.make("up")
+
+    assert up.returncode != 0
+    assert "panic" not in up.stdout + up.stderr
+    assert "do not run the program until its next `up` renames 'level-acme'" in up.stderr
+    assert ROTATE_HINT in up.stdout + up.stderr
+
+    rotate = project.make("rotate")
+
+    assert rotate.returncode == 0, shown(rotate)
+    assert "pulumi up --yes --refresh=false --stack prod" in rotate.stderr
+    drift = project.make("drift")
+    assert drift.returncode == 0, shown(drift)
+    assert "renames" not in drift.stderr  # the rename is done: refreshes run the program again
+    assert {s["name"] for s in world.ilert_alert_sources()} == {"Level - Acme", "Level - Globex"}
+
+
 def test_the_passphrase_is_changed_with_make_passphrase_and_kept_where_it_was(
     project: MadeProject, world: Sandbox, tmp_path: Path
 ) -> None:

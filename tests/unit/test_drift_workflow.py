@@ -93,7 +93,8 @@ def test_the_scripts_the_workflow_runs_exist_are_executable_and_parse() -> None:
 
 def test_the_check_gets_a_read_only_preflight_and_runs_the_program_for_its_refresh() -> None:
     env = (ROOT / ".github" / "scripts" / "drift_env.sh").read_text(encoding="utf-8")
-    assert "export LEVEL_ILERT_PREFLIGHT=read-only PULUMI_RUN_PROGRAM=true" in env
+    assert "export LEVEL_ILERT_PREFLIGHT=read-only" in env
     check = (ROOT / ".github" / "scripts" / "drift_check.sh").read_text(encoding="utf-8")
+    assert 'PULUMI_RUN_PROGRAM=$(refresh_runs_program "$STACK")' in check
     assert "pulumi preview --refresh --expect-no-changes --json --non-interactive" in check
     assert '"$PY" -m ops audit --stack "$STACK" --json' in check

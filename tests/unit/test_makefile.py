@@ -202,7 +202,47 @@ def test_rotate_saves_the_credentials_set_now_by_a_refresh_that_runs_the_program
         "stack select dev",
         "refresh --yes --skip-preview --run-program --stack dev --non-interactive",
     ]
-    assert (recorded[-1]["run_program"], recorded[-1]["preflight"]) == ("true", "read-only")
+    assert recorded[-1]["run_program"] == "true"
+
+
+def test_a_pending_rename_keeps_the_program_out_of_refreshes_and_rotate_runs_an_up(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The engine fails on a refresh that runs the program before an alias is moved
+    (ops/refresh_mode.py): while the state still holds an old name, make runs without it, and
+    make rotate saves the credentials with an up that performs the rename."""
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Makefile", "tools", "venv", "ops", "components", "clients", "icl",
+                 "providers", *(p.name for p in ROOT.glob("requirements*"))):
+        (project / name).symlink_to(ROOT / name)
+    (project / "Pulumi.yaml").write_text("name: level-ilert\nruntime: python\n")
+    (project / "Pulumi.prod.yaml").write_text(
+        "config:\n  level-ilert:integrations:\n    - name: Level - Acme\n"
+        "      resourceName: acme-2\n      previousResourceNames: [acme]\n"
+    )
+    state = {"deployment": {"resources": [
+        {"urn": "urn:pulumi:prod::level-ilert::level-ilert:index:LevelIlertIntegration::acme"}]}}
+    (tmp_path / "bin" / "state.json").write_text(json.dumps(state))
+    stub = tmp_path / "bin" / "pulumi"
+    stub.write_text(stub.read_text().replace(
+        "if [ \"$1 $2 $3\"", f'if [ "$1 $2" = "stack export" ]; then cat {tmp_path}/bin/state.json; '
+        'exit 0; fi\nif [ "$1 $2 $3"', 1))
+
+    preview = make("-C", str(project), "preview", "STACK=prod", path=path, home=tmp_path)
+    rotate = make("-C", str(project), "rotate", "STACK=prod", path=path, home=tmp_path)
+
+    assert preview.returncode == 0, preview.stderr
+    assert "do not run the program until its next `up` renames 'acme'" in preview.stderr
+    assert rotate.returncode == 0, rotate.stderr
+    assert "A rename (previousResourceNames) waits for its up" in rotate.stderr
+    recorded = [call for call in calls(log) if not call["command"].startswith("stack")]
+    assert [(call["command"], call["run_program"]) for call in recorded] == [
+        ("preview --diff --stack prod --non-interactive", "false"),
+        ("up --yes --refresh=false --stack prod --non-interactive", "false"),
+    ]
 
 
 def test_a_real_stack_reads_its_passphrase_from_where_it_is_kept(
