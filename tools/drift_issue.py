@@ -82,15 +82,20 @@ def audit_findings(document: object) -> list[Mapping[str, Any]]:
 
 
 def audit_section(document: object) -> str:
-    """The Level side's findings, one block, each with its integration, alert, cause and fix."""
+    """The Level side's findings, one block, each with its integration, alert, cause and fix;
+    without findings, whether there was anything to judge (a quiet window is not health)."""
     findings = audit_findings(document)
     if not findings:
-        return "### Level side (evidence audit)\n\nNo findings."
+        return "### Level side (evidence audit)\n\n" + _verdict(document)
     lines: list[str] = []
     for shown, item in enumerate(findings):
+        alert = item.get("level_alert")
+        about = "the integration's setup" if alert is None else _alert(alert)
+        if item.get("alert"):
+            about += f" ({_alert(item['alert'])})"
         entry = [
             f"- integration: {as_data(item.get('integration', '?'))}",
-            f"  Level alert: {as_data(_alert(item.get('level_alert', '?')))}",
+            f"  Level alert: {as_data(about)}",
             f"  cause:       {as_data(item.get('cause', '?'))}",
             f"  fix:         {as_data(item.get('fix', '?'))}",
         ]
@@ -101,6 +106,19 @@ def audit_section(document: object) -> str:
         lines += entry
     count = f"{len(findings)} finding{'' if len(findings) == 1 else 's'}"
     return f"### Level side (evidence audit): {count}\n\n{fenced(lines)}"
+
+
+def _verdict(document: object) -> str:
+    """What an audit without findings means (``python -m ops audit --json``'s fields)."""
+    if not isinstance(document, Mapping):
+        return "No findings."
+    if document.get("nothing_to_judge"):
+        return ("Nothing to judge: no Level alert in the window concerned this stack. That "
+                "is not a sign of health; raise a test alert to judge the Level side.")
+    judged = document.get("judged")
+    if isinstance(judged, int):
+        return f"No findings: {judged} Level alert(s) judged, each delivered as declared."
+    return "No findings."
 
 
 def drift_section(report: str) -> str:

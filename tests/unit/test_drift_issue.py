@@ -34,6 +34,12 @@ def test_findings_from_the_apis_are_written_as_data_inside_a_fence_they_cannot_e
         "level_alert": {"id": "a-1", "name": HOSTILE, "device": "WS-042"},
         "cause": "alert_resolved not sent",
         "fix": "Level: Settings > Webhooks > select Alert resolved",
+    }, {
+        "integration": "Level - Globex", "level_alert": None, "alert": "",
+        "cause": "no webhook", "fix": "create it",
+    }, {
+        "integration": "Level - Globex", "level_alert": "a-7", "alert": "Disk on GLOBEX-HQ",
+        "cause": "opened twice", "fix": "remove the org-wide webhook",
     }]}
 
     body = drift_issue.body("prod", audit=audit, run_url="https://github.example/run/1")
@@ -45,7 +51,9 @@ def test_findings_from_the_apis_are_written_as_data_inside_a_fence_they_cannot_e
     assert "````text" in body  # longer than the ``` run inside the name
     assert "  Level alert: id=a-1, name=Acme ```?## Owned?@octocat" in body
     assert "  cause:       alert_resolved not sent" in body
-    assert "### Level side (evidence audit): 1 finding" in body
+    assert "### Level side (evidence audit): 3 findings" in body
+    assert "  Level alert: the integration's setup" in body
+    assert "  Level alert: a-7 (Disk on GLOBEX-HQ)" in body
 
 
 def test_a_body_holds_the_drift_report_and_the_findings_each_in_its_own_section() -> None:
@@ -70,6 +78,10 @@ def test_a_huge_audit_is_cut_to_fit_an_issue_and_says_how_many_were_left_out() -
     assert len(body) < 65_536
     assert re.search(r"\.\.\. and \d+ more \(the run's job summary has", body)
     assert drift_issue.audit_section({"findings": []}).endswith("No findings.")
+    quiet = drift_issue.audit_section({"findings": [], "nothing_to_judge": True, "judged": 0})
+    assert "Nothing to judge" in quiet and "not a sign of health" in quiet
+    judged = drift_issue.audit_section({"findings": [], "nothing_to_judge": False, "judged": 4})
+    assert judged.endswith("No findings: 4 Level alert(s) judged, each delivered as declared.")
 
 
 def test_the_fleet_opens_drifted_or_audited_stacks_closes_clean_ones_and_keeps_failed_ones(
