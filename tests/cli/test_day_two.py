@@ -56,7 +56,8 @@ class MadeProject(Project):
 
     def __init__(self, root: Path, sandbox: Sandbox, kept: Path) -> None:
         super().__init__(root, sandbox, stack="prod")
-        for name in ("Makefile", "tools", "ops", *(p.name for p in REPO.glob("requirements*"))):
+        for name in ("Makefile", "tools", "ops", "sandbox",
+                     *(p.name for p in REPO.glob("requirements*"))):
             if not (root / name).exists():
                 (root / name).symlink_to(REPO / name)
         self.kept = kept
@@ -300,6 +301,15 @@ def test_the_drift_job_runs_with_read_only_keys_and_no_write_key_it_can_decrypt(
     assert "update level:Webhook" in body and "enabled" in body
     assert drift_report.EXIT_DRIFT == 7
 
+    # The fleet job, on the same keys: the stack's issue opens the same way.
+    fleet = {**ci, "DRIFT_FLEET_STACKS": "prod", "PULUMI_DIR": str(cli_dir())}
+    fleet_run = drift_job(project, fleet, tmp_path / "fleet", script="drift_fleet.sh")
+
+    assert fleet_run.outputs == {"code": "7", "audit": "0"}, fleet_run.printed
+    opened = fleet_run.folder / "issues" / "open" / "prod.md"
+    assert "update level:Webhook" in opened.read_text() and "enabled" in opened.read_text()
+    assert "prod: update level:Webhook" in fleet_run.summary
+
 
 def test_the_drift_job_refuses_to_run_without_an_explicit_backend(
     project: MadeProject, tmp_path: Path
@@ -327,10 +337,12 @@ class JobRun:
 
 
 def drift_job(
-    project: MadeProject, env: Mapping[str, str], folder: Path, *, check: bool = True
+    project: MadeProject, env: Mapping[str, str], folder: Path, *, check: bool = True,
+    script: str = "drift_check.sh",
 ) -> JobRun:
-    """drift.yml's check step: .github/scripts/drift_check.sh in a checkout of the project
-    (here, the copy), with the CLI on PATH and only ``env`` (as its step gives it)."""
+    """drift.yml's check step: .github/scripts/drift_check.sh (or the fleet job's
+    drift_fleet.sh) in a checkout of the project (here, the copy), with the CLI on PATH and
+    only ``env`` (as its step gives it)."""
     folder.mkdir()
     checkout = folder / "checkout"
     shutil.copytree(project.root, checkout, symlinks=True,
@@ -343,12 +355,14 @@ def drift_job(
         "RUN_URL": "https://github.example/run/1", **env,
     }
     done = subprocess.run(
-        [str(checkout / ".github" / "scripts" / "drift_check.sh")], cwd=checkout, env=full,
+        [str(checkout / ".github" / "scripts" / script)], cwd=checkout, env=full,
         capture_output=True, text=True, timeout=MAKE_TIMEOUT_SECONDS, check=False,
     )
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
-    for name in ("issue.md", "preview.json"):
+    for name in ("issue.md", "preview.json", "fleet.json", "fleet.err", "preview.err"):
         if (checkout / name).exists():
             shutil.copy(checkout / name, folder / name)
+    if (checkout / "issues").is_dir():
+        shutil.copytree(checkout / "issues", folder / "issues")
     return JobRun(folder, done)
