@@ -494,19 +494,24 @@ def duplicates(entries: list[Any]) -> list[str]:
     return found
 
 
-# The keys of Level's API client. Manual mode makes no Level call of its own; the one use left
-# is deleting the webhooks an earlier api-mode run of the stack made (the switch to manual).
+# The keys of Level's API client. Manual mode's `up` makes no Level call of its own; its one
+# use of them is deleting the webhooks an earlier api-mode run of the stack made (the switch
+# to manual). Level's base URL and key are also what `make audit`, `make verify` and `make
+# doctor` read Level's alerts, devices and groups with in manual mode (a read-only key is
+# enough), so those two are at home in a manual-mode stack file and draw no warning.
+READ_BY_OPS = ("level:apiKey", "level:baseUrl")
 LEVEL_API_KEYS = tuple(
-    key for key in sorted(KNOWN_KEYS) if key.startswith("level:") and key != WEBHOOK_MANAGEMENT_KEY
+    key for key in sorted(KNOWN_KEYS)
+    if key.startswith("level:") and key != WEBHOOK_MANAGEMENT_KEY and key not in READ_BY_OPS
 )
 
 
 def used_in_manual_mode_only_to_delete(config_keys: Iterable[str]) -> list[str]:
-    """One warning per ``level:`` key set in a manual-mode stack: what it is still used for.
+    """One warning per ``level:`` tuning key set in a manual-mode stack: what it is still
+    used for (``level:apiKey`` and ``level:baseUrl`` draw none: see ``READ_BY_OPS``).
 
     Not an error: a stack switched from api to manual mode deletes the webhooks it made, and
-    those deletes need Level's base URL and key (with the key removed, they would go to
-    https://api.level.io without one).
+    those deletes use the Level client's settings.
     """
     return [
         f"{key} is set while {WEBHOOK_MANAGEMENT_KEY} is manual: the stack makes no Level "
