@@ -61,6 +61,7 @@ SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy cancel stack doctor verify discover bench e2e \
+        audit instructions \
         fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
         mutate mutate-ops help
 
@@ -210,7 +211,8 @@ fleet-up fleet-preview fleet-drift fleet-destroy: pulumi venv \
 # --- Operator checks beside pulumi: no Pulumi CLI needed (ops/ reads Pulumi.<stack>.yaml) -----
 # Options: INTEGRATION=<name> (default all), JSON=1 (one JSON document), PROBE_WRITE=1 (doctor:
 # one Level write that changes nothing, to tell a read-only key), YES=1 (verify against real
-# accounts: it pages the on-call person), TIMEOUT=<seconds> (verify, default 60).
+# accounts: it pages the on-call person), TIMEOUT=<seconds> (verify, default 60), WINDOW=<24h>
+# and SETTLE=<seconds> (audit), SHOW_SECRETS=1 (instructions: the ilert URLs).
 # `python -m ops` exits 0 (all passed), 1 (a check failed), 2 (could not run); make turns any
 # failure into its own exit 2, so CI that needs the difference calls `python -m ops` directly.
 ifneq ($(SANDBOX_STACK),)
@@ -231,6 +233,20 @@ doctor: $(OPS_DEPS)
 verify: $(OPS_DEPS)
 	@$(OPS_ENV) $(PY) -m ops verify $(OPS_FLAGS) $(if $(filter 1,$(YES)),--yes) \
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+## audit: the Level side from evidence, in either mode: each Level alert of the last WINDOW
+## (default 24h) against where the stack's routing sends it and where it opened in ilert;
+## exit 0 clean or nothing to judge, 1 findings, 2 could not run (GETs only; a read-only Level
+## key is enough). SETTLE=<seconds> leaves the newest alerts unjudged (default 120; 0 on
+## sandbox stacks, whose Level delivers at once)
+audit: $(OPS_DEPS)
+	@$(OPS_ENV) $(PY) -m ops audit $(OPS_FLAGS) $(if $(WINDOW),--window $(WINDOW)) \
+	  $(if $(SETTLE),--settle $(SETTLE),$(if $(SANDBOX_STACK),--settle 0))
+
+## instructions: each integration's Level UI steps as plain numbered text (manual mode's
+## checklist); SHOW_SECRETS=1 puts each one's ilert URL (a secret) into its first step
+instructions: $(OPS_DEPS)
+	@$(OPS_ENV) $(PY) -m ops instructions $(OPS_FLAGS) $(if $(filter 1,$(SHOW_SECRETS)),--show-secrets)
 
 ## discover: write Pulumi.<STACK>.yaml from the ilert sources and Level webhooks you made by
 ## hand (GETs only; base URLs and credentials from that file, else ILERT_BASE_URL/LEVEL_BASE_URL
@@ -264,9 +280,10 @@ mutate-ops: venv
 	@$(PY) -m tests.mutation_report --scope ops --min-score 0
 
 ## bench: scale and pacing figures through the provider server (N=10, 200, 1000 integrations;
-## BENCH_SIZES to choose)
+## BENCH_SIZES to choose), and what `make audit` costs (1,000 Level alerts, 200 integrations)
 bench: venv
 	$(PY) -m bench.scale $(BENCH_SIZES)
+	$(PY) -m bench.audit
 
 ## bench-engine: the real Pulumi CLI against the sandbox at N=50, 200, 1000 integrations, pacing
 ## off and real, checkpoints off (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off',
