@@ -154,6 +154,8 @@ up: export LEVEL_ILERT_ADOPT := 1
 else
 	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
 endif
+	@grep -qE '^ *level:webhookManagement: *manual' Pulumi.$(STACK).yaml 2>/dev/null && \
+	  echo "Manual mode: make instructions STACK=$(STACK) prints each integration's Level UI steps in full (SHOW_SECRETS=1: with its URL)." >&2 || true
 
 ## preview: what `up` would change (after the same refresh)
 preview: stack

@@ -45,10 +45,22 @@ or below one. An ilert source's ``eventFilter`` (ICL, read by the sandbox's own
 ``sandbox.icl_eval``) is evaluated on each ``alert_active``: false drops it (202,
 ``EVENT_FILTERED``, reason in the intake log).
 
+A production organisation (Level publishes no webhook API): switch the webhook API off and
+``/v2/webhooks`` answers 404 like any unknown path; webhooks are then made as a person makes
+them in Level's UI (Settings > Webhooks), through ``/sandbox/webhooks`` (same fields and
+rules as the contract; docs/manual-mode.md, "Try it on the sandbox")::
+
+    curl -X PUT .../sandbox/webhook-api -d '{"enabled": false}' ...     # GET: the switch
+    curl -X POST .../sandbox/webhooks -d '{"url": "<ilert URL>", "event_types":
+         ["alert_active", "alert_resolved"], "group_ids": ["<id>"]}' ...  # GET lists them
+    curl -X PATCH .../sandbox/webhooks/<id> -d '{"enabled": false}' ...  # DELETE removes
+
 ilert app::
 
     # what ilert did with each incoming event (created/appended/resolved/ignored and why)
     curl http://127.0.0.1:8790/sandbox/intake
+    # alerts of several sources opened in a window (ilert's from/until, on reportTime)
+    curl 'http://127.0.0.1:8790/api/alerts?sources=<id>&sources=<id>&from=<ISO>&until=<ISO>' ...
 
 Both apps: the fault switch (details and every field: ``sandbox.faults``). ``count`` null
 = until cleared; ``status`` null = delay only; ``retry_after`` adds ``Retry-After`` (none

@@ -9,6 +9,7 @@ and resolved; each broken setup of issue 25 is named with its cause, and nothing
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,3 +279,163 @@ def test_api_mode_the_audit_agrees_with_doctor(api_org: Org, case: str) -> None:
     # doctor sees the same mistake from Acme's side too when Globex's webhook took its URL
     others = {scope for scope, _ in failed} - {GLOBEX, "routing"}
     assert others == ({ACME} if case == "another source's URL" else set()), failed
+
+
+# ----------------------------------------------------------------- more causes, and edges
+
+
+def test_an_inactive_source_and_a_changed_filter_are_named_from_ilerts_side(org: Org) -> None:
+    org.sandbox.ilert_edit_alert_source(org.project.objects[GLOBEX].source_id, active=False)
+    org.sandbox.ilert_edit_alert_source(
+        org.project.objects[ACME].source_id,
+        eventFilter="event.customDetails.severity == 'warning'",
+    )
+    raised = org.raise_and_resolve()
+
+    code, document = org.audit()
+
+    assert (code, sorted(findings(document))) == (1, [
+        (ACME, raised[ACME], "missing", "filter-rejected"),
+        (GLOBEX, raised[GLOBEX], "missing", "source-inactive"),
+    ])
+
+
+def test_an_alert_opened_twice_on_one_source_is_named(org: Org) -> None:
+    from ops.verify import deliver
+
+    alert = org.sandbox.raise_level_alert("ACME-HQ-SRV01", "Disk full", "critical")
+    (first,) = org.sandbox.ilert_alerts(source_id=org.project.objects[ACME].source_id)
+    org.sandbox.ilert.resolve_alert(first["id"])  # resolved in ilert by hand
+    deliver(org.url(ACME), "alert_active", alert, None)  # Level delivers it again
+
+    code, document = org.audit()
+
+    assert (code, findings(document)) == (1, [(ACME, alert["id"], "duplicate", "reopened")])
+    assert document["findings"][0]["ilert_alerts"] == sorted(
+        a["id"] for a in org.sandbox.ilert_alerts(source_id=org.project.objects[ACME].source_id)
+    )
+
+
+def test_a_source_outside_the_stack_that_also_opens_the_alert_is_named(org: Org) -> None:
+    other = org.sandbox.ilert.create_alert_source({
+        "name": "Level - NOC board", "integrationType": "LEVELIO", "escalationPolicy": {"id": 1},
+    })
+    org.add(other["integrationUrl"], event_types=BOTH, group_ids=[
+        org.sandbox.level_group_id("Globex")])
+    raised = org.raise_and_resolve()
+
+    code, document = org.audit()
+
+    assert (code, findings(document)) == (1, [(GLOBEX, raised[GLOBEX], "also", "other-source")])
+    assert "'Level - NOC board' (source " in document["findings"][0]["cause"]
+    assert "not in this stack" in document["findings"][0]["cause"]
+
+
+def test_when_no_key_matches_a_level_alert_the_assumption_is_named_not_every_alert(
+    org: Org,
+) -> None:
+    from ops.verify import deliver
+
+    for name in (ACME, GLOBEX, ONCALL):
+        org.ui("DELETE", f"/{org.webhooks[name]}")
+    alert = org.sandbox.raise_level_alert("ACME-HQ-SRV01", "Disk full", "critical")
+    deliver(org.url(ACME), "alert_active", {**alert, "id": "some-other-key"}, None)
+
+    code, out, err = org.project.run("audit", *JUDGE_AT_ONCE)
+
+    assert code == 2
+    assert out == ""
+    assert "none of the 1 ilert alert(s) on the stack's sources in the window has a Level" in err
+    assert "correct ops/alert_key.py" in err
+
+
+def test_verifys_own_deliveries_are_left_aside(org: Org) -> None:
+    from ops.verify import deliver, level_alert_data
+
+    deliver(org.url(ACME), "alert_active", level_alert_data(), None)
+
+    code, document = org.audit()
+
+    assert (code, document["nothing_to_judge"]) == (0, True)
+    assert document["matching"] == {**document["matching"], "matched": 0, "unmatched": 0,
+                                    "verify_deliveries": 1}
+
+
+def test_recent_alerts_are_counted_not_judged(org: Org) -> None:
+    org.ui("DELETE", f"/{org.webhooks[ACME]}")
+    org.sandbox.raise_level_alert("ACME-HQ-SRV01", "Disk full", "critical")
+
+    code, out, _ = org.project.run("audit")  # the default settle: 120 s
+
+    assert code == 0
+    assert "too recent to judge: 1 Level alert(s) of the last 120 s" in out
+
+
+def test_one_integration_only(org: Org) -> None:
+    BROKEN["no alert_resolved"](org)
+    org.raise_and_resolve()
+
+    code, document = org.audit("--integration", ACME)
+
+    assert (code, findings(document), list(document["integrations"])) == (0, [], [ACME])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("--window", "yesterday"), "'yesterday' is not a duration: use e.g. 24h, 90m, 7d"),
+    (("--since", "2026-12-08T00:00:00Z", "--until", "2026-12-07T00:00:00Z"),
+     "the window must start before it ends"),
+    (("--until", "soon"), "--until 'soon' is not an ISO-UTC time"),
+])
+def test_a_bad_window_could_not_run(org: Org, argv: tuple[str, ...], message: str) -> None:
+    code, _, err = org.project.run("audit", *argv)
+
+    assert code == 2
+    assert message in err
+
+
+def test_durations() -> None:
+    from datetime import timedelta
+
+    from ops.audit import parse_duration
+
+    assert [parse_duration(t) for t in ("24h", "90m", "7d", "30s", "600")] == [
+        timedelta(hours=24), timedelta(minutes=90), timedelta(days=7), timedelta(seconds=30),
+        timedelta(seconds=600)]
+    with pytest.raises(ValueError, match="longer than 0"):
+        parse_duration("0h")
+
+
+def test_a_newest_first_listing_stops_at_the_windows_start() -> None:
+    """Level documents no order: every page is read, unless the pages come newest first,
+    when the first page that ends before the window is the last one needed."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from clients.level import LevelAlert
+    from ops.audit import Evidence, Window, iso
+
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+    def page(*hours_ago: int) -> list[LevelAlert]:
+        return [LevelAlert(id=f"a{h}", started_at=iso(now - timedelta(hours=h)))
+                for h in hours_ago]
+
+    def pages_read(listing: list[list[LevelAlert]]) -> int:
+        read: list[int] = []
+
+        def alert_pages() -> Any:
+            for number, each in enumerate(listing, start=1):
+                read.append(number)
+                yield each
+
+        evidence = Evidence.__new__(Evidence)
+        evidence.window = Window.last(timedelta(hours=24), now=now)
+        evidence.apis = SimpleNamespace(level=SimpleNamespace(alert_pages=alert_pages))  # type: ignore[assignment]
+        evidence.read = Counter()
+        list(evidence._alert_pages())
+        return len(read)
+
+    newest_first = [page(1, 5), page(20, 30), page(40, 50), page(60, 70)]
+    oldest_first = [page(70, 60), page(50, 40), page(30, 20), page(5, 1)]
+    assert pages_read(newest_first) == 2
+    assert pages_read(oldest_first) == 4
