@@ -838,6 +838,14 @@ class _Diagnosis:
                     "Webhooks, delete that webhook or scope it apart; or filter that source")
         if self.kinds.get("missing") or self.kinds.get("instead"):
             return self._wrong_scope()
+        off = [key for key, on in (("active: false", self.integration.active),
+                                    ("webhookEnabled: false", self.integration.webhook_enabled))
+               if not on]
+        if off:
+            return ("declared-off", f"the stack declares {' and '.join(off)} for it, yet its "
+                    "source opened this alert: the live source or webhook was turned back on",
+                    f"`{self.audit.up}` puts the declared state back" if not self.manual else
+                    f"{self.where_ui}: turn Enabled off (or in ilert: deactivate the source)")
         url = self.source.integration_url if self.source else None
         webhooks = self.webhooks_to(url)
         extra = [w for w in webhooks if w.enabled and (w.group_ids is None or (

@@ -345,6 +345,8 @@ class Verify:
         if drifted is not None:
             step(drifted)
             return False
+        if self.apis.sources is None and self.apis.ilert is not None:  # for _only_here
+            self.apis.sources = list(self.apis.ilert.list_alert_sources())
         groups = self.apis.level_groups()
         try:
             route = Route.of(integration, groups)

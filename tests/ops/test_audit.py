@@ -439,3 +439,19 @@ def test_a_newest_first_listing_stops_at_the_windows_start() -> None:
     oldest_first = [page(70, 60), page(50, 40), page(30, 20), page(5, 1)]
     assert pages_read(newest_first) == 2
     assert pages_read(oldest_first) == 4
+
+
+def test_an_integration_declared_off_that_still_receives_is_named(
+    tmp_path: Path, sandbox: Sandbox, credentials: None
+) -> None:
+    level(sandbox).put("/sandbox/webhook-api", json={"enabled": False})
+    routed = [dict(entry) for entry in ROUTED]
+    org = by_hand(sandbox, tmp_path, routed)
+    routed[1]["webhookEnabled"] = False  # the stack now says: Globex's webhook is off
+    write_stack(tmp_path, sandbox, routed, management="manual")
+    raised = org.raise_and_resolve()
+
+    code, document = org.audit()
+
+    assert (code, findings(document)) == (1, [(GLOBEX, raised[GLOBEX], "also", "declared-off")])
+    assert "turn Enabled off" in document["findings"][0]["fix"]
