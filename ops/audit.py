@@ -699,11 +699,16 @@ class _Diagnosis:
                 f"(`make instructions STACK={self.audit.stack.name} SHOW_SECRETS=1` shows it)")
 
     def received_anything(self) -> bool:
-        """Whether any ilert alert opened on this source in the window."""
-        return any(
-            a.alert_source is not None and a.alert_source.id == self.source_id
-            for alerts in self.audit.evidence.ilert_alerts.values() for a in alerts
-        )
+        """Whether any ilert alert opened on this source in the window (ilert is read a few
+        minutes either side of it, for clocks that differ: those alerts do not count)."""
+        window = self.audit.window
+        for alerts in self.audit.evidence.ilert_alerts.values():
+            for alert in alerts:
+                reported = parse_time(alert.report_time)
+                if (alert.alert_source is not None and alert.alert_source.id == self.source_id
+                        and reported is not None and window.since <= reported <= window.now):
+                    return True
+        return False
 
     def groups(self, kind: str) -> list[str]:
         return list(dict.fromkeys(seen.where for seen, _s, _i in self.kinds.get(kind, [])))

@@ -455,3 +455,18 @@ def test_an_integration_declared_off_that_still_receives_is_named(
 
     assert (code, findings(document)) == (1, [(GLOBEX, raised[GLOBEX], "also", "declared-off")])
     assert "turn Enabled off" in document["findings"][0]["fix"]
+
+
+def test_alerts_before_the_window_do_not_count_as_received(org: Org) -> None:
+    """ilert is read a few minutes either side of the window (clocks differ); an alert the
+    source received before the window must not make a missing webhook look like a scope."""
+    from datetime import UTC, datetime
+
+    org.sandbox.raise_level_alert("GLOBEX-HQ-WS01", "Earlier", "warning")
+    since = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    org.ui("DELETE", f"/{org.webhooks[GLOBEX]}")
+    raised = org.raise_and_resolve()
+
+    code, document = org.audit("--since", since)
+
+    assert (code, findings(document)) == (1, [(GLOBEX, raised[GLOBEX], "missing", "no-delivery")])
