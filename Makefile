@@ -154,8 +154,6 @@ up: export LEVEL_ILERT_ADOPT := 1
 else
 	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
 endif
-	@grep -qE '^ *level:webhookManagement: *manual' Pulumi.$(STACK).yaml 2>/dev/null && \
-	  echo "Manual mode: make instructions STACK=$(STACK) prints each integration's Level UI steps in full (SHOW_SECRETS=1: with its URL)." >&2 || true
 
 ## preview: what `up` would change (after the same refresh)
 preview: stack
@@ -238,8 +236,8 @@ verify: $(OPS_DEPS)
 
 ## audit: the Level side from evidence, in either mode: each Level alert of the last WINDOW
 ## (default 24h) against where the stack's routing sends it and where it opened in ilert;
-## exit 0 clean or nothing to judge, 1 findings, 2 could not run (GETs only; a read-only Level
-## key is enough). SETTLE=<seconds> leaves the newest alerts unjudged (default 120; 0 on
+## `python -m ops audit` exits 0 clean or nothing to judge, 1 findings, 2 could not run (GETs only;
+## a read-only Level key is enough). SETTLE=<seconds> leaves the newest alerts unjudged (default 120; 0 on
 ## sandbox stacks, whose Level delivers at once)
 audit: $(OPS_DEPS)
 	@$(OPS_ENV) $(PY) -m ops audit $(OPS_FLAGS) $(if $(WINDOW),--window $(WINDOW)) \
