@@ -531,9 +531,9 @@ class Audit:
         verdicts = {name: route.expects(seen, covers) for name, route in self.routes.items()}
         expected = [name for name, v in verdicts.items() if v is True]
         undecided = {name for name, v in verdicts.items() if v is None}
-        stack_sources = set(owner)
-        if not expected and not (set(on) & stack_sources):
-            return  # not this stack's alert
+        involved = {*expected, *(owner[sid] for sid in on if sid in owner)} & self.chosen
+        if not involved:
+            return  # not an alert of the integrations audited
         self.report.judged += 1
         expected_sources = {ev.source_of.get(name) for name in expected}
         # who could have received it without a finding: expected, undecided (filters on what
@@ -721,7 +721,7 @@ class _Diagnosis:
         if kind == "missing":
             return self._missing(seen)
         if kind == "instead":
-            return self._instead(sources)
+            return self._source_causes(seen) or self._instead(sources)
         if kind == "also":
             return self._also(seen, sources)
         if kind == "unresolved":

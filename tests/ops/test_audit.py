@@ -378,6 +378,7 @@ def test_one_integration_only(org: Org) -> None:
     code, document = org.audit("--integration", ACME)
 
     assert (code, findings(document), list(document["integrations"])) == (0, [], [ACME])
+    assert document["judged"] == 1  # only the alerts of the integration audited
 
 
 @pytest.mark.parametrize(("argv", "message"), [
