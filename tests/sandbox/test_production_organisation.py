@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from sandbox import LEVEL_READONLY_KEY, Sandbox
+from tests.ilert_openapi import check_response
 from tests.sandbox.helpers import create_source, ilert, level, receiver
 
 
@@ -108,6 +109,8 @@ def test_ilerts_alerts_take_several_sources_and_a_report_time_window(sandbox: Sa
     def listed(**params: object) -> list[tuple[int, str]]:
         answer = ilert(sandbox).get("/api/alerts", params=params)
         assert answer.status_code == 200, answer.text
+        for each in answer.json():
+            check_response("Alert", each)
         return sorted((x["alertSource"]["id"], x["alertKey"]) for x in answer.json())
 
     both = listed(sources=[a["id"], b["id"]], **{"from": "2000-01-01T00:00:00.000Z"})
