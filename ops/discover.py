@@ -93,11 +93,14 @@ class DiscoverError(Exception):
     """Discover cannot run or cannot write; the message says why and what to do."""
 
 
-def read_settings(lookup: Lookup, environ: Mapping[str, str], *, level: bool) -> ReadSettings:
-    """Endpoints and tuning from the stack file's config (``lookup``), else the environment."""
+def read_settings(
+    lookup: Lookup, environ: Mapping[str, str], *, level: bool, stack: str | None = None
+) -> ReadSettings:
+    """Endpoints and tuning from the stack file's config (``lookup``), else the environment
+    (checked against ``stack``: a loopback URL from the environment for sandbox* only)."""
     try:
-        ilert = resolve(ILERT, lookup, environ)
-        level_endpoint = resolve(LEVEL, lookup, environ) if level else None
+        ilert = resolve(ILERT, lookup, environ, stack=stack)
+        level_endpoint = resolve(LEVEL, lookup, environ, stack=stack) if level else None
         return ReadSettings(
             ilert=ilert,
             ilert_tuning=tuning_for("ilert", lookup),
@@ -192,7 +195,7 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
             raise DiscoverError(f"{path.name} cannot be read: {error}") from None
     lookup: Lookup = existing.lookup if existing else (lambda _key: None)
     manual = str(lookup(WEBHOOK_MANAGEMENT_KEY) or "api").strip() == "manual"
-    live = read(read_settings(lookup, env, level=not manual))
+    live = read(read_settings(lookup, env, level=not manual, stack=options.stack))
     plan = build_plan(live, options.stack, existing.entries if existing else {})
     if not plan.entries:
         return Result(live, plan, "", None, None)
