@@ -34,6 +34,7 @@ import yaml
 from clients.endpoints import ILERT, LEVEL, EndpointSettingError, resolve
 from clients.failures import KnownFailure
 from clients.tuning import TuningError, tuning_for
+from clients.untrusted import one_line
 from components.settings import (
     INTEGRATIONS_KEY,
     WEBHOOK_MANAGEMENT_KEY,
@@ -286,7 +287,8 @@ def summary_text(options: Options, result: Result, out: TextIO) -> None:
     if result.backup:
         out.write(f"the previous file is kept as {result.backup.name}\n")
     for name in plan.dropped_previous:
-        out.write(f"dropped: the previous file's entry {name!r} (no such Level.io source now)\n")
+        out.write(f"dropped: the previous file's entry {one_line(name)!r} (no such Level.io "
+                  f"source now)\n")
     broken = [check for check in plan.findings if check.status == "fail"]
     out.write(f"\nFindings ({len(broken)} broken, {len(plan.findings) - len(broken)} notes)")
     if plan.findings:
@@ -295,14 +297,14 @@ def summary_text(options: Options, result: Result, out: TextIO) -> None:
     else:
         out.write("\n  none: every source and webhook looks healthy\n")
     out.write("\nWhat the next `make up` will change\n")
-    for entry in plan.entries:
-        out.write(f"  {entry.name}\n")
+    for entry in plan.entries:  # names from the APIs: one line each, no terminal escape
+        out.write(f"  {one_line(entry.name)}\n")
         out.write(f"      {entry.source_changes[0]}: {'; '.join(entry.source_changes[1:])}\n")
         if entry.webhook_changes:
             first, *rest = entry.webhook_changes
             out.write(f"      {first}{': ' + '; '.join(rest) if rest else ''}\n")
     for kept in plan.kept_out:
-        out.write(f"  {kept.source.name}: kept out of the file, not touched\n")
+        out.write(f"  {one_line(kept.source.name)}: kept out of the file, not touched\n")
     if plan.loose:
         out.write("  Level webhooks that no entry takes over: not touched\n")
     created = sum(entry.webhook is None for entry in plan.entries) if live.webhooks else 0
