@@ -61,7 +61,7 @@ SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy cancel stack doctor verify discover bench e2e \
-        audit instructions \
+        audit instructions venv-runtime lock \
         fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
         mutate mutate-ops help
 
@@ -69,12 +69,34 @@ SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2
 help:
 	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
 
-## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
+# --- Python packages (docs/development.md, "Dependencies") ------------------------------------
+# requirements.txt (runtime) and requirements-dev.txt (tests, lint) name the packages we chose;
+# requirements.lock and requirements-dev.lock pin every package they pull in, each with its
+# hashes, and are what gets installed (pip --require-hashes: a package whose file does not
+# match its hash is refused). `make lock` regenerates both after an edit of requirements*.txt.
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes
+## venv: create ./venv (the virtualenv Pulumi.yaml names) and install requirements-dev.lock
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.lock
 	@touch $@
+
+## venv-runtime: ./venv with the runtime packages only (requirements.lock): the program, ops
+## and tools/drift_report.py, none of the test and lint tools (the drift job's install)
+venv-runtime: $(VENV)/.runtime
+$(VENV)/.runtime: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -r requirements.lock
+	@touch $@
+
+## lock: regenerate requirements.lock and requirements-dev.lock from requirements*.txt (uv,
+## pinned in requirements-dev.txt; reads PyPI): every platform, Python 3.11 and up
+LOCK_COMPILE = UV_CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/uv pip compile --quiet \
+  --universal --python-version 3.11 --generate-hashes
+lock: venv
+	$(LOCK_COMPILE) requirements.txt -o requirements.lock
+	$(LOCK_COMPILE) requirements-dev.txt --constraint requirements.lock -o requirements-dev.lock
 
 ## test: lint, type-check and run every test layer (unit, sandbox, providers, program, engine);
 ## TEST_JOBS processes (pytest-xdist, one test file per process at a time; 1 = no xdist)

@@ -55,10 +55,11 @@ from urllib.parse import urlsplit
 import requests
 
 import icl
-from clients.http import ApiError, is_loopback
+from clients.http import ApiError, is_loopback, proxies_for
 from clients.ilert import Alert, AlertSource
 from clients.level import Device, Group, LevelAlert, Webhook
 from clients.level_groups import UnknownGroupError
+from clients.untrusted import api_text
 from components.settings import Integration
 from ops import alert_key, routing
 from ops.audit import Audit, AuditError, Route, Tree, Window
@@ -807,15 +808,14 @@ def deliver(url: str, event_type: str, data: dict[str, Any], secret: str | None)
         headers["X-Level-Signature"] = signature(secret, body)
     try:
         response = requests.post(
-            url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT, allow_redirects=False
+            url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT, allow_redirects=False,
+            proxies=proxies_for(url),  # the sandbox on loopback: never through a proxy
         )
     except requests.RequestException as exc:
         raise DeliveryError(
             f"sending {event_type} failed: {type(exc).__name__} (to {mask(url)})"
         ) from None
-    code = _response_code(response)
-    for secret_part in (url, url.rstrip("/").rsplit("/", 1)[-1]):
-        code = code.replace(secret_part, "***")  # an answer may quote the URL or its key
+    code = _response_code(response, (url, secret))  # it may quote the URL, its key, the secret
     if not 200 <= response.status_code < 300:
         raise DeliveryError(
             f"ilert answered {event_type} with HTTP {response.status_code}{code}"
@@ -823,7 +823,7 @@ def deliver(url: str, event_type: str, data: dict[str, Any], secret: str | None)
     return f"ilert answered HTTP {response.status_code}{code}"
 
 
-def _response_code(response: requests.Response) -> str:
+def _response_code(response: requests.Response, secrets: tuple[str, str | None]) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -831,7 +831,7 @@ def _response_code(response: requests.Response) -> str:
     if isinstance(body, dict):
         text = body.get("responseCode") or body.get("message") or body.get("error")
         if isinstance(text, str) and text:
-            return f" ({text[:80]})"
+            return f" ({api_text(text, secrets, 80)})"  # redacted first, then cut
     return ""
 
 

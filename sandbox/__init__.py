@@ -11,7 +11,9 @@ on loopback only, with fixed credentials:
 A Level webhook pointed at an ilert LEVELIO alert source's ``integrationUrl`` really
 delivers: raising a Level alert opens an ilert alert, resolving it resolves that alert.
 
-Sandbox-only control routes (for curl users; not part of either real API):
+Sandbox-only control routes (for curl users; not part of either real API). They answer only
+requests to a loopback ``Host`` and, for POST/PUT/PATCH, with ``Content-Type:
+application/json`` (so that a web page open in a browser cannot drive them):
 
 Level app::
 
@@ -36,8 +38,10 @@ in the sites (ACME-HQ-SRV01, ACME-HQ-WS01, ACME-WH-WS01, GLOBEX-HQ-SRV01, GLOBEX
          -H 'Content-Type: application/json' \\
          -d '{"device_hostname": "ACME-HQ-SRV01", "name": "Disk", "severity": "emergency"}'
     # add a group or a device; delete a group (its id leaves every webhook's group_ids)
-    curl -X POST .../sandbox/groups -d '{"name": "Initech", "parent_id": null}' ...
-    curl -X POST .../sandbox/devices -d '{"hostname": "INITECH-01", "group_id": "<id>"}' ...
+    curl -X POST .../sandbox/groups -H 'Content-Type: application/json' \
+         -d '{"name": "Initech", "parent_id": null}' ...
+    curl -X POST .../sandbox/devices -H 'Content-Type: application/json' \
+         -d '{"hostname": "INITECH-01", "group_id": "<id>"}' ...
     curl -X DELETE .../sandbox/groups/<id> -H 'Authorization: sandbox-level-key'
 
 A webhook with ``group_ids`` gets an alert only when its device is in one of those groups
