@@ -277,7 +277,10 @@ def _string(text: str, start: int) -> tuple[str, int]:
                         text,
                         bad,
                     ) from None
-            out.append(nxt)
+            # Single quotes document two escapes, \' and \\; any other backslash is kept
+            # as written, so a regex such as '\d+ minutes' means what it says.
+            kept = quote == "'" and nxt not in "'\\"
+            out.append(char + nxt if kept else nxt)
             i += 2
         elif char == quote:
             return "".join(out), i + 1
