@@ -311,6 +311,28 @@ def test_the_drift_job_runs_with_read_only_keys_and_no_write_key_it_can_decrypt(
     assert "prod: update level:Webhook" in fleet_run.summary
 
 
+def test_the_drift_job_audits_a_manual_mode_stack_beside_its_drift_check(
+    project: MadeProject, world: Sandbox, tmp_path: Path
+) -> None:
+    """A manual-mode stack has no Level object in its state: the job runs the evidence audit
+    of the Level side (python -m ops audit) beside the drift check, with the same read-only
+    keys. No Level alert in the window: nothing to judge, which is no finding and no health."""
+    project.write_stack(INTEGRATIONS, config={"level:webhookManagement": "manual"})
+    up = project.make("up", env={"ILERT_API_TOKEN": ILERT_TOKEN})
+    assert up.returncode == 0, shown(up)
+    ci = {
+        "ILERT_API_TOKEN": ILERT_READONLY_TOKEN, "LEVEL_API_KEY": LEVEL_READONLY_KEY,
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "PULUMI_BACKEND_URL": f"file://{project.backend}",
+        "PULUMI_HOME": project.env["PULUMI_HOME"], "STACK": "prod", "RUNNER_TEMP": str(tmp_path),
+    }
+
+    quiet = drift_job(project, ci, tmp_path / "quiet")
+
+    assert quiet.outputs == {"drift": "0", "audit": "0", "doctor": "skipped",
+                             "issue": "close"}, quiet.printed
+    assert "Nothing to judge" in quiet.summary and "not a sign of health" in quiet.summary
+
+
 def test_the_drift_job_refuses_to_run_without_an_explicit_backend(
     project: MadeProject, tmp_path: Path
 ) -> None:
