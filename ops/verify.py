@@ -51,6 +51,7 @@ from clients.level import Webhook
 from clients.level_groups import UnknownGroupError
 from components.settings import Integration
 from ops import routing
+from ops.alert_view import responder_view
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, ids_for
 from ops.report import Check
@@ -178,6 +179,7 @@ class Verify:
         step(Check(
             scope, "verify.opened", "pass",
             f"ilert alert #{ilert_alert.id} opened ({ilert_alert.status}): {ilert_alert.summary}",
+            details=responder_view(ilert_alert),  # as the on-call person reads it (issue 24)
         ))
         step(self._only_here(integration, source, key, probe))
         if self.sandbox:
