@@ -115,12 +115,15 @@ def test_each_finding_is_a_comment_above_the_key_it_concerns(
     assert ("pulumi config set --secret --path 'level-ilert:integrations[3].webhookSecret' "
             f"<secret> --stack {STACK}") in secret
     # The source left out sits where its entry would be, before the next one, with what to
-    # delete first; the unmanaged settings are named above their entry.
+    # delete first. Its templates and severity are settings the stack file manages (issue
+    # 24): written as keys, nothing named unmanaged.
     above_cyberdyne = comment_before(text, "Level - Cyberdyne (templates)", "name")
     assert above_cyberdyne.startswith("NOT TAKEN OVER: ilert alert source")
     assert "'Level - Tyrell (twice)'" in above_cyberdyne and "Delete webhook" in above_cyberdyne
-    assert "UNMANAGED SETTINGS" in above_cyberdyne
-    assert "severity, summaryTemplate" in above_cyberdyne
+    assert "UNMANAGED SETTINGS" not in text
+    cyberdyne = text[text.index("- name: Level - Cyberdyne (templates)"):]
+    assert "summaryTemplate: '{{name}} on {{device_hostname}}'" in cyberdyne
+    assert "severity: 2" in cyberdyne
     tail = text[text.index("Level webhooks no entry takes over:"):]
     assert "ORPHAN WEBHOOK" in tail and "delivers to localhost, not to ilert" in tail
     secrets = [WEBHOOK_SECRET, ILERT_TOKEN, LEVEL_API_KEY]
@@ -298,7 +301,7 @@ def test_json_says_what_up_will_change_on_each_object(
     ids = Counter(f["id"] for f in report["findings"] if f["status"] == "fail")
     assert ids == {
         "webhook.one-event": 1, "webhook.disabled": 1, "source.inactive": 1,
-        "source.no-webhook": 1, "webhook.duplicate": 1, "source.unmanaged-settings": 1,
+        "source.no-webhook": 1, "webhook.duplicate": 1,
         "routing.pages-twice": 2, "webhook.orphan": 1,
     }
 
