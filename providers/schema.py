@@ -479,9 +479,14 @@ class ReferenceList(Codec):
         if ids is None or names is None:
             return True
         wanted = {as_reference(ref) for ref in desired or ()}
-        return len(wanted) != len(ids) or any(
-            ref not in (ids if isinstance(ref, int) else names) for ref in wanted
+        # Each declared one is there, and each one there is declared (by id or by name:
+        # one object given both ways is still one).
+        found = all(ref in (ids if isinstance(ref, int) else names) for ref in wanted)
+        covered = all(
+            object_id in wanted or name in wanted
+            for object_id, name in zip(ids, names, strict=False)
         )
+        return not (found and covered)
 
     def extra_outputs(self, key: str) -> tuple[str, ...]:
         return (f"{key}_ids", f"{key}_names")
