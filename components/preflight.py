@@ -154,7 +154,8 @@ def _check_ilert(
         f"ilert token accepted, {distinct} escalation policy name"
         f"{'' if distinct == 1 else 's'} looked up"
     )
-    # Support hours and services given by name (issue 24): listed once each, only if named.
+    # Support hours and services given by name, and a support-hours rule without support
+    # hours (issue 24): each kind listed once, only when some integration needs it.
     try:
         with deadline(tuning.operation_timeout):
             named, cost = reference_problems(
@@ -166,7 +167,7 @@ def _check_ilert(
     report.problems.extend(named)
     report.requests["ilert"] += cost
     if cost:
-        report.checked.append("support hours and service names looked up")
+        report.checked.append("support hours and services looked up")
 
 
 def _level_client(endpoint: Endpoint, tuning: ApiTuning) -> LevelClient:

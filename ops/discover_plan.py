@@ -51,7 +51,7 @@ from components.settings import (
 from ops.discover_read import Live, unmanaged_settings
 from ops.report import Check
 from providers.ilert_alert_source import POLICY
-from providers.schema import IdList, Reference, ReferenceList
+from providers.schema import Field, IdList, Reference, ReferenceList
 
 COMMENT_WIDTH = 92
 LEVEL_WEBHOOKS = "Level webhooks"
@@ -331,31 +331,9 @@ class _Builder:
         for stack_key, each in SOURCE_KEYS.items():
             if each.spec.api is None:  # not an API setting (adopt)
                 continue
-            codec = each.spec.codec
-            value: object
-            if isinstance(codec, Reference) and codec.kind != POLICY:
-                value, why = named_ref(live.get(str(each.api)), self.live.support_hours)
-                if why:
-                    entry.eol[stack_key] = why
-            elif isinstance(codec, Reference):
-                ref = live.get(str(each.api)) or {}
-                value, why = policy_ref(IdRef.model_validate(ref), self.live.policies)
-                if why:
-                    entry.eol[stack_key] = why
-            elif isinstance(codec, ReferenceList):
-                value = [
-                    named_ref(item, self.live.services)[0]
-                    for item in sorted(live.get(str(each.api)) or (), key=lambda s: s["id"])
-                ]
-            elif isinstance(codec, IdList):
-                teams = sorted(live.get(str(each.api)) or (), key=lambda team: team["id"])
-                value = [team["id"] for team in teams]
-                if any(team.get("name") for team in teams):
-                    entry.eol[stack_key] = ", ".join(
-                        team.get("name") or str(team["id"]) for team in teams
-                    )
-            else:
-                value = codec.outputs(each, live, None, _NO_REFS)[each.key]
+            value, why = self._value(each, live)
+            if why:
+                entry.eol[stack_key] = why
             if each.spec.when_declared and value in (None, "", [], {}, False):
                 continue
             if value is not None:
@@ -365,6 +343,25 @@ class _Builder:
             values.update(self._webhook_values(webhook, entry))
         values["adopt"] = True
         return values
+
+    def _value(self, each: Field, live: Mapping[str, Any]) -> tuple[object, str]:
+        """One setting as the stack file writes it, and a line-end comment (or "")."""
+        codec = each.spec.codec
+        found = live.get(str(each.api))
+        if isinstance(codec, Reference) and codec.kind != POLICY:
+            return named_ref(found, self.live.support_hours)
+        if isinstance(codec, Reference):
+            return policy_ref(IdRef.model_validate(found or {}), self.live.policies)
+        if isinstance(codec, ReferenceList):
+            items = sorted(found or (), key=lambda item: item["id"])
+            return [named_ref(item, self.live.services)[0] for item in items], ""
+        if isinstance(codec, IdList):
+            teams = sorted(found or (), key=lambda team: team["id"])
+            names = ", ".join(team.get("name") or str(team["id"]) for team in teams)
+            return [team["id"] for team in teams], (
+                names if any(team.get("name") for team in teams) else ""
+            )
+        return codec.outputs(each, live, None, _NO_REFS)[each.key], ""
 
     def _webhook_values(self, webhook: Webhook | None, entry: Entry) -> dict[str, Any]:
         if webhook is None:

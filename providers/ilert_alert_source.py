@@ -57,6 +57,7 @@ from clients.ilert import (
     EscalationPolicy,
     IlertClient,
 )
+from providers import itl
 from providers.engine_adapter import detailed_diff
 from providers.inventory import Inventory
 from providers.messages import quote
@@ -69,7 +70,6 @@ from providers.provider_base import (
     delete_unless_taken,
     none_if_gone,
 )
-from providers import itl
 from providers.schema import (
     OMIT,
     Condition,
@@ -235,20 +235,27 @@ def _linked(value: object) -> bool:
     return value is not None and value != ""
 
 
-def support_hours_rule(value: int | str | None, info: ValidationInfo) -> int | str | None:
-    """A ``*_DURING_SUPPORT_HOURS`` rule decides by the support hours: they must be named."""
-    unknown = _unknown(info)
-    rule = info.data.get("alert_priority_rule")
-    if {"support_hours", "alert_priority_rule"} & unknown or rule not in SUPPORT_HOURS_RULES:
-        return value
-    if not _linked(value):
-        raise ValueError(
-            f"support_hours is required when alert_priority_rule is {rule}: ilert gives "
-            f"{rule.split('_', 1)[0]} priority during them and the other one outside; set "
-            f"support_hours to the id or exact name of support hours in ilert (ilert: Alert "
-            f"sources > Support hours), or choose alert_priority_rule HIGH or LOW."
-        )
-    return value
+def support_hours_problem(inputs: Mapping[str, Any], *, stack_words: bool = False) -> str | None:
+    """Why a ``*_DURING_SUPPORT_HOURS`` rule cannot do what it says with these inputs: they
+    name no support hours (None when they do, or when the rule is another).
+
+    Not a rule of the schema: a stack made before support hours were a setting may have such
+    a rule while ilert links support hours by hand (left alone) or keeps the rule as it is.
+    The preview refuses it only for an alert source ilert does not have yet, or one whose
+    rule it changes while ilert links no support hours (``reference_problems``)."""
+    rule = inputs.get("alert_priority_rule")
+    if rule not in SUPPORT_HOURS_RULES or _linked(inputs.get("support_hours")):
+        return None
+    hours, rule_key = (
+        ("supportHours", "alertPriorityRule") if stack_words
+        else ("support_hours", "alert_priority_rule")
+    )
+    return (
+        f"{hours} is required when {rule_key} is {rule}: ilert gives "
+        f"{str(rule).split('_', 1)[0]} priority during them and the other one outside; set "
+        f"{hours} to the id or exact name of support hours in ilert (ilert: Alert sources > "
+        f"Support hours), or choose {rule_key} HIGH or LOW."
+    )
 
 
 def auto_raise_rule(value: bool | None, info: ValidationInfo) -> bool | None:
@@ -494,7 +501,7 @@ class PriorityMapping(ValidatedDict):
 class PriorityTemplate(ValidatedDict, total=False):
     """ilert's dynamic priority: the template's value, mapped (no match: the rule decides)."""
 
-    valueTemplate: str  # noqa: N815 (ilert's and the stack file's name)
+    valueTemplate: str
     mappings: list[PriorityMapping]
 
 
@@ -508,7 +515,7 @@ class SeverityMapping(ValidatedDict):
 class SeverityTemplate(ValidatedDict, total=False):
     """ilert's dynamic severity: the template's value, mapped to 1-5."""
 
-    valueTemplate: str  # noqa: N815
+    valueTemplate: str
     mappings: list[SeverityMapping]
 
 
@@ -546,15 +553,15 @@ class AlertSourceInputs(TypedDict, total=False):
         example="0.8",
     )]
     alert_priority_rule: Annotated[In[str], Spec(
-        "The priority of the alerts it opens; the *_DURING_SUPPORT_HOURS rules need "
-        "supportHours.",
+        "The priority of the alerts it opens; a *_DURING_SUPPORT_HOURS rule needs "
+        "supportHours (a source that had the rule before keeps it as it is).",
         default=DEFAULT_ALERT_PRIORITY_RULE, choices=ALERT_PRIORITY_RULES,
     )]
     support_hours: Annotated[In[int | str | None], Spec(
         "The support hours a *_DURING_SUPPORT_HOURS rule goes by: their id or exact name "
         "(an unknown name fails the preview listing the existing ones); \"\" links none.",
         parse=declared_ref("support_hours", "support hours", none=True),
-        rule=support_hours_rule, codec=Reference(SUPPORT_HOURS), when_declared=True,
+        codec=Reference(SUPPORT_HOURS), when_declared=True,
         put_back=True, example="Business hours",
     )]
     auto_raise_alerts: Annotated[In[bool | None], Spec(
@@ -598,7 +605,7 @@ class AlertSourceInputs(TypedDict, total=False):
     )]
     summary_template: Annotated[In[str | None], Spec(
         "The alert's summary, an ilert template (ITL, checked at preview) over Level's "
-        "delivery (docs/configuration.md); \"\" is ilert's own summary.",
+        "delivery (docs/configuration.md, Templates); \"\" is ilert's own summary.",
         check=itl_template("summary_template"), codec=TextTemplate(), include_only=True,
         when_declared=True, put_back=True,
         example="{{ data.name }} on {{ data.device_hostname }}",
@@ -787,6 +794,7 @@ def reference_problems(
     alert sources' ``inputs`` (``<where>[i].supportHours``), and the requests it cost: each
     kind is listed once, and only when some input names one of its objects by name. The
     preflight (components/preflight.py) runs it beside its escalation-policy check."""
+    problems, requests = _unlinked_rules(client, inputs, where)
     wanted: list[tuple[str, str, str]] = []  # (kind, name, setting)
     for index, source in enumerate(inputs):
         hours = source.get("support_hours")
@@ -796,8 +804,6 @@ def reference_problems(
             if isinstance(ref, str):
                 wanted.append((SERVICE, ref, f"{where}[{index}].services[{item}]"))
     listed: dict[str, _Listed] = {}
-    problems: list[str] = []
-    requests = 0
     for kind, name, setting in wanted:
         if kind not in listed:
             items = list(
@@ -811,6 +817,36 @@ def reference_problems(
         except UnknownReferenceError as error:
             problems.append(str(error))
     return problems, requests
+
+
+def _unlinked_rules(
+    client: IlertClient, inputs: list[Mapping[str, Any]], where: str
+) -> tuple[list[str], int]:
+    """A ``*_DURING_SUPPORT_HOURS`` rule that names no support hours, refused where the
+    alert source is new, or changes its rule while ilert links no support hours to it; an
+    unchanged source is left as it is (a stack made before support hours were a setting).
+    Lists the alert sources once, only when some input has such a rule."""
+    unlinked = [
+        (index, source, problem) for index, source in enumerate(inputs)
+        if (problem := support_hours_problem(source, stack_words=True))
+    ]
+    if not unlinked:
+        return [], 0
+    sources = list(client.list_alert_sources())
+    problems = []
+    for index, source, problem in unlinked:
+        found = next((
+            live for live in sources
+            if live.name == source.get("name")
+            and live.integration_type == source.get("integration_type", LEVEL_INTEGRATION_TYPE)
+        ), None)
+        kept = found is not None and (
+            found.alert_priority_rule == source.get("alert_priority_rule")
+            or found.fields.get("supportHours")
+        )
+        if not kept:
+            problems.append(f"{where}[{index}].supportHours: {problem}")
+    return problems, len(sources) // PAGE_SIZE_MAX + 1
 
 
 class _Ilert:

@@ -217,7 +217,8 @@ class _Tag:
             self.at = self.end
             return Tag(".")
         path = self.path(allow_call=True)
-        function, args = "", ()
+        function = ""
+        args: tuple[str | int, ...] = ()
         if self.at < self.end and self.text[self.at] == "(":
             path, _, function = path.rpartition(".")
             if not path:

@@ -58,23 +58,25 @@ def during(hour: Mapping[str, Any] | None, moment: datetime) -> bool:
     local = moment.astimezone(zone)
     for exception in hour.get("exceptions") or ():
         if str(exception.get("start")) <= local.date().isoformat() <= str(exception.get("end")):
-            return exception.get("supportStatus") == "DURING"
+            return bool(exception.get("supportStatus") == "DURING")
     days = hour.get("supportDays") or {}
-    today = days.get(DAYS[local.weekday()])
-    yesterday = days.get(DAYS[(local.weekday() - 1) % 7])
     now = local.time()
-    if isinstance(today, Mapping):
-        start, stop = _clock(today.get("start")), _clock(today.get("end"), end=True)
-        if start is not None and stop is not None:
-            if start <= stop and start <= now < stop:
-                return True
-            if stop < start and now >= start:  # runs past midnight
-                return True
-    if isinstance(yesterday, Mapping):  # yesterday's hours that run past midnight
-        start, stop = _clock(yesterday.get("start")), _clock(yesterday.get("end"), end=True)
-        if start is not None and stop is not None and stop < start and now < stop:
-            return True
-    return False
+    today = _span(days.get(DAYS[local.weekday()]))
+    yesterday = _span(days.get(DAYS[(local.weekday() - 1) % 7]))
+    in_today = today is not None and (
+        today[0] <= now < today[1] if today[0] <= today[1] else now >= today[0]
+    )
+    # yesterday's hours that run past midnight
+    in_yesterday = yesterday is not None and yesterday[1] < yesterday[0] and now < yesterday[1]
+    return in_today or in_yesterday
+
+
+def _span(day: object) -> tuple[time, time] | None:
+    """A day's (start, end), or None when the day has no (readable) support hours."""
+    if not isinstance(day, Mapping):
+        return None
+    start, stop = _clock(day.get("start")), _clock(day.get("end"), end=True)
+    return None if start is None or stop is None else (start, stop)
 
 
 def high_now(rule: str, hour: Mapping[str, Any] | None, moment: datetime) -> bool:

@@ -251,7 +251,9 @@ class IlertService:
         return body
 
     @staticmethod
-    def _shown_extra(state: WorldState, key: str, value: object, as_text: bool) -> object:
+    def _shown_extra(  # noqa: PLR0911 (one answer per kind of field)
+        state: WorldState, key: str, value: object, as_text: bool
+    ) -> object:
         """A kept field as the API shows it: templates as text or elements, support hours
         and services as the objects they are."""
         shown = ilert_templates.shown
@@ -410,25 +412,7 @@ class IlertService:
         """The settings beyond the core ones, checked as ilert's OpenAPI says and kept as
         the sandbox stores them (templates as elements, support hours and services by id).
         A field a PUT leaves out is not kept: a whole-object PUT resets it."""
-        extras: JSON = {}
-        for key, (valid, expected) in _PLAIN_FIELDS.items():
-            value = body.get(key)
-            if value is None:
-                continue
-            if not valid(value):
-                raise bad_request(f"{key}: must be {expected}")
-            extras[key] = value
-        for key in _FILTERS:
-            value = body.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise bad_request(f"{key}: must be a string (an ICL condition)")
-            try:
-                icl_eval.check(value)
-            except icl_eval.IclError as exc:
-                raise bad_request(f"{key}: not a valid ICL condition: {exc}") from None
-            extras[key] = value
+        extras = self._plain_and_filters(body)
         try:
             for key in _OBJECT_TEMPLATES:
                 if body.get(key) is not None:
@@ -455,6 +439,30 @@ class IlertService:
             extras["supportHours"] = self._support_hours(state, body["supportHours"])
         if body.get("services") is not None:
             extras["services"] = self._services(state, body["services"])
+        return extras
+
+    @staticmethod
+    def _plain_and_filters(body: JSON) -> JSON:
+        """The plain settings and the ICL filters, checked."""
+        extras: JSON = {}
+        for key, (valid, expected) in _PLAIN_FIELDS.items():
+            value = body.get(key)
+            if value is None:
+                continue
+            if not valid(value):
+                raise bad_request(f"{key}: must be {expected}")
+            extras[key] = value
+        for key in _FILTERS:
+            value = body.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise bad_request(f"{key}: must be a string (an ICL condition)")
+            try:
+                icl_eval.check(value)
+            except icl_eval.IclError as exc:
+                raise bad_request(f"{key}: not a valid ICL condition: {exc}") from None
+            extras[key] = value
         return extras
 
     @staticmethod
@@ -987,7 +995,8 @@ class IlertService:
             alert_key = data["id"]
             template = src.extras.get("alertKeyTemplate")
             if template:
-                alert_key = ilert_templates.render(template, body).strip() or alert_key
+                rendered = ilert_templates.render(template, body)  # type: ignore[arg-type]
+                alert_key = rendered.strip() or alert_key
             if not src.active:
                 record(outcome="ignored", alert_id=None, reason="alert source is inactive")
                 return self._answer(alert_key, None, "ALERT_SOURCE_INACTIVE")

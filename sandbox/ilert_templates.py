@@ -342,7 +342,9 @@ def _date(moment: datetime, style: str) -> str:
     return f"{moment:%b} {moment.day}, {moment.year}, {clock}"
 
 
-def _apply(func: str, value: object, args: tuple[str | int, ...]) -> object:  # noqa: PLR0911
+def _apply(  # noqa: PLR0911, PLR0912 (one branch per documented function)
+    func: str, value: object, args: tuple[str | int, ...]
+) -> object:
     text = _text(value)
     if func == "substring":
         begin = int(args[0])
@@ -420,16 +422,18 @@ def _render(nodes: Sequence[Any], scopes: list[object]) -> str:
             value = _lookup(scopes, node.path)
             out.append(_text(_apply(node.func, value, node.args) if node.func else value))
         else:
-            value = _lookup(scopes, node.path)
-            if node.inverted:
-                if not _truthy(value):
-                    out.append(_render(node.body, scopes))
-            elif isinstance(value, list):
-                for item in value:
-                    out.append(_render(node.body, [*scopes, item]))
-            elif _truthy(value):
-                out.append(_render(node.body, [*scopes, value]))
+            out.append(_section(node, scopes))
     return "".join(out)
+
+
+def _section(node: _Section, scopes: list[object]) -> str:
+    """A section: once per item of a list, once for a truthy value; inverted, the reverse."""
+    value = _lookup(scopes, node.path)
+    if node.inverted:
+        return "" if _truthy(value) else _render(node.body, scopes)
+    if isinstance(value, list):
+        return "".join(_render(node.body, [*scopes, item]) for item in value)
+    return _render(node.body, [*scopes, value]) if _truthy(value) else ""
 
 
 def render(template: Mapping[str, Any] | None, event: Mapping[str, Any]) -> str:

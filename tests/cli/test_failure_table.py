@@ -287,7 +287,9 @@ ROWS = [
         "support-hours rule without supportHours",
         ("level-ilert:integrations[0].supportHours: supportHours is required when "
          "alertPriorityRule is HIGH_DURING_SUPPORT_HOURS",),
-        ("preview",), integrations=[{**ACME, "alertPriorityRule": "HIGH_DURING_SUPPORT_HOURS"}],
+        PREVIEW_AND_UP,
+        integrations=[{**ACME, "alertPriorityRule": "HIGH_DURING_SUPPORT_HOURS"}],
+        at_preview=True,
     ),
     Row(
         "scoreThreshold without INTELLIGENT_GROUPING",

@@ -46,7 +46,8 @@ EVERY: dict[str, Any] = {
     "routingTemplate": "{{ data.device_hostname.lowerCase() }}",
     "alertKeyTemplate": "{{ data.id }}",
     "linkTemplates": [
-        {"text": "Open the device in Level", "href": "https://app.level.io/devices/{{ data.device_id }}"},
+        {"text": "Open the device in Level",
+         "href": "https://app.level.io/devices/{{ data.device_id }}"},
         {"text": "Runbook", "href": "https://wiki.example.com/runbooks/{{data.name.lowerCase()}}"},
     ],
     "priorityTemplate": {"valueTemplate": "{{ data.severity }}",

@@ -178,6 +178,9 @@ def test_it_sends_only_gets_and_reads_every_page(
     assert counts == {
         ("ilert", "GET", "alert-sources"): 3 + len(made.sources),  # 3 pages + each Level.io
         ("ilert", "GET", "escalation-policies"): 1,
+        # one source links support hours and a service: each listed once, to write names
+        ("ilert", "GET", "support-hours"): 1,
+        ("ilert", "GET", "services"): 1,
         ("level", "GET", "webhooks"): 1,
         ("level", "GET", "groups"): 1,
     }

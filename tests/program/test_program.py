@@ -285,7 +285,9 @@ EVERY_KEY = {
     "detailsTemplate": "{{ data.description }}",
     "routingTemplate": "{{ data.device_hostname.lowerCase() }}",
     "alertKeyTemplate": "{{ data.id }}",
-    "linkTemplates": [{"text": "Open in Level", "href": "https://app.level.io/{{ data.device_id }}"}],
+    "linkTemplates": [
+        {"text": "Open in Level", "href": "https://app.level.io/{{ data.device_id }}"},
+    ],
     "priorityTemplate": {"valueTemplate": "{{ data.severity }}",
                          "mappings": [{"value": "emergency", "priority": "HIGH"}]},
     "severityTemplate": {"valueTemplate": "{{ data.severity }}",

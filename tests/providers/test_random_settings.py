@@ -32,7 +32,7 @@ from tools.engine_harness import from_struct, to_struct
 
 FILES = 150
 CHANGES = 150
-NO_CHANGE = (False, [])
+NO_CHANGE: tuple[bool, list[str]] = (False, [])
 #: The API names of the settings left alone when undeclared, and their input keys.
 LEFT_ALONE = {str(each.api): key for key, each in SCHEMA.fields.items() if each.spec.when_declared}
 
@@ -112,6 +112,7 @@ def test_random_changes_update_in_place_settle_and_leave_the_rest_alone(
         changed, _ = diff(alert_sources, source_id, state, news)
         if changed:
             updated = alert_sources.update(source_id, state, news)
+            assert updated.outs is not None
             state = wire(updated.outs)
             updates += 1
         inputs = news
