@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Protocol, Required, TypedDict, Unpack
 
 import pulumi
@@ -788,7 +788,7 @@ class _Listed:
 
 
 def reference_problems(
-    client: IlertClient, inputs: list[Mapping[str, Any]], where: str
+    client: IlertClient, inputs: Sequence[Mapping[str, Any]], where: str
 ) -> tuple[list[str], int]:
     """What the preview must refuse of the support hours and services named in these
     alert sources' ``inputs`` (``<where>[i].supportHours``), and the requests it cost: each
@@ -820,7 +820,7 @@ def reference_problems(
 
 
 def _unlinked_rules(
-    client: IlertClient, inputs: list[Mapping[str, Any]], where: str
+    client: IlertClient, inputs: Sequence[Mapping[str, Any]], where: str
 ) -> tuple[list[str], int]:
     """A ``*_DURING_SUPPORT_HOURS`` rule that names no support hours, refused where the
     alert source is new, or changes its rule while ilert links no support hours to it; an

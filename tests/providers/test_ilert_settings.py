@@ -6,6 +6,7 @@ alone, and plans that settle (ilert's spelling, order and defaults are no change
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -122,10 +123,9 @@ def test_names_are_resolved_through_one_listing_per_kind(
 def test_an_unknown_name_fails_the_create_listing_the_existing_ones(
     alert_sources: IlertAlertSourceProvider, sandbox: Sandbox, inputs: dict[str, Any], says: str
 ) -> None:
-    with pytest.raises(UnknownReferenceError) as caught:
+    with pytest.raises(UnknownReferenceError, match=re.escape(says)):
         alert_sources.create(checked(alert_sources, **BASE, **inputs))
 
-    assert says in str(caught.value)
     assert sandbox.ilert_alert_sources() == []
 
 
@@ -248,7 +248,7 @@ def test_a_setting_declared_for_the_first_time_is_a_change_even_when_empty(
                                                         summary_template=""))
 
     assert found.changes is True
-    assert sorted(found.replaces.detailed) == ["summary_template", "teams"]  # type: ignore[attr-defined]
+    assert sorted(getattr(found.replaces, "detailed", {})) == ["summary_template", "teams"]
 
 
 def client(sandbox: Sandbox) -> IlertClient:
@@ -284,7 +284,7 @@ def test_the_preview_refuses_a_support_hours_rule_only_where_it_cannot_work(
 def test_the_preview_names_unknown_support_hours_and_services_by_their_path(
     sandbox: Sandbox,
 ) -> None:
-    inputs = [{"name": "a", "support_hours": "Night shift", "services": [1, "Portal"]},
+    inputs: list[dict[str, Any]] = [{"name": "a", "support_hours": "Night shift", "services": [1, "Portal"]},
               {"name": "b", "support_hours": 9}]
 
     problems, requests = reference_problems(client(sandbox), inputs, "level-ilert:integrations")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import requests
 
 from sandbox import Sandbox
 from sandbox.ilert_directory import during
@@ -60,8 +61,6 @@ def create(sandbox: Sandbox, **settings: Any) -> dict[str, Any]:
 
 
 def deliver(source: dict[str, Any], event_type: str = "alert_active", **data: Any) -> str:
-    import requests  # noqa: PLC0415
-
     envelope = {
         "event_type": event_type, "event_id": str(uuid.uuid4()),
         "occurred_at": "2026-03-02T09:00:00.000Z",
