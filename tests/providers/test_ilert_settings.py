@@ -284,8 +284,10 @@ def test_the_preview_refuses_a_support_hours_rule_only_where_it_cannot_work(
 def test_the_preview_names_unknown_support_hours_and_services_by_their_path(
     sandbox: Sandbox,
 ) -> None:
-    inputs: list[dict[str, Any]] = [{"name": "a", "support_hours": "Night shift", "services": [1, "Portal"]},
-              {"name": "b", "support_hours": 9}]
+    inputs: list[dict[str, Any]] = [
+        {"name": "a", "support_hours": "Night shift", "services": [1, "Portal"]},
+        {"name": "b", "support_hours": 9},
+    ]
 
     problems, requests = reference_problems(client(sandbox), inputs, "level-ilert:integrations")
 
