@@ -290,8 +290,8 @@ def score_rule(value: float | None, info: ValidationInfo) -> float | None:
 def declared_ref(setting: str, what: str, *, none: bool = False) -> Any:
     """An ilert object given by id or exact name (``none``: "" unlinks it)."""
     hint = (
-        f"{setting} must be {what}'s id (a whole number up to {EXACT_ID_MAX}) or exact name "
-        f"from ilert" + ('; "" links none' if none else "")
+        f"{setting} must be the id (a whole number up to {EXACT_ID_MAX}) or the exact name of "
+        f"{what} in ilert" + ('; "" links none' if none else "")
     )
 
     def parse(value: object) -> int | str:

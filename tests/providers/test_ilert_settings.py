@@ -43,7 +43,9 @@ LINK = {"text": "Device", "href": "https://app.level.io/devices/{{ data.device_i
          "link_templates[0] must be a mapping with text (the link's name) and href"),
         ({"services": list(range(1, 17))}, "services",
          "services has 16 services; ilert allows at most 15. Remove 1."),
-        ({"services": [True]}, "services", "services[0] must be a service's id"),
+        ({"services": [True]}, "services",
+         "services[0] must be the id (a whole number up to 9007199254740991) or the exact name "
+         "of a service in ilert; got true."),
         ({"services_template": ["{{ data.name }}"] * 11}, "services_template",
          "services_template has 11 templates; ilert allows at most 10. Remove 1."),
         ({"severity": 6}, "severity", "severity must be a whole number from 1 to 5"),
@@ -56,7 +58,9 @@ LINK = {"text": "Device", "href": "https://app.level.io/devices/{{ data.device_i
          "auto_raise_alerts needs support_hours"),
         ({"auto_raise_alerts": True, "support_hours": ""}, "auto_raise_alerts",
          "auto_raise_alerts needs support_hours"),
-        ({"support_hours": True}, "support_hours", "support_hours must be support hours's id"),
+        ({"support_hours": True}, "support_hours", "support_hours must be the id (a whole "
+         "number up to 9007199254740991) or the exact name of support hours in ilert; \"\" "
+         "links none; got true."),
         ({"event_type_filter_create": "event.summary containz 'x'"}, "event_type_filter_create",
          "event_type_filter_create is not a valid ICL condition: column 15: unknown operator "
          "'containz'"),
