@@ -34,6 +34,7 @@ import yaml
 from clients.endpoints import ILERT, LEVEL, EndpointSettingError, resolve
 from clients.failures import KnownFailure
 from clients.tuning import TuningError, tuning_for
+from clients.untrusted import one_line
 from components.settings import (
     INTEGRATIONS_KEY,
     WEBHOOK_MANAGEMENT_KEY,
@@ -93,11 +94,14 @@ class DiscoverError(Exception):
     """Discover cannot run or cannot write; the message says why and what to do."""
 
 
-def read_settings(lookup: Lookup, environ: Mapping[str, str], *, level: bool) -> ReadSettings:
-    """Endpoints and tuning from the stack file's config (``lookup``), else the environment."""
+def read_settings(
+    lookup: Lookup, environ: Mapping[str, str], *, level: bool, stack: str | None = None
+) -> ReadSettings:
+    """Endpoints and tuning from the stack file's config (``lookup``), else the environment
+    (checked against ``stack``: a loopback URL from the environment for sandbox* only)."""
     try:
-        ilert = resolve(ILERT, lookup, environ)
-        level_endpoint = resolve(LEVEL, lookup, environ) if level else None
+        ilert = resolve(ILERT, lookup, environ, stack=stack)
+        level_endpoint = resolve(LEVEL, lookup, environ, stack=stack) if level else None
         return ReadSettings(
             ilert=ilert,
             ilert_tuning=tuning_for("ilert", lookup),
@@ -192,7 +196,7 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
             raise DiscoverError(f"{path.name} cannot be read: {error}") from None
     lookup: Lookup = existing.lookup if existing else (lambda _key: None)
     manual = str(lookup(WEBHOOK_MANAGEMENT_KEY) or "api").strip() == "manual"
-    live = read(read_settings(lookup, env, level=not manual))
+    live = read(read_settings(lookup, env, level=not manual, stack=options.stack))
     plan = build_plan(live, options.stack, existing.entries if existing else {})
     if not plan.entries:
         return Result(live, plan, "", None, None)
@@ -283,7 +287,8 @@ def summary_text(options: Options, result: Result, out: TextIO) -> None:
     if result.backup:
         out.write(f"the previous file is kept as {result.backup.name}\n")
     for name in plan.dropped_previous:
-        out.write(f"dropped: the previous file's entry {name!r} (no such Level.io source now)\n")
+        out.write(f"dropped: the previous file's entry {one_line(name)!r} (no such Level.io "
+                  f"source now)\n")
     broken = [check for check in plan.findings if check.status == "fail"]
     out.write(f"\nFindings ({len(broken)} broken, {len(plan.findings) - len(broken)} notes)")
     if plan.findings:
@@ -292,14 +297,14 @@ def summary_text(options: Options, result: Result, out: TextIO) -> None:
     else:
         out.write("\n  none: every source and webhook looks healthy\n")
     out.write("\nWhat the next `make up` will change\n")
-    for entry in plan.entries:
-        out.write(f"  {entry.name}\n")
+    for entry in plan.entries:  # names from the APIs: one line each, no terminal escape
+        out.write(f"  {one_line(entry.name)}\n")
         out.write(f"      {entry.source_changes[0]}: {'; '.join(entry.source_changes[1:])}\n")
         if entry.webhook_changes:
             first, *rest = entry.webhook_changes
             out.write(f"      {first}{': ' + '; '.join(rest) if rest else ''}\n")
     for kept in plan.kept_out:
-        out.write(f"  {kept.source.name}: kept out of the file, not touched\n")
+        out.write(f"  {one_line(kept.source.name)}: kept out of the file, not touched\n")
     if plan.loose:
         out.write("  Level webhooks that no entry takes over: not touched\n")
     created = sum(entry.webhook is None for entry in plan.entries) if live.webhooks else 0
