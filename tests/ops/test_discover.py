@@ -121,9 +121,10 @@ def test_each_finding_is_a_comment_above_the_key_it_concerns(
     assert above_cyberdyne.startswith("NOT TAKEN OVER: ilert alert source")
     assert "'Level - Tyrell (twice)'" in above_cyberdyne and "Delete webhook" in above_cyberdyne
     assert "UNMANAGED SETTINGS" not in text
-    cyberdyne = text[text.index("- name: Level - Cyberdyne (templates)"):]
-    assert "summaryTemplate: '{{name}} on {{device_hostname}}'" in cyberdyne
-    assert "severity: 2" in cyberdyne
+    (cyberdyne,) = [entry for entry in yaml.safe_load(text)["config"][
+        "level-ilert:integrations"] if entry["name"] == "Level - Cyberdyne (templates)"]
+    assert cyberdyne["summaryTemplate"] == "{{name}} on {{device_hostname}}"
+    assert cyberdyne["severity"] == 2
     tail = text[text.index("Level webhooks no entry takes over:"):]
     assert "ORPHAN WEBHOOK" in tail and "delivers to localhost, not to ilert" in tail
     secrets = [WEBHOOK_SECRET, ILERT_TOKEN, LEVEL_API_KEY]
