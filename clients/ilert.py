@@ -1,8 +1,9 @@
 """Typed client for the parts of ilert's REST API this project needs.
 
 Alert sources (create, get, whole-object update, delete, paged list, find by exact name),
-escalation policies (list, get, find by exact name) and alerts (list by source and state,
-for end-to-end checks). Models tolerate fields ilert adds later and speak camelCase on the
+escalation policies (list, get, find by exact name), support hours and services (list, get:
+what an alert source refers to by id or name) and alerts (list by source and state, for
+end-to-end checks). Models tolerate fields ilert adds later and speak camelCase on the
 wire. An alert source's request body is built by the resource's schema
 (providers/ilert_alert_source.py), not here: this client knows the paths, the paging and the
 fields it needs itself (ids, names, times, the URL). Bodies follow ilert's OpenAPI
@@ -28,12 +29,16 @@ from clients.http import (
 
 DEFAULT_BASE_URL = "https://api.ilert.com"
 LEVEL_INTEGRATION_TYPE = "LEVELIO"
-PAGE_SIZE_MAX = 50  # alert sources and escalation policies: max-results is capped at 50
+PAGE_SIZE_MAX = 50  # alert sources, escalation policies, support hours: max-results <= 50
+SERVICES_PAGE_SIZE_MAX = 100  # services: max-results <= 100 (25 with ?include, never sent)
 ALERTS_PAGE_SIZE_MAX = 100
 MAX_PAGES = 1000  # a guard against a server that never returns a short page
+#: ``?include=textTemplate`` changes how templates are shown, not what they are: each as
+#: ``{"textTemplate": "<ITL text>"}`` instead of ``{"elements": [...]}`` (ilert's OpenAPI,
+#: ``AlertSourceTemplate``), the form the stack file writes.
+TEXT_TEMPLATE_INCLUDE = "textTemplate"
 #: Every field ilert returns only when asked (reference/ilert-api.md 2.1), ``textTemplate``
-#: aside (it changes how templates are shown, not what they are): what `make discover`
-#: reads to tell the settings this project manages from those it would reset.
+#: aside: what `make discover` reads (with ``textTemplate``) to write every setting.
 EVERY_INCLUDE = (
     "summaryTemplate",
     "detailsTemplate",
@@ -95,6 +100,23 @@ class EscalationPolicy(IlertModel):
     name: str
 
 
+class SupportHour(IlertModel):
+    """Support hours (a list item has no ``exceptions``); what an alert source links to."""
+
+    id: int
+    name: str
+    timezone: str | None = None
+
+
+class Service(IlertModel):
+    """A service: what an alert source attaches to its alerts (by id; names need not be
+    unique, ``alias`` is a second name ``servicesTemplate`` matches too)."""
+
+    id: int
+    name: str
+    alias: str | None = None
+
+
 class AlertSource(IlertModel):
     """An alert source as ilert returns it."""
 
@@ -141,7 +163,11 @@ class Alert(IlertModel):
 
     id: int
     summary: str | None = None
+    details: str | None = None
     status: str
+    priority: str | None = None
+    severity: int | None = None
+    links: list[dict[str, Any]] = []
     alert_key: str | None = None
     alert_source: IdRef | None = None
     report_time: str | None = None
@@ -238,6 +264,25 @@ class IlertClient:
     def find_escalation_policy_by_name(self, name: str) -> EscalationPolicy | None:
         """The escalation policy with exactly this name, or None."""
         return next((p for p in self.list_escalation_policies() if p.name == name), None)
+
+    # -- support hours and services ----------------------------------------------------------
+    def list_support_hours(self, *, page_size: int = PAGE_SIZE_MAX) -> Iterator[SupportHour]:
+        """Every support hour the token can see, page by page (without their exceptions)."""
+        for item in self._pages("/api/support-hours", page_size, PAGE_SIZE_MAX):
+            yield self._api.parse(SupportHour, item, "GET", "/api/support-hours")
+
+    def get_support_hour(self, support_hour_id: int) -> SupportHour:
+        """GET one support hour by id (with its exceptions)."""
+        return self._api.call(SupportHour, "GET", f"/api/support-hours/{int(support_hour_id)}")
+
+    def list_services(self, *, page_size: int = SERVICES_PAGE_SIZE_MAX) -> Iterator[Service]:
+        """Every service the token can see, page by page."""
+        for item in self._pages("/api/services", page_size, SERVICES_PAGE_SIZE_MAX):
+            yield self._api.parse(Service, item, "GET", "/api/services")
+
+    def get_service(self, service_id: int) -> Service:
+        """GET one service by id."""
+        return self._api.call(Service, "GET", f"/api/services/{int(service_id)}")
 
     # -- alerts ------------------------------------------------------------------------------
     def list_alerts(

@@ -44,7 +44,7 @@ from clients.level import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
 from clients.level import LevelClient
 from clients.tuning import ApiTuning, tuning_for
 from components.settings import INTEGRATIONS_KEY, StackSettings
-from providers.ilert_alert_source import unknown_policy_message
+from providers.ilert_alert_source import reference_problems, unknown_policy_message
 
 MODE_ENV = "LEVEL_ILERT_PREFLIGHT"
 FULL = "full"
@@ -156,6 +156,20 @@ def _check_ilert(
         f"ilert token accepted, {distinct} escalation policy name"
         f"{'' if distinct == 1 else 's'} looked up"
     )
+    # Support hours and services given by name, and a support-hours rule without support
+    # hours (issue 24): each kind listed once, only when some integration needs it.
+    try:
+        with deadline(tuning.operation_timeout):
+            named, cost = reference_problems(
+                client, [i.alert_source_inputs() for i in settings.integrations],
+                INTEGRATIONS_KEY,
+            )
+    except ApiError as error:
+        named, cost = [str(error)], 1
+    report.problems.extend(named)
+    report.requests["ilert"] += cost
+    if cost:
+        report.checked.append("support hours and services looked up")
 
 
 def _level_client(endpoint: Endpoint, tuning: ApiTuning) -> LevelClient:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from clients.ilert import AlertSource, EscalationPolicy, IdRef
+from clients.ilert import AlertSource, EscalationPolicy, IdRef, Service, SupportHour
 from clients.level import ALERT_ACTIVE, ALERT_EVENT_TYPES, ALERT_RESOLVED, Group, Webhook
 from clients.level_groups import path_of
 from components import routing
@@ -50,7 +50,8 @@ from components.settings import (
 )
 from ops.discover_read import Live, unmanaged_settings
 from ops.report import Check
-from providers.schema import IdList, Reference
+from providers.ilert_alert_source import POLICY
+from providers.schema import Field, IdList, Reference, ReferenceList
 
 COMMENT_WIDTH = 92
 LEVEL_WEBHOOKS = "Level webhooks"
@@ -143,6 +144,33 @@ def policy_ref(ref: IdRef, policies: Sequence[EscalationPolicy]) -> tuple[int | 
     if same > 1:
         return ref.id, f"{name!r}: {same} escalation policies have this name, so by id"
     return ref.id, f"{name!r}"
+
+
+def named_ref(ref: object, listed: Sequence[SupportHour | Service]) -> tuple[int | str | None, str]:
+    """Support hours or a service as the stack file writes it: by name where exactly one
+    listed object has that name, else by id; and the line-end comment that says why."""
+    if not isinstance(ref, Mapping) or ref.get("id") is None:
+        return None, ""
+    object_id = int(ref["id"])
+    name = ref.get("name")
+    same = sum(item.name == name for item in listed)
+    if isinstance(name, str) and same == 1 and _plain_name(name):
+        return name, ""
+    if isinstance(name, str) and same > 1:
+        return object_id, f"{name!r}: {same} have this name, so by id"
+    return object_id, f"{name!r}" if name else ""
+
+
+def _leave_alone_what_the_rules_refuse(values: dict[str, Any]) -> None:
+    """Drop what ilert keeps harmlessly but the stack file's rules refuse: left out, the
+    setting is left alone by ``up``, as it is now."""
+    if values.get("alertCreation") != "INTELLIGENT_GROUPING":
+        values.pop("scoreThreshold", None)
+    if not values.get("supportHours"):
+        values.pop("autoRaiseAlerts", None)
+    severity = values.get("severity")
+    if severity is not None and (isinstance(severity, bool) or severity not in range(1, 6)):
+        values.pop("severity")
 
 
 def group_refs(ids: Sequence[str], groups: Sequence[Group]) -> tuple[list[str], str]:
@@ -293,34 +321,47 @@ class _Builder:
     def _values(self, source: AlertSource, webhook: Webhook | None, entry: Entry) -> dict[str, Any]:
         """Every setting this project manages, as the live objects have it, in file order:
         the alert source's from its schema (each field's codec reads it back as the stack
-        file writes it), then the webhook's, then ``adopt: true``."""
+        file writes it), then the webhook's, then ``adopt: true``. A setting managed only
+        when declared is written only where ilert holds one (an empty template, no support
+        hours, ...: left out, so ``up`` leaves it alone), and not where the stack file's
+        rules would refuse what ilert keeps harmlessly (``scoreThreshold`` outside
+        INTELLIGENT_GROUPING, ``autoRaiseAlerts`` without support hours): left alone too."""
         live = source.fields
         values: dict[str, Any] = {}
         for stack_key, each in SOURCE_KEYS.items():
             if each.spec.api is None:  # not an API setting (adopt)
                 continue
-            codec = each.spec.codec
-            value: object
-            if isinstance(codec, Reference):
-                ref = live.get(str(each.api)) or {}
-                value, why = policy_ref(IdRef.model_validate(ref), self.live.policies)
-                if why:
-                    entry.eol[stack_key] = why
-            elif isinstance(codec, IdList):
-                teams = sorted(live.get(str(each.api)) or (), key=lambda team: team["id"])
-                value = [team["id"] for team in teams]
-                if any(team.get("name") for team in teams):
-                    entry.eol[stack_key] = ", ".join(
-                        team.get("name") or str(team["id"]) for team in teams
-                    )
-            else:
-                value = codec.outputs(each, live, None, _NO_REFS)[each.key]
+            value, why = self._value(each, live)
+            if why:
+                entry.eol[stack_key] = why
+            if each.spec.when_declared and value in (None, "", [], {}, False):
+                continue
             if value is not None:
                 values[stack_key] = value
+        _leave_alone_what_the_rules_refuse(values)
         if not self.manual:
             values.update(self._webhook_values(webhook, entry))
         values["adopt"] = True
         return values
+
+    def _value(self, each: Field, live: Mapping[str, Any]) -> tuple[object, str]:
+        """One setting as the stack file writes it, and a line-end comment (or "")."""
+        codec = each.spec.codec
+        found = live.get(str(each.api))
+        if isinstance(codec, Reference) and codec.kind != POLICY:
+            return named_ref(found, self.live.support_hours)
+        if isinstance(codec, Reference):
+            return policy_ref(IdRef.model_validate(found or {}), self.live.policies)
+        if isinstance(codec, ReferenceList):
+            items = sorted(found or (), key=lambda item: item["id"])
+            return [named_ref(item, self.live.services)[0] for item in items], ""
+        if isinstance(codec, IdList):
+            teams = sorted(found or (), key=lambda team: team["id"])
+            names = ", ".join(team.get("name") or str(team["id"]) for team in teams)
+            return [team["id"] for team in teams], (
+                names if any(team.get("name") for team in teams) else ""
+            )
+        return codec.outputs(each, live, None, _NO_REFS)[each.key], ""
 
     def _webhook_values(self, webhook: Webhook | None, entry: Entry) -> dict[str, Any]:
         if webhook is None:

@@ -5,9 +5,10 @@ Every request goes through the providers' own clients (``clients.ilert.IlertClie
 exactly as ``pulumi up`` is, and never prints a credential. What it reads:
 
 - ilert: every alert source (all pages of 50; the listing has no filters or templates), then
-  each Level.io source once more with every ``include`` (its ``eventFilter``, and the
-  templates and filters this project does not manage, which an ``up`` would reset);
-  every escalation policy (to write a policy by name only where the name is unique).
+  each Level.io source once more with every ``include`` (its filters and templates, as
+  text); every escalation policy (to write a policy by name only where the name is
+  unique), and the support hours and services where a Level.io source links some (to
+  write them by name only where the name is unique).
 - Level: every webhook (all pages) and every device group (to write a scope by name only
   where the name is unique). An organisation whose API has no webhook management (404)
   is read as such: discover then writes the manual mode.
@@ -24,9 +25,12 @@ from clients.http import RateLimit
 from clients.ilert import (
     EVERY_INCLUDE,
     LEVEL_INTEGRATION_TYPE,
+    TEXT_TEMPLATE_INCLUDE,
     AlertSource,
     EscalationPolicy,
     IlertClient,
+    Service,
+    SupportHour,
 )
 from clients.ilert import PAGE_SIZE_MAX as ILERT_PAGE_SIZE
 from clients.level import PAGE_SIZE_MAX as LEVEL_PAGE_SIZE
@@ -80,6 +84,9 @@ class Live:
     types_by_url: Mapping[str, tuple[int, str, str]] = field(default_factory=dict)
     all_sources: int = 0
     ilert_pages: int = 0
+    #: listed only where some Level.io source links support hours or services
+    support_hours: list[SupportHour] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,11 +126,16 @@ def read_live(settings: ReadSettings) -> Live:
         if source.integration_url
     }
     sources = [
-        ilert.get_alert_source(source.id, include=EVERY_INCLUDE)
+        ilert.get_alert_source(source.id, include=(*EVERY_INCLUDE, TEXT_TEMPLATE_INCLUDE))
         for source in listed
         if source.integration_type == LEVEL_INTEGRATION_TYPE
     ]
     policies = list(ilert.list_escalation_policies(page_size=settings.ilert_page_size))
+    linked = [source.fields for source in sources]
+    support_hours = (
+        list(ilert.list_support_hours()) if any(f.get("supportHours") for f in linked) else []
+    )
+    services = list(ilert.list_services()) if any(f.get("services") for f in linked) else []
     webhooks: list[Webhook] | None = None
     groups: list[Group] = []
     level_url = None
@@ -149,4 +161,6 @@ def read_live(settings: ReadSettings) -> Live:
         types_by_url=types_by_url,
         all_sources=len(listed),
         ilert_pages=len(listed) // settings.ilert_page_size + 1,
+        support_hours=support_hours,
+        services=services,
     )

@@ -62,6 +62,7 @@ from clients.level_groups import UnknownGroupError
 from clients.untrusted import api_text
 from components.settings import Integration
 from ops import alert_key, routing
+from ops.alert_view import responder_view
 from ops.audit import Audit, AuditError, Route, Tree, Window
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, ids_for
@@ -211,6 +212,7 @@ class Verify:
         step(Check(
             scope, "verify.opened", "pass",
             f"ilert alert #{ilert_alert.id} opened ({ilert_alert.status}): {ilert_alert.summary}",
+            details=responder_view(ilert_alert),  # as the on-call person reads it (issue 24)
         ))
         step(self._only_here(integration, source, key, probe))
         if self.by_person:

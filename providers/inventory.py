@@ -99,6 +99,12 @@ class Inventory(Generic[Item]):
             items = list(self._fresh().values())
         return [item for item in items if match(item)]
 
+    def held(self, item_id: int | str) -> Item | None:
+        """The object with this id if a listing or a write of this process holds it; never
+        lists (None when nothing is held)."""
+        with self._lock:
+            return None if self._items is None else self._items.get(str(item_id))
+
     def put(self, item: Item) -> None:
         """Record an object this process created, updated or read."""
         with self._lock:

@@ -27,6 +27,7 @@ write-only secret): the codec is the only place that knows it.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ from pydantic import (
 from pydantic import Field as PydanticField
 from pydantic.alias_generators import to_camel
 
-from providers import messages
+from providers import itl, messages
 
 T = TypeVar("T")
 #: ``pulumi.Input[T]`` without its forward reference, so the schema can be read at runtime.
@@ -117,6 +118,11 @@ class Codec:
         """Output names this codec adds besides ``key``."""
         return ()
 
+    def kept(self, value: object) -> object:
+        """The request-body value that keeps ``value`` (the field as the API returned it)
+        as it is: what an update sends for a field the inputs leave alone (``put_back``)."""
+        return value
+
 
 PLAIN = Codec()
 
@@ -174,7 +180,7 @@ class Reference(Codec):
     kind: str
 
     def to_api(self, key: str, value: object, refs: Refs, olds: Mapping[str, Any]) -> object:
-        if value is None:
+        if value is None or value == "":  # "" (where a field allows it): none linked
             return OMIT
         ref: int | str = value  # type: ignore[assignment]
         return {"id": refs.resolve(self.kind, ref, key)}
@@ -187,8 +193,10 @@ class Reference(Codec):
         name = found.get("name") or (
             refs.name_of(self.kind, object_id) if object_id is not None else None
         )
+        if declared == "" and object_id is None:  # declared none, and none there
+            return {field.key: "", f"{field.key}_id": None, f"{field.key}_name": None}
         # State written before the declared form was kept says nothing: by id, as then.
-        by_id = declared is None or isinstance(as_reference(declared), int)
+        by_id = declared is None or declared == "" or isinstance(as_reference(declared), int)
         return {
             field.key: object_id if by_id else (name or object_id),
             f"{field.key}_id": object_id,
@@ -199,6 +207,8 @@ class Reference(Codec):
         desired = news.get(key)
         if is_unknown(desired):
             return True
+        if desired == "":
+            return olds.get(f"{key}_id") is not None
         ref = as_reference(desired)
         if isinstance(ref, int):
             return ref != olds.get(f"{key}_id")
@@ -206,6 +216,13 @@ class Reference(Codec):
 
     def extra_outputs(self, key: str) -> tuple[str, ...]:
         return (f"{key}_id", f"{key}_name")
+
+    def kept(self, value: object) -> object:
+        # {id} is what a write takes (SimpleIdField64); an object without one (ilert's
+        # legacy inline support hours) is sent back as it came.
+        if isinstance(value, Mapping) and value.get("id") is not None:
+            return {"id": value["id"]}
+        return value
 
 
 def as_reference(value: object) -> int | str:
@@ -216,6 +233,269 @@ def as_reference(value: object) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+def template_text(value: object) -> str:
+    """The text of an ilert template as the API returned it: ``{"textTemplate": ...}`` (read
+    with ``?include=textTemplate``), else its ``elements`` written out; none is ""."""
+    if not isinstance(value, Mapping):
+        return ""
+    text = value.get("textTemplate")
+    if isinstance(text, str):
+        return text
+    written = []
+    for element in value.get("elements") or ():
+        if not isinstance(element, Mapping):
+            continue
+        kind, val = element.get("type"), str(element.get("val") or "")
+        if kind == "TEXT":
+            written.append(val)
+            continue
+        call = ""
+        if element.get("func"):
+            args = ", ".join(
+                json.dumps(arg["S"]) if "S" in arg else str(arg.get("N"))
+                for arg in element.get("args") or () if isinstance(arg, Mapping)
+            )
+            call = f".{element['func']}({args})"
+        written.append(f"{{{{ {val}{call} }}}}")
+    return "".join(written)
+
+
+def _as_template(text: str) -> dict[str, str]:
+    return {"textTemplate": text}
+
+
+def _declared_if_same(declared: object, live: T, same: Callable[[Any, T], bool]) -> object:
+    """The declared value where the API's says the same (so a refresh keeps the user's own
+    spelling and shows no change), else the API's."""
+    return declared if declared is not None and same(declared, live) else live
+
+
+class TextTemplate(Codec):
+    """An ITL template (providers/itl.py) written as a string, sent as ilert's
+    ``{"textTemplate": ...}``; "" is none (left out of the body: ilert then keeps none).
+    Compared normalised, since ilert keeps templates as elements and writes them out again.
+    """
+
+    def to_api(self, key: str, value: object, refs: Refs, olds: Mapping[str, Any]) -> object:
+        return _as_template(str(value)) if value else OMIT
+
+    def outputs(
+        self, field: Field, live: Mapping[str, Any], declared: object, refs: Refs
+    ) -> dict[str, object]:
+        text = template_text(live.get(str(field.api)))
+        return {field.key: _declared_if_same(declared, text, itl.same)}
+
+    def differs(self, key: str, news: Mapping[str, Any], olds: Mapping[str, Any]) -> bool:
+        desired = news.get(key)
+        return is_unknown(desired) or not itl.same(desired, olds.get(key))
+
+
+class Condition(Codec):
+    """An ICL condition where "" means none (left out of the body: ilert then keeps none);
+    read back as the text ilert keeps ("" for none)."""
+
+    def to_api(self, key: str, value: object, refs: Refs, olds: Mapping[str, Any]) -> object:
+        return value if value else OMIT
+
+    def outputs(
+        self, field: Field, live: Mapping[str, Any], declared: object, refs: Refs
+    ) -> dict[str, object]:
+        return {field.key: live.get(str(field.api)) or ""}
+
+    def differs(self, key: str, news: Mapping[str, Any], olds: Mapping[str, Any]) -> bool:
+        desired = news.get(key)
+        return is_unknown(desired) or (desired or "") != (olds.get(key) or "")
+
+
+class TemplateList(Codec):
+    """Templates whose order means nothing (``servicesTemplate``): strings, sent as
+    ``[{"textTemplate": ...}]``; [] clears them; compared as a set of normalised texts."""
+
+    def to_api(self, key: str, value: object, refs: Refs, olds: Mapping[str, Any]) -> object:
+        if value is None:
+            return OMIT
+        texts: Iterable[str] = value  # type: ignore[assignment]
+        return [_as_template(text) for text in texts]
+
+    def outputs(
+        self, field: Field, live: Mapping[str, Any], declared: object, refs: Refs
+    ) -> dict[str, object]:
+        texts = [template_text(item) for item in live.get(str(field.api)) or ()]
+        return {field.key: _declared_if_same(declared, texts, _same_templates)}
+
+    def differs(self, key: str, news: Mapping[str, Any], olds: Mapping[str, Any]) -> bool:
+        desired = news.get(key)
+        return is_unknown(desired) or not _same_templates(desired, olds.get(key))
+
+
+def _same_templates(first: object, second: object) -> bool:
+    if not isinstance(first, list) or not isinstance(second, list):
+        return first == second
+    return {itl.normalised(str(t)) for t in first} == {itl.normalised(str(t)) for t in second}
+
+
+class LinkTemplates(Codec):
+    """Links on each alert (``linkTemplates``): ``{text, href}`` written by hand (``href`` an
+    ITL template), sent as ``{text, hrefTemplate: {textTemplate}}``; [] clears them. Read
+    back from ``text``, or ``linkTextTemplate`` where ilert keeps the name as a template.
+    Compared in order (the order the responder sees them), each ``href`` normalised."""
+
+    def to_api(self, key: str, value: object, refs: Refs, olds: Mapping[str, Any]) -> object:
+        if value is None:
+            return OMIT
+        links: Iterable[Mapping[str, str]] = value  # type: ignore[assignment]
+        return [
+            {"text": link["text"], "hrefTemplate": _as_template(link["href"])} for link in links
+        ]
+
+    def outputs(
+        self, field: Field, live: Mapping[str, Any], declared: object, refs: Refs
+    ) -> dict[str, object]:
+        links = [
+            {
+                "text": str(item.get("text") or template_text(item.get("linkTextTemplate"))),
+                "href": template_text(item.get("hrefTemplate")),
+            }
+            for item in live.get(str(field.api)) or ()
+            if isinstance(item, Mapping)
+        ]
+        return {field.key: _declared_if_same(declared, links, _same_links)}
+
+    def differs(self, key: str, news: Mapping[str, Any], olds: Mapping[str, Any]) -> bool:
+        desired = news.get(key)
+        return is_unknown(desired) or not _same_links(desired, olds.get(key))
+
+
+def _same_links(first: object, second: object) -> bool:
+    if not isinstance(first, list) or not isinstance(second, list) or len(first) != len(second):
+        return first == second
+    return all(
+        isinstance(a, Mapping) and isinstance(b, Mapping)
+        and a.get("text") == b.get("text") and itl.same(a.get("href"), b.get("href"))
+        for a, b in zip(first, second, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class ValueMapping(Codec):
+    """A value template and its mappings (``priorityTemplate``: ``priority`` HIGH/LOW;
+    ``severityTemplate``: ``severity`` 1-5), written ``{valueTemplate, mappings: [{value,
+    <target>}]}``; {} is none. Sent with the template as ``{"textTemplate": ...}``; compared
+    with the template normalised and the mappings as a set (each value maps once)."""
+
+    target: str
+
+    def to_api(self, key: str, value: object, refs: Refs, olds: Mapping[str, Any]) -> object:
+        if not value:
+            return OMIT
+        given: Mapping[str, Any] = value  # type: ignore[assignment]
+        return {
+            "valueTemplate": _as_template(str(given["valueTemplate"])),
+            "mappings": [
+                {"value": item["value"], self.target: item[self.target]}
+                for item in given["mappings"]
+            ],
+        }
+
+    def outputs(
+        self, field: Field, live: Mapping[str, Any], declared: object, refs: Refs
+    ) -> dict[str, object]:
+        found = live.get(str(field.api))
+        value: dict[str, Any] = {}
+        if isinstance(found, Mapping):
+            value = {
+                "valueTemplate": template_text(found.get("valueTemplate")),
+                "mappings": [
+                    {"value": item.get("value"), self.target: item.get(self.target)}
+                    for item in found.get("mappings") or () if isinstance(item, Mapping)
+                ],
+            }
+        return {field.key: _declared_if_same(declared, value, self.same)}
+
+    def differs(self, key: str, news: Mapping[str, Any], olds: Mapping[str, Any]) -> bool:
+        desired = news.get(key)
+        return is_unknown(desired) or not self.same(desired, olds.get(key))
+
+    def same(self, first: object, second: object) -> bool:
+        if not isinstance(first, Mapping) or not isinstance(second, Mapping):
+            return first == second
+        if not first or not second:
+            return not first and not second
+
+        def pairs(value: Mapping[str, Any]) -> set[tuple[str, object]]:
+            return {
+                (str(item.get("value")), item.get(self.target))
+                for item in value.get("mappings") or () if isinstance(item, Mapping)
+            }
+
+        return itl.same(first.get("valueTemplate"), second.get("valueTemplate")) and (
+            pairs(first) == pairs(second)
+        )
+
+
+@dataclass(frozen=True)
+class ReferenceList(Codec):
+    """Other ilert objects (``services``), each by numeric id or exact name, sent as
+    ``[{"id": ...}]`` (ids sorted, as ilert orders them); [] clears them; a set.
+
+    Outputs each object in the form it was declared (an id or a name; one not declared, by
+    its id) and both ``<key>_ids`` and ``<key>_names`` (sorted by id), so that ids are
+    compared with ids and names with names, as ``Reference`` does.
+    """
+
+    kind: str
+
+    def to_api(self, key: str, value: object, refs: Refs, olds: Mapping[str, Any]) -> object:
+        if value is None:
+            return OMIT
+        given: Iterable[int | str] = value  # type: ignore[assignment]
+        ids = {refs.resolve(self.kind, ref, f"{key}[{index}]") for index, ref in enumerate(given)}
+        return [{"id": object_id} for object_id in sorted(ids)]
+
+    def outputs(
+        self, field: Field, live: Mapping[str, Any], declared: object, refs: Refs
+    ) -> dict[str, object]:
+        items = sorted(
+            (item for item in live.get(str(field.api)) or () if isinstance(item, Mapping)),
+            key=lambda item: int(item["id"]),
+        )
+        wanted = {as_reference(ref) for ref in declared or ()}  # type: ignore[attr-defined]
+        shown: list[int | str] = []
+        ids: list[int] = []
+        names: list[str | None] = []
+        for item in items:
+            object_id = int(item["id"])
+            name = item.get("name") or refs.name_of(self.kind, object_id)
+            ids.append(object_id)
+            names.append(name)
+            shown.append(name if name in wanted and object_id not in wanted else object_id)
+        return {field.key: shown, f"{field.key}_ids": ids, f"{field.key}_names": names}
+
+    def differs(self, key: str, news: Mapping[str, Any], olds: Mapping[str, Any]) -> bool:
+        desired = news.get(key)
+        if is_unknown(desired):
+            return True
+        ids, names = olds.get(f"{key}_ids"), olds.get(f"{key}_names")
+        if ids is None or names is None:
+            return True
+        wanted = {as_reference(ref) for ref in desired or ()}
+        # Each declared one is there, and each one there is declared (by id or by name:
+        # one object given both ways is still one).
+        found = all(ref in (ids if isinstance(ref, int) else names) for ref in wanted)
+        covered = all(
+            object_id in wanted or name in wanted
+            for object_id, name in zip(ids, names, strict=False)
+        )
+        return not (found and covered)
+
+    def extra_outputs(self, key: str) -> tuple[str, ...]:
+        return (f"{key}_ids", f"{key}_names")
+
+    def kept(self, value: object) -> object:
+        items: Iterable[Mapping[str, Any]] = value  # type: ignore[assignment]
+        return [{"id": item["id"]} for item in items]
+
+
 @dataclass(frozen=True)
 class Spec:
     """Everything about one field besides its type: the one place it is declared.
@@ -224,8 +504,11 @@ class Spec:
     not an API field). ``stack_key``: its key in an integration of the stack file (camelCase
     of the key by default; None: not set from the stack file). ``default``: what an
     omitted field means (None: unset). ``when_declared``: an omitted field is not managed at
-    all (left as it is in the API, never compared). ``include_only``: the API returns it only
-    when asked with ``?include=`` (never in lists). ``check`` runs on a set value and raises
+    all (left as it is in the API, never compared); ``put_back``: and since the API's
+    whole-object update resets what its body leaves out, an update sends such a field back
+    as the API has it (``Codec.kept``). ``include_only``: the API returns it only when asked
+    with ``?include=`` (never in lists); ``listed``: False for another field lists lack.
+    ``check`` runs on a set value and raises
     ``ValueError`` with the sentence a user reads; ``parse`` runs first, on the raw value;
     ``rule`` runs on every value, set or not, with pydantic's ``ValidationInfo`` (for rules
     that tie fields together). ``item`` checks each element of a list. ``compared``: False
@@ -239,7 +522,9 @@ class Spec:
     secret: bool = False
     replaces: bool = False
     include_only: bool = False
+    listed: bool = True
     when_declared: bool = False
+    put_back: bool = False
     compared: bool = True
     choices: tuple[str, ...] = ()
     check: Callable[[Any], Any] | None = None
@@ -323,6 +608,14 @@ class Schema:
         """The API names of the fields the API returns only when asked (``?include=``)."""
         return [str(each.api) for each in self.fields.values() if each.spec.include_only]
 
+    @property
+    def unlisted(self) -> list[str]:
+        """The inputs whose API field a listing lacks (include-only ones and the others)."""
+        return [
+            key for key, each in self.fields.items()
+            if each.api is not None and (each.spec.include_only or not each.spec.listed)
+        ]
+
     def declared_props(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The props a resource registers: every input and every output (None until known),
         so that each is an attribute of the resource."""
@@ -363,6 +656,9 @@ class Schema:
             }
             return {**defaults, **news}, []
         inputs = validated.model_dump(exclude=unknown)
+        for key, each in self.fields.items():  # not declared, not managed: not an input
+            if each.spec.put_back and inputs.get(key) is None and key not in news:
+                inputs.pop(key, None)
         inputs.update({name: news[name] for name in unknown})
         if PROVIDER_KEY in news:
             inputs[PROVIDER_KEY] = news[PROVIDER_KEY]
@@ -400,6 +696,30 @@ class Schema:
             if sent is not OMIT:
                 body[each.api] = sent
         return body
+
+    def left_alone(self, args: Mapping[str, Any]) -> list[str]:
+        """The fields an update must send back as the API has them: ``put_back`` fields
+        these (parsed) inputs leave out."""
+        return [
+            key for key, each in self.fields.items()
+            if each.spec.put_back and args.get(key) is None
+        ]
+
+    def kept(self, args: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+        """The body entries that keep each field ``args`` leave alone as it is in ``live``
+        (the object as the API returned it, include-only fields included)."""
+        body: dict[str, Any] = {}
+        for key in self.left_alone(args):
+            each = self.fields[key]
+            value = live.get(str(each.api))
+            if value is not None:
+                body[str(each.api)] = each.spec.codec.kept(value)
+        return body
+
+    def api_value(self, key: str, value: object, refs: Refs) -> object:
+        """The API's form of one recorded output (``OMIT`` for none): what a listing lacks
+        is taken from state this way while the object has not changed."""
+        return self.fields[key].spec.codec.to_api(key, value, refs, {})
 
     def live_outputs(
         self, live: Mapping[str, Any], declared: Mapping[str, Any], refs: Refs
@@ -443,7 +763,11 @@ class Schema:
             desired = news.get(key)
             if not each.spec.compared or (each.spec.when_declared and desired is None):
                 continue
-            if each.spec.codec.differs(key, news, olds):
+            if each.spec.when_declared and olds.get(key) is None:
+                # Not managed until now: state holds nothing to compare with, and whatever
+                # the API has (set by hand, or nothing) must become what is declared.
+                found.append(key)
+            elif each.spec.codec.differs(key, news, olds):
                 found.append(key)
         return found
 

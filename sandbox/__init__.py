@@ -64,8 +64,15 @@ ilert app::
 
     # what ilert did with each incoming event (created/appended/resolved/ignored and why)
     curl http://127.0.0.1:8790/sandbox/intake
+    # the seeded support hours ("Business hours", "US business hours") and services
+    curl http://127.0.0.1:8790/api/support-hours -H 'Authorization: Bearer sandbox-ilert-token'
+    curl 'http://127.0.0.1:8790/api/services?max-results=100' -H 'Authorization: Bearer ...'
     # alerts of several sources opened in a window (ilert's from/until, on reportTime)
     curl 'http://127.0.0.1:8790/api/alerts?sources=<id>&sources=<id>&from=<ISO>&until=<ISO>' ...
+
+An alert source's templates, priority mapping or support hours, severity and links shape the
+alert a Level delivery opens (``sandbox.ilert_service`` says how, ``sandbox.ilert_templates``
+what a template sees); ``sb.ilert.clock`` is the time support hours are read at.
 
 Both apps: the fault switch (details and every field: ``sandbox.faults``). ``count`` null
 = until cleared; ``status`` null = delay only; ``retry_after`` adds ``Retry-After`` (none

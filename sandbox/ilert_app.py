@@ -28,6 +28,7 @@ from sandbox.ilert_service import IlertService
 from sandbox.timeutil import parse_time
 
 MAX_PAGE = 50
+MAX_SERVICES_PAGE = 100  # ilert: max-results at most 100 for services, default 10
 MAX_ALERTS_PAGE = 100
 MAX_INTEGRATIONS_PAGE = 100
 
@@ -132,7 +133,8 @@ def _alert_source_routes(app: Flask, service: IlertService) -> None:
 
 
 def _directory_routes(app: Flask, service: IlertService) -> None:
-    """Escalation policies (list, get, by name) and teams (list, get): read-only here."""
+    """Escalation policies (list, get, by name), teams, support hours and services (list,
+    get): read-only here, as ilert documents their GET routes."""
 
     @app.get("/api/escalation-policies")
     def list_policies() -> Response:
@@ -147,6 +149,26 @@ def _directory_routes(app: Flask, service: IlertService) -> None:
     @app.get("/api/escalation-policies/<ident>")
     def get_policy(ident: str) -> Response:
         return json_response(service.get_escalation_policy(ident))
+
+    @app.get("/api/support-hours")
+    def list_support_hours() -> Response:
+        start = int_param("start-index", 0, 0)
+        limit = int_param("max-results", MAX_PAGE, 1, MAX_PAGE)
+        return json_response(service.list_support_hours(start, limit))
+
+    @app.get("/api/support-hours/<ident>")
+    def get_support_hour(ident: str) -> Response:
+        return json_response(service.get_support_hour(ident))
+
+    @app.get("/api/services")
+    def list_services() -> Response:
+        start = int_param("start-index", 0, 0)
+        limit = int_param("max-results", 10, 1, MAX_SERVICES_PAGE)
+        return json_response(service.list_services(start, limit))
+
+    @app.get("/api/services/<ident>")
+    def get_service(ident: str) -> Response:
+        return json_response(service.get_service(ident))
 
     @app.get("/api/teams")
     def list_teams() -> Response:

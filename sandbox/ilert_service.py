@@ -7,7 +7,33 @@ the world through the same validation a user of ilert's UI or API would hit.
 
 Choices where ilert documents nothing (see reference/ilert-api.md "Open questions"):
 - PUT replaces the whole object: an omitted optional field goes back to its default, except
-  ``teams`` (omitted or ``null`` = unchanged, ``[]`` clears) and ``setupStatus`` (kept).
+  ``teams`` (omitted or ``null`` = unchanged, ``[]`` clears) and ``setupStatus`` (kept). So
+  an omitted template, link list, mapping, filter, ``supportHours``, ``services``,
+  ``severity`` or ``scoreThreshold`` is removed, as terraform-provider-ilert's omissions
+  assume: a client that means to leave one alone sends it back.
+- Every setting of ilert's ``AlertSourceRel`` is kept and returned: templates as elements
+  (text with ``?include=textTemplate``; :mod:`sandbox.ilert_templates` says how it writes
+  them), ``supportHours`` and ``services`` by id (400 for one that does not exist), returned
+  as the objects (support hours as listed, services sorted by id). ilert's limits are 400s:
+  10 link templates (each with a name), 15 services, 10 services templates, severity 1..5,
+  ``scoreThreshold`` 0..1 (kept, and read only by INTELLIGENT_GROUPING), priority and
+  severity mappings to HIGH/LOW and 1..5. The include-only fields (``INCLUDE_ONLY_FIELDS``)
+  come back only when asked and never in lists; ``autoCreateServices`` is not in lists.
+- Support hours (``GET /api/support-hours``, pages of 50) and services (``GET /api/services``,
+  pages of up to 100, 10 by default) are seeded (sandbox/world.py) and read-only here;
+  :mod:`sandbox.ilert_directory` says how a moment is found in support hours.
+- A Level ``alert_active`` becomes an alert as the source's settings say (templates see the
+  delivery's JSON body, :mod:`sandbox.ilert_templates`): the key is ``alertKeyTemplate``
+  rendered (else Level's alert id); the summary and details are their templates rendered
+  (an empty result: the converter's own, below); the priority is the
+  ``priorityTemplate`` mapping of its rendered value (exact text, trimmed), else the rule
+  (``*_DURING_SUPPORT_HOURS`` by the linked support hours at ``clock()``); the severity is
+  the ``severityTemplate`` mapping, else Level's severity mapped, else the source's
+  ``severity``; the links are the ``linkTemplates`` rendered (one with an empty URL is
+  dropped); the escalation policy is the one whose ``routingKey`` the ``routingTemplate``
+  renders, else the source's. ``autoRaiseAlerts`` raises a pending LOW alert to HIGH once
+  the support hours have begun (HIGH_DURING) or ended (LOW_DURING), when it is next read.
+  Services are not attached to alerts (ilert's ``Alert`` has no such field).
 - ``alertGroupingWindow`` is required for, and only allowed with, the grouping modes.
 - Lists are ordered by id; alerts newest first. Names need not be unique; by-name lookups
   return the lowest id.
@@ -15,12 +41,14 @@ Choices where ilert documents nothing (see reference/ilert-api.md "Open question
   source's ``alertCreation``; Level severity maps emergency→1, critical→2, warning→3,
   information→4.
 - ``eventFilter`` (and the ``eventTypeFilter*`` fields) must be valid ICL (400 otherwise);
-  before a Level ``alert_active`` opens or appends, the source's ``eventFilter`` is
-  evaluated by the sandbox's own ICL reader (:mod:`sandbox.icl_eval`, never the project's
-  ``icl`` package, so a bug there cannot hide here; the delivery as ``event.summary``,
-  ``event.details`` and ``event.customDetails`` = ``data``, as the contract assumes):
-  false drops it (still 202, ``responseCode`` ``EVENT_FILTERED``, the intake log says
-  why). ``alert_resolved`` always resolves the open alert of its key.
+  before a Level ``alert_active`` opens or appends, the source's ``eventFilter`` and
+  ``eventTypeFilterCreate`` are evaluated by the sandbox's own ICL reader
+  (:mod:`sandbox.icl_eval`, never the project's ``icl`` package, so a bug there cannot hide
+  here; the delivery as ``event.summary``, ``event.details`` and ``event.customDetails`` =
+  ``data``, as the contract assumes): false drops it (still 202, ``responseCode``
+  ``EVENT_FILTERED``, the intake log says why). ``alert_resolved`` resolves the open alert
+  of its key unless ``eventTypeFilterResolve`` refuses it; Level sends no accept event, so
+  ``eventTypeFilterAccept`` is kept but never applies.
 """
 
 from __future__ import annotations
@@ -28,10 +56,11 @@ from __future__ import annotations
 import copy
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from sandbox import icl_eval
+from sandbox import icl_eval, ilert_directory, ilert_templates
 from sandbox.errors import bad_request, not_found
 from sandbox.ilert_enums import (
     ALERT_CREATIONS,
@@ -53,6 +82,8 @@ from sandbox.world import (
     World,
     WorldState,
     policy_json,
+    service_json,
+    support_hour_json,
 )
 
 #: Fields that only come back when asked for with ``?include=`` and never appear in lists.
@@ -80,17 +111,11 @@ def _number_between(low: float, high: float, *, integer: bool = False) -> Callab
     return check
 
 
-def _is_list_of_at_most(limit: int) -> Callable[[object], bool]:
-    return lambda value: isinstance(value, list) and len(value) <= limit
-
-
 _OBJECT_TEMPLATES: Final = (
     "summaryTemplate",
     "detailsTemplate",
     "routingTemplate",
     "alertKeyTemplate",
-    "priorityTemplate",
-    "severityTemplate",
 )
 _FILTERS: Final = (
     "eventFilter",
@@ -98,16 +123,17 @@ _FILTERS: Final = (
     "eventTypeFilterAccept",
     "eventTypeFilterResolve",
 )
-#: Pass-through fields: how each is checked and what the 400 says it must be.
-_EXTRA_FIELDS: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+#: Plain fields: how each is checked and what the 400 says it must be.
+_PLAIN_FIELDS: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
     "autoRaiseAlerts": (lambda v: isinstance(v, bool), "true or false"),
+    "autoCreateServices": (lambda v: isinstance(v, bool), "true or false"),
     "scoreThreshold": (_number_between(0, 1), "a number between 0 and 1"),
     "severity": (_number_between(1, 5, integer=True), "an integer from 1 to 5"),
-    **{key: (lambda v: isinstance(v, dict), "an object") for key in _OBJECT_TEMPLATES},
-    "linkTemplates": (_is_list_of_at_most(10), "a list of at most 10 link templates"),
-    "servicesTemplate": (_is_list_of_at_most(10), "a list of at most 10 templates"),
-    **{key: (lambda v: isinstance(v, str), "a string (an ICL condition)") for key in _FILTERS},
 }
+# ilert's limits (its OpenAPI and terraform-provider-ilert 2.25).
+LINK_TEMPLATES_MAX: Final = 10
+SERVICES_MAX: Final = 15
+SERVICES_TEMPLATE_MAX: Final = 10
 #: Fields in the full AlertSource but not in AlertSourceNoIncludes (the list item shape).
 _NOT_IN_LISTS: Final = ("setupStatus", "autoCreateServices")
 _KEY_PREFIXES: Final = {"LEVELIO": "lev", "API": "api", "HEARTBEAT2": "hbt"}
@@ -139,6 +165,8 @@ class IlertService:
     def __init__(self, world: World) -> None:
         self.world = world
         self.base_url = "http://127.0.0.1:8790"
+        #: the time support hours are read at (tests set a fixed one)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # ----------------------------------------------------------------- rendering
 
@@ -206,12 +234,15 @@ class IlertService:
                     if team_id in state.teams
                 ],
                 "setupStatus": rec.setup_status,
-                "autoCreateServices": False,
+                "autoCreateServices": bool(rec.extras.get("autoCreateServices", False)),
             }
         )
+        as_text = "textTemplate" in include
         for key, value in rec.extras.items():
+            if key == "autoCreateServices":
+                continue
             if key not in INCLUDE_ONLY_FIELDS or (key in include and not list_item):
-                body[key] = copy.deepcopy(value)
+                body[key] = self._shown_extra(state, key, value, as_text)
         if list_item:
             for key in _NOT_IN_LISTS:
                 body.pop(key, None)
@@ -219,9 +250,48 @@ class IlertService:
         body["updatedAt"] = rec.updated_at
         return body
 
+    @staticmethod
+    def _shown_extra(  # noqa: PLR0911 (one answer per kind of field)
+        state: WorldState, key: str, value: object, as_text: bool
+    ) -> object:
+        """A kept field as the API shows it: templates as text or elements, support hours
+        and services as the objects they are."""
+        shown = ilert_templates.shown
+        if key in _OBJECT_TEMPLATES:
+            return shown(value, as_text)  # type: ignore[arg-type]
+        if key == "servicesTemplate":
+            return [shown(item, as_text) for item in value]  # type: ignore[attr-defined]
+        if key == "linkTemplates":
+            links = []
+            for item in value:  # type: ignore[attr-defined]
+                link: JSON = {k: v for k, v in item.items() if k == "text"}
+                if "linkTextTemplate" in item:
+                    link["linkTextTemplate"] = shown(item["linkTextTemplate"], as_text)
+                link["hrefTemplate"] = shown(item["hrefTemplate"], as_text)
+                links.append(link)
+            return links
+        if key in ("priorityTemplate", "severityTemplate"):
+            mapping: JSON = value  # type: ignore[assignment]
+            return {
+                "valueTemplate": shown(mapping["valueTemplate"], as_text),
+                "mappings": copy.deepcopy(mapping["mappings"]),
+            }
+        if key == "supportHours":
+            linked: JSON = value  # type: ignore[assignment]
+            hour = state.support_hours.get(linked.get("id", -1))
+            return ilert_directory.list_item(hour) if hour is not None else copy.deepcopy(linked)
+        if key == "services":
+            return [
+                copy.deepcopy(state.services[service_id])
+                for service_id in value  # type: ignore[attr-defined]
+                if service_id in state.services
+            ]
+        return copy.deepcopy(value)
+
     def _render_alert(
         self, state: WorldState, rec: IlertAlertRecord, include: Sequence[str] = ()
     ) -> JSON:
+        self._raise_if_due(state, rec)
         source = state.alert_sources.get(rec.source_id)
         policy = self._policy(state, rec.escalation_policy_id)
         body: JSON = {
@@ -240,7 +310,7 @@ class IlertService:
             "priority": rec.priority,
             "alertKey": rec.alert_key,
             "images": [],
-            "links": [],
+            "links": copy.deepcopy(rec.links),
             "responders": [],
             "labels": {},
             "mergeState": "NONE",
@@ -311,7 +381,7 @@ class IlertService:
                 current.setup_status if current is not None else "CREATED",
             ),
             "teams": self._check_teams(state, body.get("teams"), current),
-            "extras": self._check_extras(body),
+            "extras": self._check_extras(state, body),
         }
         if itype in EMAIL_TYPES:
             key = body.get("integrationKey")
@@ -338,23 +408,137 @@ class IlertService:
                 ids.append(team["id"])
         return sorted(ids)
 
+    def _check_extras(self, state: WorldState, body: JSON) -> JSON:
+        """The settings beyond the core ones, checked as ilert's OpenAPI says and kept as
+        the sandbox stores them (templates as elements, support hours and services by id).
+        A field a PUT leaves out is not kept: a whole-object PUT resets it."""
+        extras = self._plain_and_filters(body)
+        try:
+            for key in _OBJECT_TEMPLATES:
+                if body.get(key) is not None:
+                    extras[key] = ilert_templates.stored(body[key], key)
+            for key, limit in (("servicesTemplate", SERVICES_TEMPLATE_MAX),
+                               ("linkTemplates", LINK_TEMPLATES_MAX)):
+                value = body.get(key)
+                if value is None:
+                    continue
+                if not isinstance(value, list) or len(value) > limit:
+                    raise bad_request(f"{key}: must be a list of at most {limit} templates")
+                extras[key] = [
+                    self._link(item, f"{key}[{index}]") if key == "linkTemplates"
+                    else ilert_templates.stored(item, f"{key}[{index}]")
+                    for index, item in enumerate(value)
+                ]
+            for key, target in (("priorityTemplate", "priority"), ("severityTemplate",
+                                                                    "severity")):
+                if body.get(key) is not None:
+                    extras[key] = self._mapping(body[key], key, target)
+        except ilert_templates.TemplateError as exc:
+            raise bad_request(str(exc)) from None
+        if body.get("supportHours") is not None:
+            extras["supportHours"] = self._support_hours(state, body["supportHours"])
+        if body.get("services") is not None:
+            extras["services"] = self._services(state, body["services"])
+        return extras
+
     @staticmethod
-    def _check_extras(body: JSON) -> JSON:
-        """The pass-through fields the fake stores and echoes without acting on them."""
+    def _plain_and_filters(body: JSON) -> JSON:
+        """The plain settings and the ICL filters, checked."""
         extras: JSON = {}
-        for key, (valid, expected) in _EXTRA_FIELDS.items():
+        for key, (valid, expected) in _PLAIN_FIELDS.items():
             value = body.get(key)
             if value is None:
                 continue
             if not valid(value):
                 raise bad_request(f"{key}: must be {expected}")
-            if key in _FILTERS:
-                try:
-                    icl_eval.check(value)
-                except icl_eval.IclError as exc:
-                    raise bad_request(f"{key}: not a valid ICL condition: {exc}") from None
+            extras[key] = value
+        for key in _FILTERS:
+            value = body.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise bad_request(f"{key}: must be a string (an ICL condition)")
+            try:
+                icl_eval.check(value)
+            except icl_eval.IclError as exc:
+                raise bad_request(f"{key}: not a valid ICL condition: {exc}") from None
             extras[key] = value
         return extras
+
+    @staticmethod
+    def _link(item: object, where: str) -> JSON:
+        if not isinstance(item, dict) or item.get("hrefTemplate") is None:
+            raise bad_request(f"{where}: must be an object with text and hrefTemplate")
+        link: JSON = {"hrefTemplate": ilert_templates.stored(item["hrefTemplate"],
+                                                            f"{where}.hrefTemplate")}
+        text = item.get("text")
+        if text is not None:
+            if not isinstance(text, str):
+                raise bad_request(f"{where}.text: must be a string")
+            link["text"] = text
+        if item.get("linkTextTemplate") is not None:
+            link["linkTextTemplate"] = ilert_templates.stored(
+                item["linkTextTemplate"], f"{where}.linkTextTemplate"
+            )
+        if not (text or "").strip() and not ilert_templates.text_of(
+            link.get("linkTextTemplate", {}).get("elements", [])
+        ).strip():
+            raise bad_request(f"{where}: each link template requires a display name (text)")
+        return link
+
+    @staticmethod
+    def _mapping(value: object, key: str, target: str) -> JSON:
+        if not isinstance(value, dict) or value.get("valueTemplate") is None:
+            raise bad_request(f"{key}: must be an object with valueTemplate and mappings")
+        mappings = value.get("mappings")
+        if not isinstance(mappings, list) or not mappings:
+            raise bad_request(f"{key}.mappings: required, a non-empty list")
+        kept = []
+        for index, item in enumerate(mappings):
+            where = f"{key}.mappings[{index}]"
+            if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+                raise bad_request(f"{where}: must be an object with value (a string) and "
+                                  f"{target}")
+            mapped = item.get(target)
+            valid = mapped in ("HIGH", "LOW") if target == "priority" else (
+                _number_between(1, 5, integer=True)(mapped)
+            )
+            if not valid:
+                expected = "HIGH or LOW" if target == "priority" else "an integer from 1 to 5"
+                raise bad_request(f"{where}.{target}: must be {expected}")
+            kept.append({"value": item["value"], target: mapped})
+        return {
+            "valueTemplate": ilert_templates.stored(value["valueTemplate"],
+                                                    f"{key}.valueTemplate"),
+            "mappings": kept,
+        }
+
+    @staticmethod
+    def _support_hours(state: WorldState, value: object) -> JSON:
+        if not isinstance(value, dict):
+            raise bad_request("supportHours: must be an object with the support hours' id")
+        if value.get("id") is None:  # ilert's legacy inline support hours
+            if not isinstance(value.get("supportDays"), dict) or not isinstance(
+                value.get("timezone"), str
+            ):
+                raise bad_request("supportHours: give an id (or timezone and supportDays)")
+            return copy.deepcopy(value)
+        if not _is_int(value["id"]) or value["id"] not in state.support_hours:
+            raise bad_request(f"supportHours.id: support hours {value['id']!r} do not exist")
+        return {"id": value["id"]}
+
+    @staticmethod
+    def _services(state: WorldState, value: object) -> list[int]:
+        if not isinstance(value, list) or len(value) > SERVICES_MAX:
+            raise bad_request(f"services: must be a list of at most {SERVICES_MAX} {{id}} objects")
+        ids: set[int] = set()
+        for index, item in enumerate(value):
+            if not isinstance(item, dict) or not _is_int(item.get("id")):
+                raise bad_request(f"services[{index}]: must be an object with a numeric id")
+            if item["id"] not in state.services:
+                raise bad_request(f"services[{index}].id: service {item['id']} does not exist")
+            ids.add(item["id"])
+        return sorted(ids)
 
     # ---------------------------------------------------------- alert sources
 
@@ -427,13 +611,20 @@ class IlertService:
 
     def edit_alert_source(self, source_id: int, changes: JSON) -> JSON:
         """An out-of-band edit (as in ilert's UI): camelCase ``changes`` over the current object."""
-        body = self.get_alert_source(source_id, INCLUDE_ONLY_FIELDS)
+        shown = (*INCLUDE_ONLY_FIELDS, "textTemplate")
+        body = self.get_alert_source(source_id, shown)
         body.update(changes)
         if _is_int(body.get("escalationPolicy")):  # allow escalationPolicy=2 as a shorthand
             body["escalationPolicy"] = {"id": body["escalationPolicy"]}
-        if isinstance(body.get("teams"), list) and all(_is_int(t) for t in body["teams"]):
-            body["teams"] = [{"id": t} for t in body["teams"]]  # and teams=[1, 2]
-        return self.update_alert_source(source_id, body, INCLUDE_ONLY_FIELDS)
+        if _is_int(body.get("supportHours")):  # and supportHours=2
+            body["supportHours"] = {"id": body["supportHours"]}
+        for key in ("teams", "services"):  # and teams=[1, 2], services=[1]
+            if isinstance(body.get(key), list) and all(_is_int(t) for t in body[key]):
+                body[key] = [{"id": t} for t in body[key]]
+        for key in _OBJECT_TEMPLATES:  # and summaryTemplate="{{data.name}}"
+            if isinstance(body.get(key), str):
+                body[key] = {"textTemplate": body[key]}
+        return self.update_alert_source(source_id, body, shown)
 
     def delete_alert_source(self, ident: str | int) -> None:
         """DELETE: the source goes; its alerts stay (with a snapshot of the source)."""
@@ -465,14 +656,70 @@ class IlertService:
                     return self._policy(state, policy_id)
         raise not_found(f"no escalation policy named {name!r}")
 
-    def add_escalation_policy(self, name: str, escalation_timeout: int = 0) -> JSON:
-        """Create an escalation policy (Python only; tests of paging need more than 50)."""
+    def add_escalation_policy(
+        self, name: str, escalation_timeout: int = 0, routing_key: str | None = None
+    ) -> JSON:
+        """Create an escalation policy (Python only; tests of paging need more than 50);
+        ``routing_key`` is what a source's ``routingTemplate`` routes to it by."""
         if not name:
             raise bad_request("name: required")
         with self.world.mutate() as state:
             policy_id = state.next_id("escalation_policy")
-            state.escalation_policies[policy_id] = policy_json(policy_id, name, escalation_timeout)
+            policy = policy_json(policy_id, name, escalation_timeout)
+            if routing_key:
+                policy["routingKey"] = routing_key
+            state.escalation_policies[policy_id] = policy
             return self._policy(state, policy_id)
+
+    def list_support_hours(self, start_index: int, max_results: int) -> list[JSON]:
+        """One page of support hours, by id, without their exceptions."""
+        with self.world.read() as state:
+            ids = sorted(state.support_hours)[start_index : start_index + max_results]
+            return [ilert_directory.list_item(state.support_hours[i]) for i in ids]
+
+    def get_support_hour(self, ident: str) -> JSON:
+        """One support hour by id (with its exceptions)."""
+        with self.world.read() as state:
+            if ident.isdigit() and int(ident) in state.support_hours:
+                return copy.deepcopy(state.support_hours[int(ident)])
+        raise not_found(f"support hour {ident} not found")
+
+    def add_support_hour(
+        self, name: str, timezone: str, days: Mapping[str, tuple[str, str]],
+        exceptions: Sequence[JSON] = (),
+    ) -> JSON:
+        """Add support hours (Python only; ilert does it in its UI or API): ``days`` maps
+        MONDAY.. to (start, end) as ``HH:MM``."""
+        if not name or timezone not in ilert_directory.TIME_ZONES:
+            raise bad_request("name and one of ilert's time zones are required")
+        with self.world.mutate() as state:
+            hour_id = state.next_id("support_hour")
+            hour = support_hour_json(hour_id, name, timezone, dict(days))
+            hour["exceptions"] = [dict(item) for item in exceptions]
+            state.support_hours[hour_id] = hour
+            return copy.deepcopy(hour)
+
+    def list_services(self, start_index: int, max_results: int) -> list[JSON]:
+        """One page of services, by id."""
+        with self.world.read() as state:
+            ids = sorted(state.services)[start_index : start_index + max_results]
+            return [copy.deepcopy(state.services[i]) for i in ids]
+
+    def get_service(self, ident: str) -> JSON:
+        """One service by id."""
+        with self.world.read() as state:
+            if ident.isdigit() and int(ident) in state.services:
+                return copy.deepcopy(state.services[int(ident)])
+        raise not_found(f"service {ident} not found")
+
+    def add_service(self, name: str, alias: str | None = None) -> JSON:
+        """Add a service (Python only)."""
+        if not name:
+            raise bad_request("name: required")
+        with self.world.mutate() as state:
+            service_id = state.next_id("service")
+            state.services[service_id] = service_json(service_id, name, alias)
+            return copy.deepcopy(state.services[service_id])
 
     def list_teams(self, start_index: int, max_results: int) -> list[JSON]:
         """One page of teams, by id."""
@@ -635,26 +882,103 @@ class IlertService:
         severity: int | None,
         priority: str | None,
         custom_details: JSON | None,
+        links: list[JSON] | None = None,
+        policy_id: int | None = None,
     ) -> IlertAlertRecord:
         rec = IlertAlertRecord(
             id=state.next_id("ilert_alert", 500001),
             source_id=src.id,
             source_name=src.name,
             integration_type=src.integration_type,
-            escalation_policy_id=src.escalation_policy_id,
+            escalation_policy_id=policy_id or src.escalation_policy_id,
             summary=summary,
             details=details,
             alert_key=alert_key.strip(),
             status="PENDING",
-            priority=priority or ("LOW" if src.alert_priority_rule.startswith("LOW") else "HIGH"),
+            priority=priority or self._rule_priority(state, src),
             severity=severity if severity is not None else src.extras.get("severity"),
             report_time=now_iso(),
             resolved_on=None,
             custom_details=custom_details,
+            links=links or [],
         )
         self._log(rec, "AlertReceivedLogEntry", f"New alert received: {summary}")
         state.ilert_alerts[rec.id] = rec
         return rec
+
+    def _support_hours_of(self, state: WorldState, src: AlertSourceRecord) -> JSON | None:
+        linked = src.extras.get("supportHours")
+        if not isinstance(linked, dict):
+            return None
+        found = state.support_hours.get(linked["id"]) if "id" in linked else linked
+        return found
+
+    def _rule_priority(self, state: WorldState, src: AlertSourceRecord) -> str:
+        """HIGH or LOW as the source's priority rule gives it now (support hours read at
+        ``self.clock()``)."""
+        hours = self._support_hours_of(state, src)
+        return "HIGH" if ilert_directory.high_now(
+            src.alert_priority_rule, hours, self.clock()
+        ) else "LOW"
+
+    def _raise_if_due(self, state: WorldState, rec: IlertAlertRecord) -> None:
+        """``autoRaiseAlerts``: a pending LOW alert is raised to HIGH once the source's
+        support hours have begun (HIGH_DURING_...) or ended (LOW_DURING_...)."""
+        src = state.alert_sources.get(rec.source_id)
+        if (
+            src is None or rec.status != "PENDING" or rec.priority != "LOW"
+            or src.extras.get("autoRaiseAlerts") is not True
+            or src.alert_priority_rule not in ("HIGH_DURING_SUPPORT_HOURS",
+                                               "LOW_DURING_SUPPORT_HOURS")
+        ):
+            return
+        if self._rule_priority(state, src) == "HIGH":
+            rec.priority = "HIGH"
+            self._log(rec, "AlertRaisedLogEntry", "Priority raised to HIGH (support hours)")
+
+    def _delivered(
+        self, state: WorldState, src: AlertSourceRecord, body: JSON, data: JSON
+    ) -> JSON:
+        """What the source's settings make of one Level ``alert_active``: the alert's
+        summary, details, priority, severity, links and escalation policy (module doc)."""
+        extras = src.extras
+
+        def render(key: str) -> str:
+            template = extras.get(key)
+            return ilert_templates.render(template, body).strip() if template else ""
+
+        def mapped(key: str, target: str) -> object:
+            mapping = extras.get(key)
+            if not mapping:
+                return None
+            value = ilert_templates.render(mapping["valueTemplate"], body).strip()
+            return next(
+                (m[target] for m in mapping["mappings"] if m["value"].strip() == value), None
+            )
+
+        links = []
+        for link in extras.get("linkTemplates") or ():
+            href = ilert_templates.render(link["hrefTemplate"], body).strip()
+            text = link.get("text") or ilert_templates.render(link.get("linkTextTemplate"), body)
+            if href:
+                links.append({"href": href, "text": text.strip()})
+        routing_key = render("routingTemplate")
+        policy = next(
+            (pid for pid, p in sorted(state.escalation_policies.items())
+             if routing_key and p.get("routingKey") == routing_key),
+            None,
+        )
+        severity = mapped("severityTemplate", "severity")
+        return {
+            "summary": render("summaryTemplate") or self._level_summary(data),
+            "details": render("detailsTemplate") or self._level_details(data),
+            "priority": mapped("priorityTemplate", "priority"),
+            "severity": severity if severity is not None else LEVEL_SEVERITIES.get(
+                str(data.get("severity"))
+            ),
+            "links": links,
+            "policy_id": policy,
+        }
 
     def _intake(self, state: WorldState, **record: Any) -> None:
         state.ilert_intake.append({"received_at": now_iso(), **record})
@@ -694,11 +1018,15 @@ class IlertService:
                 )
                 return self._answer(None, None, "EVENT_IGNORED")
             alert_key = data["id"]
+            template = src.extras.get("alertKeyTemplate")
+            if template:
+                rendered = ilert_templates.render(template, body)  # type: ignore[arg-type]
+                alert_key = rendered.strip() or alert_key
             if not src.active:
                 record(outcome="ignored", alert_id=None, reason="alert source is inactive")
                 return self._answer(alert_key, None, "ALERT_SOURCE_INACTIVE")
             open_alert = self._open_alert(state, src.id, alert_key)
-            refused = self._filter_refuses(src, data) if event_type == "alert_active" else None
+            refused = self._filter_refuses(src, data, event_type)
             if refused is not None:
                 record(outcome="ignored", alert_id=None, reason=refused)
                 return self._answer(alert_key, None, "EVENT_FILTERED")
@@ -715,33 +1043,45 @@ class IlertService:
                 )
                 record(outcome="appended", alert_id=open_alert.id, reason=None)
                 return self._answer(alert_key, open_alert, "EVENT_APPENDED")
+            made = self._delivered(state, src, body, data)  # type: ignore[arg-type]
             alert = self._new_alert(
                 state,
                 src,
-                summary=self._level_summary(data),
-                details=self._level_details(data),
+                summary=made["summary"],
+                details=made["details"],
                 alert_key=alert_key,
-                severity=LEVEL_SEVERITIES.get(str(data.get("severity"))),
-                priority=None,
+                severity=made["severity"],
+                priority=made["priority"],
                 custom_details=body if isinstance(body, dict) else None,
+                links=made["links"],
+                policy_id=made["policy_id"],
             )
             record(outcome="created", alert_id=alert.id, reason=None)
             return self._answer(alert_key, alert, "NEW_ALERT_CREATED")
 
     @staticmethod
-    def _filter_refuses(src: AlertSourceRecord, data: JSON) -> str | None:
-        """Why the source's ``eventFilter`` drops this Level alert, or None when it takes it.
-        A filter the sandbox cannot read (kept in a state file from before the sandbox read
-        ICL itself) drops the alert and says so, rather than failing the delivery."""
-        condition = src.extras.get("eventFilter")
-        if not isinstance(condition, str):
-            return None
-        try:
-            if icl_eval.accepts(condition, icl_eval.level_context(data)):
-                return None
-        except icl_eval.IclError as exc:
-            return f"the alert source's eventFilter cannot be read ({exc})"
-        return "the alert source's eventFilter does not accept this alert"
+    def _filter_refuses(src: AlertSourceRecord, data: JSON, event_type: str) -> str | None:
+        """Why the source's filters drop this Level delivery, or None when they take it:
+        ``eventFilter`` and ``eventTypeFilterCreate`` for an ``alert_active``,
+        ``eventTypeFilterResolve`` for an ``alert_resolved`` (Level sends no accept event,
+        so ``eventTypeFilterAccept`` never applies). A filter the sandbox cannot read (kept
+        in a state file from before the sandbox read ICL itself) drops the event and says
+        so, rather than failing the delivery."""
+        keys = {
+            "alert_active": ("eventFilter", "eventTypeFilterCreate"),
+            "alert_resolved": ("eventTypeFilterResolve",),
+        }.get(event_type, ())
+        for key in keys:
+            condition = src.extras.get(key)
+            if not isinstance(condition, str) or not condition:
+                continue
+            try:
+                if icl_eval.accepts(condition, icl_eval.level_context(data)):
+                    continue
+            except icl_eval.IclError as exc:
+                return f"the alert source's {key} cannot be read ({exc})"
+            return f"the alert source's {key} does not accept this alert"
+        return None
 
     @staticmethod
     def _check_level_envelope(body: object) -> tuple[str, str | None, JSON]:

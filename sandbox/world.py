@@ -69,6 +69,8 @@ class IlertAlertRecord:
     resolved_on: str | None
     custom_details: JSON | None
     log: list[JSON] = field(default_factory=list)
+    #: ``[{href, text}]``: what the source's linkTemplates rendered for the event
+    links: list[JSON] = field(default_factory=list)
 
 
 @dataclass
@@ -127,6 +129,9 @@ class WorldState:
 
     teams: dict[int, JSON] = field(default_factory=dict)
     escalation_policies: dict[int, JSON] = field(default_factory=dict)
+    #: ilert's support hours (the OpenAPI's ``SupportHour``) and services (``Service``)
+    support_hours: dict[int, JSON] = field(default_factory=dict)
+    services: dict[int, JSON] = field(default_factory=dict)
     alert_sources: dict[int, AlertSourceRecord] = field(default_factory=dict)
     ilert_alerts: dict[int, IlertAlertRecord] = field(default_factory=dict)
     ilert_intake: list[JSON] = field(default_factory=list)
@@ -175,16 +180,65 @@ SEED_GROUPS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = (
 )
 
 
+def support_hour_json(
+    support_hour_id: int, name: str, timezone: str, days: dict[str, tuple[str, str]]
+) -> JSON:
+    """ilert support hours (the OpenAPI's ``SupportHour``): ``days`` maps MONDAY.. to
+    (start, end) as ``HH:MM``; no exceptions (holidays) until some are added."""
+    return {
+        "id": support_hour_id,
+        "name": name,
+        "teams": [],
+        "timezone": timezone,
+        "supportDays": {day: {"start": start, "end": end} for day, (start, end) in days.items()},
+        "exceptions": [],
+    }
+
+
+def service_json(service_id: int, name: str, alias: str | None = None) -> JSON:
+    """An ilert service (the OpenAPI's ``ServiceNoIncludes``)."""
+    found: JSON = {
+        "id": service_id, "name": name, "status": "OPERATIONAL", "description": "",
+        "oneOpenIncidentOnly": False, "showUptimeHistory": True, "teams": [],
+    }
+    if alias is not None:
+        found["alias"] = alias
+    return found
+
+
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
+#: ilert's seeded support hours: an MSP's office hours in Berlin and its US clients'.
+SEED_SUPPORT_HOURS: tuple[tuple[str, str, dict[str, tuple[str, str]]], ...] = (
+    ("Business hours", "Europe/Berlin", dict.fromkeys(WEEKDAYS, ("08:00", "18:00"))),
+    ("US business hours", "America/New_York", dict.fromkeys(WEEKDAYS, ("09:00", "17:00"))),
+)
+#: ilert's seeded services (name, alias): what an MSP's alerts are about.
+SEED_SERVICES = (("Client portal", "portal"), ("Backups", "backups"), ("Network", "network"))
+
+
 def seed(state: WorldState) -> None:
-    """The fixed starting world: two teams and two escalation policies in ilert, and in
-    Level two clients (groups) with sites (child groups) and devices in the sites."""
+    """The fixed starting world: two teams, two escalation policies, two support hours and
+    three services in ilert, and in Level two clients (groups) with sites (child groups)
+    and devices in the sites."""
     for name in ("Platform", "Service Desk"):
         team_id = state.next_id("team")
         state.teams[team_id] = {"id": team_id, "name": name}
     for name, timeout in (("Default", 0), ("On-call L1", 15)):
         policy_id = state.next_id("escalation_policy")
         state.escalation_policies[policy_id] = policy_json(policy_id, name, timeout)
+    seed_ilert_directory(state)
     seed_groups(state)
+
+
+def seed_ilert_directory(state: WorldState) -> None:
+    """The seeded support hours and services (also added to a state file saved before the
+    sandbox had them)."""
+    for name, timezone, days in SEED_SUPPORT_HOURS:
+        hour_id = state.next_id("support_hour")
+        state.support_hours[hour_id] = support_hour_json(hour_id, name, timezone, days)
+    for name, alias in SEED_SERVICES:
+        service_id = state.next_id("service")
+        state.services[service_id] = service_json(service_id, name, alias)
 
 
 def seed_groups(state: WorldState) -> None:
@@ -226,6 +280,8 @@ def _state_from_json(data: JSON) -> WorldState:
     return WorldState(
         teams={int(k): v for k, v in data["teams"].items()},
         escalation_policies={int(k): v for k, v in data["escalation_policies"].items()},
+        support_hours={int(k): v for k, v in data.get("support_hours", {}).items()},
+        services={int(k): v for k, v in data.get("services", {}).items()},
         alert_sources=_records(AlertSourceRecord, data["alert_sources"]),
         ilert_alerts=_records(IlertAlertRecord, data["ilert_alerts"]),
         ilert_intake=list(data["ilert_intake"]),
@@ -258,6 +314,8 @@ class World:
             state = _state_from_json(data)
             if "groups" not in data:
                 seed_groups(state)
+            if "support_hours" not in data:  # saved before the sandbox had them
+                seed_ilert_directory(state)
             return state
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"cannot load sandbox state from {path}: {exc}") from exc

@@ -95,6 +95,39 @@ def integration_keys() -> list[str]:
     return rows
 
 
+def left_alone(schema: Schema) -> list[str]:
+    """What "left alone" means, and which keys it is (from the schema)."""
+    keys = [f"`{each.stack_key}`" for each in schema.fields.values()
+            if each.spec.when_declared and each.stack_key is not None]
+    return [
+        "### Settings left alone when the stack file leaves them out",
+        "",
+        f"{', '.join(keys)}: a key the stack file leaves out is not managed. `up` leaves "
+        "what ilert has as it is (`teams` by leaving it out of the update, which ilert keeps; "
+        "the others by sending back what ilert has, since ilert's update replaces the whole "
+        "alert source and would otherwise reset them), and a drift check does not compare "
+        "it. Once written, a key is managed: to remove the setting, write its empty value "
+        '(`""` for a template, a filter or `supportHours`, `[]` for a list, `{}` for a '
+        "mapping); deleting the key only stops managing it. Every other key is always "
+        "managed: left out, it means its default.",
+        "",
+        "### Templates",
+        "",
+        "Templates are ilert's template language (ITL, "
+        "[docs](https://docs.ilert.com/rest-api/itl-ilert-template-language)), checked at "
+        "preview with the column of a mistake: `{{ data.device_hostname }}`, functions such "
+        'as `{{ data.name.upperCase() }}` or `{{ data.severity.equalsTake("emergency", '
+        '"SEV1") }}`, sections `{{ #data.list }}...{{ /data.list }}`. ilert keeps a template '
+        "as elements and writes it back in its own spelling, so templates are compared "
+        "normalised: `{{data.name}}` and `{{ data.name }}` are the same. What a template "
+        "sees of a Level delivery is not documented by ilert; the sandbox assumes the "
+        "delivery's JSON body as Level sends it (`event_type`, `event_id`, `occurred_at`, and "
+        "`data`, Level's alert: `data.name`, `data.device_hostname`, `data.device_id`, "
+        "`data.severity`, `data.description`, `data.id`), as ilert's alert-template docs say "
+        "of raw payload fields ([manual-mode.md](manual-mode.md), the contract).",
+    ]
+
+
 def resource_inputs(schema: Schema) -> list[str]:
     """The table of a resource's inputs (snake_case keyword arguments)."""
     rows = ["| input | type | default | meaning |", "|---|---|---|---|"]
@@ -109,7 +142,7 @@ def _default(each: Field) -> str:
     if each.required:
         return "required"
     if each.spec.default is None:
-        return "not managed" if each.spec.when_declared else ""
+        return "left alone" if each.spec.when_declared else ""
     return f"`{json.dumps(each.spec.default)}`"
 
 
@@ -162,6 +195,7 @@ def page() -> str:
             "",
         ],
         integration_keys(),
+        ["", *left_alone(source)],
         ["", "## `IlertAlertSource` (for Pulumi programs)", ""],
         resource_inputs(source),
         ["", f"Outputs besides the inputs: {_outputs(source)}.", ""],

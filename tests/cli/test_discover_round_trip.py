@@ -43,7 +43,6 @@ NAMED = {
     "inactive": "inactive source",
     "no-webhook": "no webhook",
     "two-webhooks": "two webhooks to one URL",
-    "templates": "unmanaged settings",
     "shares-acme": "double paging",
 }
 
@@ -110,9 +109,10 @@ def test_discover_reads_with_gets_only_and_names_every_broken_case(world: World)
     assert done.returncode == 0, done.stdout + done.stderr
     world.summary = done.stdout
     counts = Counter(f"{r.service} {r.method}" for r in world.sandbox.requests)
-    # ilert: 3 pages of sources, one full read per Level.io source (12), 1 page of policies;
-    # Level: 1 page of webhooks, 1 of groups. Nothing but GETs.
-    assert counts == {"ilert GET": 3 + 12 + 1, "level GET": 2}, counts
+    # ilert: 3 pages of sources, one full read per Level.io source (12), 1 page of policies,
+    # 1 of support hours and 1 of services (one source links some); Level: 1 page of
+    # webhooks, 1 of groups. Nothing but GETs.
+    assert counts == {"ilert GET": 3 + 12 + 1 + 2, "level GET": 2}, counts
     for case, words in NAMED.items():
         line = next((line for line in done.stdout.splitlines() if words in line), "")
         assert line, f"{case}: {words!r} not in the summary"
@@ -174,6 +174,25 @@ def _without(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in fields}
 
 
+def test_a_source_with_templates_and_support_hours_is_written_whole(world: World) -> None:
+    """Issue 24: discover writes the templates, support hours, links and services a
+    hand-made source has (by name where the name is unique), so `up` changes none of them
+    (the healthy objects' test below) and the drift check is clean (further below)."""
+    (entry,) = [e for e in _entries(world) if e["name"] == "Level - Cyberdyne (templates)"]
+    assert {k: entry[k] for k in ("summaryTemplate", "severity", "alertPriorityRule",
+                                  "supportHours", "autoRaiseAlerts", "services",
+                                  "linkTemplates")} == {
+        "summaryTemplate": "{{name}} on {{device_hostname}}",  # as ilert spells it back
+        "severity": 2,
+        "alertPriorityRule": "HIGH_DURING_SUPPORT_HOURS",
+        "supportHours": "Business hours",
+        "autoRaiseAlerts": True,
+        "services": ["Backups"],
+        "linkTemplates": [{"text": "Runbook",
+                           "href": "https://wiki.example.com/{{data.name.lowerCase()}}"}],
+    }
+
+
 def test_healthy_objects_come_through_unchanged_but_for_normalised_fields(world: World) -> None:
     made = world.made
     sources, webhooks = world.sources(), world.webhooks()
@@ -198,9 +217,7 @@ def test_broken_objects_changed_as_the_summary_said(world: World) -> None:
     (vandelay,) = made.webhooks["one-event"]
     assert webhooks[vandelay]["event_types"] == ["alert_active", "alert_resolved"]
     assert "event types: + alert_resolved" in world.summary
-    templates = sources[made.sources["templates"]]
-    assert "summaryTemplate" not in templates and "severity" not in templates
-    assert "resets severity, summaryTemplate" in world.summary
+    assert "resets" not in world.summary and "unmanaged" not in world.summary
     assert webhooks[made.webhooks["disabled"][0]]["enabled"] is False
     assert sources[made.sources["inactive"]]["active"] is False
     umbrella = sources[made.sources["no-webhook"]]["integrationUrl"]

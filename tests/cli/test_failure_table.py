@@ -284,6 +284,39 @@ ROWS = [
         ("preview",), integrations=[{**ACME, "eventFilter": "event.summary containz 'disk'"}],
     ),
     Row(
+        "support-hours rule without supportHours",
+        ("level-ilert:integrations[0].supportHours: supportHours is required when "
+         "alertPriorityRule is HIGH_DURING_SUPPORT_HOURS",),
+        PREVIEW_AND_UP,
+        integrations=[{**ACME, "alertPriorityRule": "HIGH_DURING_SUPPORT_HOURS"}],
+        at_preview=True,
+    ),
+    Row(
+        "scoreThreshold without INTELLIGENT_GROUPING",
+        ("level-ilert:integrations[0].scoreThreshold: scoreThreshold only applies when "
+         "alertCreation is INTELLIGENT_GROUPING",),
+        ("preview",), integrations=[{**ACME, "scoreThreshold": 0.8}],
+    ),
+    Row(
+        "eleven link templates",
+        ("level-ilert:integrations[0].linkTemplates: linkTemplates has 11 link templates; "
+         "ilert allows at most 10. Remove 1.",),
+        ("preview",),
+        integrations=[{**ACME, "linkTemplates": [
+            {"text": f"Link {n}", "href": f"https://example.com/{n}"} for n in range(11)
+        ]}],
+    ),
+    Row(
+        "unknown support hours name",
+        ("level-ilert:integrations[0].supportHours 'Night shift' matches no ilert support "
+         "hours (names are exact and case-sensitive). Existing support hours: 'Business "
+         "hours', 'US business hours'. Use one of these names or a numeric support hours id.",),
+        PREVIEW_AND_UP,
+        integrations=[{**ACME, "alertPriorityRule": "LOW_DURING_SUPPORT_HOURS",
+                       "supportHours": "Night shift"}],
+        at_preview=True,
+    ),
+    Row(
         "two integrations would page for one alert",
         ("Two integrations would page for the same Level alert:",
          "would both open an ilert alert for the same Level alert",

@@ -115,12 +115,16 @@ def test_each_finding_is_a_comment_above_the_key_it_concerns(
     assert ("pulumi config set --secret --path 'level-ilert:integrations[3].webhookSecret' "
             f"<secret> --stack {STACK}") in secret
     # The source left out sits where its entry would be, before the next one, with what to
-    # delete first; the unmanaged settings are named above their entry.
+    # delete first. Its templates and severity are settings the stack file manages (issue
+    # 24): written as keys, nothing named unmanaged.
     above_cyberdyne = comment_before(text, "Level - Cyberdyne (templates)", "name")
     assert above_cyberdyne.startswith("NOT TAKEN OVER: ilert alert source")
     assert "'Level - Tyrell (twice)'" in above_cyberdyne and "Delete webhook" in above_cyberdyne
-    assert "UNMANAGED SETTINGS" in above_cyberdyne
-    assert "severity, summaryTemplate" in above_cyberdyne
+    assert "UNMANAGED SETTINGS" not in text
+    (cyberdyne,) = [entry for entry in yaml.safe_load(text)["config"][
+        "level-ilert:integrations"] if entry["name"] == "Level - Cyberdyne (templates)"]
+    assert cyberdyne["summaryTemplate"] == "{{name}} on {{device_hostname}}"
+    assert cyberdyne["severity"] == 2
     tail = text[text.index("Level webhooks no entry takes over:"):]
     assert "ORPHAN WEBHOOK" in tail and "delivers to localhost, not to ilert" in tail
     secrets = [WEBHOOK_SECRET, ILERT_TOKEN, LEVEL_API_KEY]
@@ -175,6 +179,9 @@ def test_it_sends_only_gets_and_reads_every_page(
     assert counts == {
         ("ilert", "GET", "alert-sources"): 3 + len(made.sources),  # 3 pages + each Level.io
         ("ilert", "GET", "escalation-policies"): 1,
+        # one source links support hours and a service: each listed once, to write names
+        ("ilert", "GET", "support-hours"): 1,
+        ("ilert", "GET", "services"): 1,
         ("level", "GET", "webhooks"): 1,
         ("level", "GET", "groups"): 1,
     }
@@ -298,7 +305,7 @@ def test_json_says_what_up_will_change_on_each_object(
     ids = Counter(f["id"] for f in report["findings"] if f["status"] == "fail")
     assert ids == {
         "webhook.one-event": 1, "webhook.disabled": 1, "source.inactive": 1,
-        "source.no-webhook": 1, "webhook.duplicate": 1, "source.unmanaged-settings": 1,
+        "source.no-webhook": 1, "webhook.duplicate": 1,
         "routing.pages-twice": 2, "webhook.orphan": 1,
     }
 

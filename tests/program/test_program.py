@@ -30,6 +30,7 @@ from components.settings import Integration
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
+from sandbox.ilert_service import INCLUDE_ONLY_FIELDS
 from tests.engine.harness import PROVIDER_KEY, CapturingMocks, capture_registrations, strip_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,12 +269,33 @@ EVERY_KEY = {
     "name": "Level - Servers",
     "resourceName": "servers",
     "escalationPolicy": "On-call L1",
-    "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW",
+    "alertCreation": "INTELLIGENT_GROUPING",
     "alertGroupingWindow": "PT15M",
+    "scoreThreshold": 0.75,
     "alertPriorityRule": "LOW_DURING_SUPPORT_HOURS",
+    "supportHours": "US business hours",
+    "autoRaiseAlerts": True,
     "autoResolutionTimeout": "PT4H",
     "teams": [2, 1],
     "active": False,
+    "eventTypeFilterCreate": "event.customDetails.severity != 'information'",
+    "eventTypeFilterAccept": "event.summary != nil",
+    "eventTypeFilterResolve": "event.customDetails.is_resolved == true",
+    "summaryTemplate": "{{ data.name }} on {{ data.device_hostname }}",
+    "detailsTemplate": "{{ data.description }}",
+    "routingTemplate": "{{ data.device_hostname.lowerCase() }}",
+    "alertKeyTemplate": "{{ data.id }}",
+    "linkTemplates": [
+        {"text": "Open in Level", "href": "https://app.level.io/{{ data.device_id }}"},
+    ],
+    "priorityTemplate": {"valueTemplate": "{{ data.severity }}",
+                         "mappings": [{"value": "emergency", "priority": "HIGH"}]},
+    "severityTemplate": {"valueTemplate": "{{ data.severity }}",
+                         "mappings": [{"value": "warning", "severity": 4}]},
+    "severity": 2,
+    "services": ["Backups", 3],
+    "servicesTemplate": ["{{ data.name }}"],
+    "autoCreateServices": True,
     "eventTypes": ["alert_resolved", "device_created", "alert_active"],
     "webhookEnabled": False,
     "webhookSecret": "whsec-program-7731",
@@ -311,15 +333,40 @@ def test_every_integration_key_reaches_the_body_each_api_receives(sandbox: Sandb
 
     _, exported = run_with_exports(config, mocks)
 
-    (source,) = sandbox.ilert_alert_sources()
+    (listed,) = sandbox.ilert_alert_sources()
+    source = sandbox.ilert.get_alert_source(
+        listed["id"], [*INCLUDE_ONLY_FIELDS, "textTemplate"]  # templates as ilert writes them
+    )
     assert source["name"] == "Level - Servers"
     assert source["escalationPolicy"]["id"] == 2  # "On-call L1", resolved by name
-    assert source["alertCreation"] == "ONE_ALERT_GROUPED_PER_WINDOW"
+    assert source["alertCreation"] == "INTELLIGENT_GROUPING"
     assert source["alertGroupingWindow"] == "PT15M"
+    assert source["scoreThreshold"] == 0.75
     assert source["alertPriorityRule"] == "LOW_DURING_SUPPORT_HOURS"
+    assert source["supportHours"]["name"] == "US business hours"
+    assert source["autoRaiseAlerts"] is True
     assert source["autoResolutionTimeout"] == "PT4H"
     assert sorted(team["id"] for team in source["teams"]) == [1, 2]
     assert source["active"] is False
+    assert (source["severity"], source["autoCreateServices"]) == (2, True)
+    assert [service["name"] for service in source["services"]] == ["Backups", "Network"]
+    assert {key: value for key, value in source.items() if key.endswith(("Template", "Templates"))
+            or key.startswith("eventTypeFilter")} == {
+        "eventTypeFilterCreate": EVERY_KEY["eventTypeFilterCreate"],
+        "eventTypeFilterAccept": EVERY_KEY["eventTypeFilterAccept"],
+        "eventTypeFilterResolve": EVERY_KEY["eventTypeFilterResolve"],
+        "summaryTemplate": {"textTemplate": "{{data.name}} on {{data.device_hostname}}"},
+        "detailsTemplate": {"textTemplate": "{{data.description}}"},
+        "routingTemplate": {"textTemplate": "{{data.device_hostname.lowerCase()}}"},
+        "alertKeyTemplate": {"textTemplate": "{{data.id}}"},
+        "linkTemplates": [{"text": "Open in Level",
+                           "hrefTemplate": {"textTemplate": "https://app.level.io/{{data.device_id}}"}}],
+        "priorityTemplate": {"valueTemplate": {"textTemplate": "{{data.severity}}"},
+                             "mappings": [{"value": "emergency", "priority": "HIGH"}]},
+        "severityTemplate": {"valueTemplate": {"textTemplate": "{{data.severity}}"},
+                             "mappings": [{"value": "warning", "severity": 4}]},
+        "servicesTemplate": [{"textTemplate": "{{data.name}}"}],
+    }
     (webhook,) = sandbox.level_webhooks()
     assert webhook["url"] == source["integrationUrl"]
     assert webhook["enabled"] is False

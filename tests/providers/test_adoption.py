@@ -72,6 +72,7 @@ def test_adopt_takes_the_source_over_with_one_put_and_keeps_its_url(
     alert_sources: IlertAlertSourceProvider, sandbox: Sandbox
 ) -> None:
     existing = hand_made_source(sandbox)
+    sandbox.ilert_edit_alert_source(existing["id"], summaryTemplate="{{ data.name }}!")
     sandbox.requests.clear()
 
     result = create_source(
@@ -81,9 +82,15 @@ def test_adopt_takes_the_source_over_with_one_put_and_keeps_its_url(
 
     assert result.id == str(existing["id"])
     assert result.outs["integration_url"] == existing["integrationUrl"]
+    # The listing finds it, one GET reads what the inputs leave alone (the summary template
+    # made by hand, which a whole-object PUT without it would reset), one PUT takes it over.
+    path = f"/api/alert-sources/{existing['id']}"
     assert [(r.method, r.path) for r in sandbox.requests] == [
-        ("GET", "/api/alert-sources"), ("PUT", f"/api/alert-sources/{existing['id']}"),
+        ("GET", "/api/alert-sources"), ("GET", path), ("PUT", path),
     ]
+    assert sandbox.ilert.get_alert_source(existing["id"], ["summaryTemplate", "textTemplate"])[
+        "summaryTemplate"
+    ] == {"textTemplate": "{{data.name}}!"}
     live = sandbox.ilert_alert_source(existing["id"])
     assert (live["escalationPolicy"]["id"], live["alertPriorityRule"]) == (2, "LOW")
     assert live["autoResolutionTimeout"] == "PT2H"

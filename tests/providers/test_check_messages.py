@@ -119,9 +119,14 @@ def failures(provider: Any, inputs: dict[str, Any]) -> list[tuple[str, str]]:
         (
             {**OK, "colour": "red"},
             [("colour", "colour is not a known property; remove it. Known ones: active, adopt, "
-                        "alert_creation, alert_grouping_window, alert_priority_rule, "
-                        "auto_resolution_timeout, escalation_policy, event_filter, "
-                        "integration_type, name, teams.")],
+                        "alert_creation, alert_grouping_window, alert_key_template, "
+                        "alert_priority_rule, auto_create_services, auto_raise_alerts, "
+                        "auto_resolution_timeout, details_template, escalation_policy, "
+                        "event_filter, event_type_filter_accept, event_type_filter_create, "
+                        "event_type_filter_resolve, integration_type, link_templates, name, "
+                        "priority_template, routing_template, score_threshold, services, "
+                        "services_template, severity, severity_template, summary_template, "
+                        "support_hours, teams.")],
         ),
         (
             {**OK, "integration_type": "level io"},

@@ -235,8 +235,9 @@ def test_a_renamed_source_adopts_its_object_and_the_old_resources_delete_leaves_
     alert_sources.delete(old.id, old.outs)
 
     assert new.id == old.id
-    assert calls(sandbox) == [  # the delete sends nothing
-        ("GET", "/api/alert-sources"), ("PUT", f"/api/alert-sources/{old.id}"),
+    assert calls(sandbox) == [  # the take-over reads what it leaves alone; the delete: nothing
+        ("GET", "/api/alert-sources"), ("GET", f"/api/alert-sources/{old.id}"),
+        ("PUT", f"/api/alert-sources/{old.id}"),
     ]
     assert [source["id"] for source in sandbox.ilert_alert_sources()] == [int(old.id)]
     assert capsys.readouterr().err == (

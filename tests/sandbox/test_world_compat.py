@@ -67,7 +67,10 @@ def test_the_old_world_loads_with_its_filters_and_history(restarted: Sandbox) ->
     [
         ("Critical only", {"severity": "critical"}, "NEW_ALERT_CREATED"),
         ("Critical only", {"severity": "warning"}, "EVENT_FILTERED"),
-        ("Not emergency", {"severity": "information"}, "NEW_ALERT_CREATED"),
+        ("Not emergency", {"severity": "warning"}, "NEW_ALERT_CREATED"),
+        # Since issue 24 the sandbox applies eventTypeFilterCreate too (this source's says
+        # severity != 'information'): the one decision that changed, on purpose.
+        ("Not emergency", {"severity": "information"}, "EVENT_FILTERED"),
         ("Not emergency", {"severity": "Emergency"}, "EVENT_FILTERED"),
         ("Documented", {"severity": "warning"}, "NEW_ALERT_CREATED"),
         ("Documented", {"severity": "warning", "name": "Dev Stage CPU"}, "EVENT_FILTERED"),

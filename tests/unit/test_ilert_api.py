@@ -55,7 +55,7 @@ class PolicyNames:
     """The provider's look-ups (``Refs``) over a fixed list of policies, without network."""
 
     def resolve(self, kind: str, ref: Any, setting: str) -> Any:
-        assert kind == "escalation policy"
+        assert kind == "escalation policy" or isinstance(ref, int)
         return ref if isinstance(ref, int) else POLICIES[ref]
 
     def name_of(self, kind: str, object_id: int | str) -> str | None:
@@ -151,6 +151,8 @@ def test_every_choice_the_schema_offers_is_one_ilerts_schema_accepts(
         inputs["alert_creation"] = "ONE_ALERT_GROUPED_PER_WINDOW"
     if key == "alert_creation" and choice in GROUPED_ALERT_CREATION_MODES:
         inputs["alert_grouping_window"] = "PT5M"
+    if choice.endswith("_DURING_SUPPORT_HOURS"):  # such a rule needs its support hours
+        inputs["support_hours"] = 1
 
     sent = create_body(**inputs)
 
@@ -338,7 +340,7 @@ FILTER = "event.customDetails.severity == 'critical'"
 def test_every_single_source_call_asks_for_the_include_only_fields_named(
     ilert: IlertClient,
 ) -> None:
-    include = [matchers.query_param_matcher({"include": "eventFilter"})]
+    include = [matchers.query_param_matcher({"include": SCHEMA.include_only})]
     responses.post(f"{BASE}/api/alert-sources", status=201,
                    json=source_json(eventFilter=FILTER), match=include)
     responses.get(f"{BASE}/api/alert-sources/7", json=source_json(eventFilter=FILTER),
@@ -346,7 +348,11 @@ def test_every_single_source_call_asks_for_the_include_only_fields_named(
     responses.put(f"{BASE}/api/alert-sources/7", json=source_json(), match=include)
     inputs = {"name": "Level 7", "escalation_policy": 1, "event_filter": FILTER}
 
-    assert SCHEMA.include_only == ["eventFilter"]
+    assert SCHEMA.include_only == [
+        "eventFilter", "eventTypeFilterCreate", "eventTypeFilterAccept", "eventTypeFilterResolve",
+        "summaryTemplate", "detailsTemplate", "routingTemplate", "alertKeyTemplate",
+        "linkTemplates", "priorityTemplate", "severityTemplate", "servicesTemplate",
+    ]
     created = ilert.create_alert_source(create_body(**inputs), include=SCHEMA.include_only)
     read = ilert.get_alert_source(7, include=SCHEMA.include_only)
     cleared = ilert.update_alert_source(

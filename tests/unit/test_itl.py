@@ -1,0 +1,96 @@
+"""providers/itl.py: ilert's template language as a user writes it, checked at preview, and
+two spellings of one template seen as one (ilert writes templates back in its own)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from providers import itl
+
+DOCUMENTED = [  # the samples of docs.ilert.com "ITL - ilert template language"
+    "Some text",
+    "{{var}}",
+    "{{ var.subfield.evenMore }}",
+    "{{ var.arrayField[0].more }}",
+    r"{{ var.compl:ex\ key-123.noproblem }}",
+    "{{var.lowerCase()}}",
+    '{{var.splitTakeAt("one two", 10)}}',
+    "{{ #var }}\ntrue\n{{ /var }}\n{{ ^var }}\nfalse\n{{ /var }}",
+    "{{ #array }}\n{{ firstName }} {{ lastName }}\n{{ /array }}",
+    "{{ var.substring(3) }}",
+    "{{ var.substring(5, 7) }}",
+    '{{ var.replaceAll("Gavin Belson", "Richard Hendricks") }}',
+    '{{ var.startsWithTakeOrDrop("I am the best", "In your dreams") }}',
+    '{{ var.formatUnixMs("S") }}',
+    '{{ var.join("- ") }}',
+    '{{ companies.joinFromObjectArr("ceo", "+") }}',
+    r'{{ body.extractRegex("[a-f0-9]{8}") }}',
+    "{{ #simple }}\n{{.}}\n{{ /simple }}",
+]
+
+
+@pytest.mark.parametrize("text", DOCUMENTED)
+def test_every_documented_sample_is_accepted(text: str) -> None:
+    itl.check(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "column"),
+    [
+        ("{{ data.name", "'{{' is never closed", 1),
+        ("Hi {{ }}", "an empty tag", 7),
+        ("{{ data.name.lowercase() }}", "unknown function 'lowercase' (did you mean "
+                                        "'lowerCase'?)", 14),
+        ('{{ data.name.substring("a") }}', "substring takes a whole number, then optionally",
+         23),
+        ("{{ data.name.join(1) }}", "join takes optionally a string", 18),
+        ("{{ #a }}x", "{{ #a }} is never closed; end it with {{ /a }}", 1),
+        ("{{ #a }}x{{ /b }}", "{{ /b }} closes {{ #a }}; close it with {{ /a }}", 10),
+        ("{{ /a }}", "closes a section that was never opened", 1),
+        ("{{ data..name }}", "a path has a name between its dots", 9),
+        ("{{ data.list[x] }}", "an index is a whole number in brackets", 13),
+        ('{{ data.name.replaceAll("a" "b") }}', "separate the arguments with a comma", 29),
+        ("{{ .lowerCase() }}", "a path has a name between its dots", 4),
+    ],
+)
+def test_a_mistake_is_named_with_its_column_and_a_caret(text: str, says: str, column: int
+                                                        ) -> None:
+    with pytest.raises(itl.ItlSyntaxError, match=re.escape(says)) as caught:
+        itl.check(text)
+
+    assert caught.value.column == column
+    assert str(caught.value).splitlines()[-1] == "  " + " " * (column - 1) + "^"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("{{ data.name }} on {{ data.device_hostname }}",
+         "{{data.name}} on {{data.device_hostname}}"),
+        ('{{ a.replaceAll("x", "y") }}', "{{a.replaceAll('x',  \"y\")}}"),
+        ("{{#list}}{{ . }}{{/list}}", "{{ #list }}{{.}}{{ /list }}"),
+        ("", None),
+    ],
+)
+def test_spellings_of_one_template_are_the_same(first: str, second: str | None) -> None:
+    assert itl.same(first, second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("{{ data.name }}", "{{ data.Name }}"),
+        ("{{ data.name }} ", "{{ data.name }}"),  # text outside tags is kept as written
+        ('{{ a.join("- ") }}', '{{ a.join("-") }}'),
+        ("x", None),
+    ],
+)
+def test_templates_that_differ_are_not_the_same(first: str, second: str | None) -> None:
+    assert not itl.same(first, second)
+
+
+def test_a_template_that_does_not_parse_is_compared_as_written() -> None:
+    assert itl.normalised("{{ broken") == "{{ broken"
+    assert not itl.same("{{ broken", "{{broken")
