@@ -227,9 +227,8 @@ def test_a_pending_rename_keeps_the_program_out_of_refreshes_and_rotate_runs_an_
         {"urn": "urn:pulumi:prod::level-ilert::level-ilert:index:LevelIlertIntegration::acme"}]}}
     (tmp_path / "bin" / "state.json").write_text(json.dumps(state))
     stub = tmp_path / "bin" / "pulumi"
-    stub.write_text(stub.read_text().replace(
-        "if [ \"$1 $2 $3\"", f'if [ "$1 $2" = "stack export" ]; then cat {tmp_path}/bin/state.json; '
-        'exit 0; fi\nif [ "$1 $2 $3"', 1))
+    export = f'if [ "$1 $2" = "stack export" ]; then cat {tmp_path}/bin/state.json; exit 0; fi\n'
+    stub.write_text(stub.read_text().replace('if [ "$1 $2 $3"', export + 'if [ "$1 $2 $3"', 1))
 
     preview = make("-C", str(project), "preview", "STACK=prod", path=path, home=tmp_path)
     rotate = make("-C", str(project), "rotate", "STACK=prod", path=path, home=tmp_path)
