@@ -28,6 +28,7 @@ from providers.level_webhook import SCHEMA as WEBHOOK_SCHEMA
 from providers.level_webhook import LevelWebhook, WebhookSettings
 
 COMPONENT_TYPE = "level-ilert:index:LevelIlertIntegration"
+_WEBHOOK_SETTINGS = frozenset(WebhookSettings.__annotations__)
 EVENT_LABELS = {"alert_active": "Alert active", "alert_resolved": "Alert resolved"}
 
 
@@ -72,11 +73,21 @@ class LevelIlertIntegration(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
+        # Each field with a default is registered with it, as `check` would fill it in: a
+        # refresh that runs the program (make's) then compares like with like, instead of
+        # showing every default as removed. A field managed only when declared has none.
         source_inputs = cast(
             "AlertSourceInputs",
-            {key: value for key, value in args.items() if key in SOURCE_SCHEMA.fields},
+            {
+                **SOURCE_SCHEMA.defaults,
+                **{key: value for key, value in args.items() if key in SOURCE_SCHEMA.fields},
+            },
         )
-        settings: dict[str, Any] = {"adopt": args.get("adopt", False), **args.get("webhook", {})}
+        settings: dict[str, Any] = {
+            **{k: v for k, v in WEBHOOK_SCHEMA.defaults.items() if k in _WEBHOOK_SETTINGS},
+            "adopt": args.get("adopt", False),
+            **args.get("webhook", {}),
+        }
         unknown = sorted(set(settings) - set(WEBHOOK_SCHEMA.fields))
         if unknown:
             raise TypeError(f"LevelIlertIntegrationArgs.webhook has no setting {unknown[0]!r}")

@@ -604,6 +604,15 @@ class Schema:
         return [*names, *self.outputs]
 
     @property
+    def defaults(self) -> dict[str, Any]:
+        """Each field that has a default, with it (``check`` fills these in when omitted)."""
+        return {
+            key: each.spec.default
+            for key, each in self.fields.items()
+            if each.spec.default is not None and not each.required
+        }
+
+    @property
     def include_only(self) -> list[str]:
         """The API names of the fields the API returns only when asked (``?include=``)."""
         return [str(each.api) for each in self.fields.values() if each.spec.include_only]
