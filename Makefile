@@ -190,10 +190,26 @@ stack: pulumi venv
 	  exit 2; }
 endif
 
+# Before `up` and `cancel`, the commands run after a killed one: on a file:// backend, a kill
+# inside a checkpoint write can leave the state's metadata file (<stack>.json.attrs, beside the
+# state) empty, and every pulumi command then stops with "failed to load checkpoint: EOF"
+# (`stack` above would only say the stack was not found). Name the way back instead
+# (docs/lifecycle.md#when-pulumi-cannot-load-the-state); this only reads. (An empty metadata
+# file of the .json.bak stops nothing: no command reads it, the next checkpoint rewrites it.)
+.PHONY: state-readable
+state-readable:
+	@dir='$(BACKEND)'; case "$$dir" in file://*) ;; *) exit 0 ;; esac; \
+	dir="$${dir#file://}"; dir="$${dir%%\?*}"; case "$$dir" in "~"*) dir="$$HOME$${dir#\~}" ;; esac; \
+	empty=$$(find "$$dir/.pulumi/stacks" -empty \( -name '$(STACK).json.attrs' -o -name '$(STACK).json.gz.attrs' \
+	  -o -name '$(STACK).json.zst.attrs' \) -exec printf "  rm '%s'\n" {} \; 2>/dev/null); \
+	if [ -n "$$empty" ]; then \
+	  echo "Pulumi cannot load the state of stack '$(STACK)' (failed to load checkpoint: EOF): a run killed while it saved a checkpoint left the state's metadata file empty; the state itself is whole. Delete the empty file, then run make cancel and make up as after any killed run (docs/lifecycle.md#when-pulumi-cannot-load-the-state):" >&2; \
+	  echo "$$empty" >&2; exit 2; fi
+
 ## up: provision, after reading both APIs (Pulumi.yaml: refresh always), so it repairs drift;
 ## ADOPT=1 takes over every existing object the stack would otherwise refuse as a duplicate
 ## (after a run cut short: it clears that run's pending creates first)
-up: stack
+up: state-readable stack
 ifeq ($(ADOPT),1)
 	$(call run-pulumi,refresh --clear-pending-creates --yes --skip-preview $(PULUMI_FLAGS))
 	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
@@ -252,7 +268,7 @@ passphrase: stack
 	  $(if $(NEW_PASSPHRASE_FILE),--new-passphrase-file "$(NEW_PASSPHRASE_FILE)")
 
 ## cancel: unlock the stack after a pulumi command was killed (its changes are not undone)
-cancel: stack
+cancel: state-readable stack
 	$(call run-pulumi,cancel --yes $(PULUMI_FLAGS))
 
 ## e2e: the real Pulumi CLI against the sandbox (tests/cli), after `make pulumi`, on
