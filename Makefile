@@ -56,17 +56,27 @@ export PULUMI_SKIP_CHECKPOINTS := true
 endif
 # Show the command as a user would type it, run it with the environment above.
 run-pulumi = @echo "pulumi $(1)" >&2; $(PULUMI) $(1)
+# The same, then a renamed integration that the engine replaces (or replaced: $(2) = --done) is
+# explained from the CLI's own engine events (ops/renames.py; --event-log, a flag the CLI
+# offers with PULUMI_DEBUG_COMMANDS, as the Automation API uses it). The log is a temporary
+# file, removed at once; the events mask secrets.
+run-pulumi-explained = @echo "pulumi $(1)" >&2; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+  PULUMI_DEBUG_COMMANDS=true $(PULUMI) $(1) --event-log "$$log"; code=$$?; \
+  $(PY) -m ops.renames --stack $(STACK) $(2) "$$log"; exit $$code
 # True when both sandbox ports answer on loopback.
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy cancel stack doctor verify discover bench e2e \
-        fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
+        fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill stack-rm \
+        sandbox-help ilert-openapi \
         mutate mutate-ops help
 
-## help: every target and its options (these ## lines)
+## help: every target and its options (these ## lines; a wrapped line is indented)
 help:
-	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
+	@awk '/^## / { text = substr($$0, 4); \
+	  print (text ~ /^[a-z][a-z0-9-]*( \/ [a-z][a-z0-9-]*)*: / ? "" : "    ") text }' \
+	  $(firstword $(MAKEFILE_LIST))
 
 ## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
 venv: $(VENV)/.installed
@@ -106,6 +116,10 @@ typecheck: venv
 SANDBOX_ARGS ?=
 sandbox: venv
 	$(PY) -m sandbox --state $(SANDBOX_DIR)/world.json $(SANDBOX_ARGS)
+
+## sandbox-help: the sandbox's credentials, and the routes to change it by hand (docs/sandbox.md)
+sandbox-help:
+	@sed -e '/^```/d' docs/sandbox.md
 
 ## sandbox-start / sandbox-stop: the same in the background (make up does this for you)
 sandbox-start: venv
@@ -148,15 +162,16 @@ endif
 up: stack
 ifeq ($(ADOPT),1)
 	$(call run-pulumi,refresh --clear-pending-creates --yes --skip-preview $(PULUMI_FLAGS))
-	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
+	$(call run-pulumi-explained,up --yes $(PULUMI_FLAGS),--done)
 up: export LEVEL_ILERT_ADOPT := 1
 else
-	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
+	$(call run-pulumi-explained,up --yes $(PULUMI_FLAGS),--done)
 endif
 
-## preview: what `up` would change (after the same refresh)
+## preview: what `up` would change (after the same refresh); a renamed integration that would
+## be replaced is explained, with the line that renames it in place
 preview: stack
-	$(call run-pulumi,preview --diff $(PULUMI_FLAGS))
+	$(call run-pulumi-explained,preview --diff $(PULUMI_FLAGS))
 
 ## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2);
 ## it only reads, so its preflight skips the Level write probe (a read-only key is enough)
@@ -176,6 +191,14 @@ ifeq ($(SANDBOX_STACK),)
 	  exit 2; }
 endif
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
+	@$(STACK_RM_HINT)
+
+## stack-rm: remove STACK from its backend (history and saved config) once destroy emptied it:
+## the CLI's `pulumi stack rm` hint, with make's backend; the stack file stays
+STACK_RM_HINT = echo "To remove the stack's history and config too: make stack-rm STACK=$(STACK)$(if \
+  $(SANDBOX_STACK),, BACKEND_URL=$(BACKEND))  (the CLI's pulumi stack rm needs make's backend)" >&2
+stack-rm: stack
+	$(call run-pulumi,stack rm --yes --preserve-config $(PULUMI_FLAGS))
 
 ## cancel: unlock the stack after a pulumi command was killed (its changes are not undone)
 cancel: stack
@@ -233,11 +256,13 @@ verify: $(OPS_DEPS)
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 ## discover: write Pulumi.<STACK>.yaml from the ilert sources and Level webhooks you made by
-## hand (GETs only; base URLs and credentials from that file, else ILERT_BASE_URL/LEVEL_BASE_URL
-## and ILERT_API_TOKEN/LEVEL_API_KEY). FORCE=1 replaces an existing file (backup kept, its
-## secrets kept), PRINT=1 writes nothing and prints the integrations block, JSON=1.
+## hand (GETs only; base URLs and credentials from that file, else, for a sandbox* stack, the
+## sandbox, else ILERT_BASE_URL/LEVEL_BASE_URL and ILERT_API_TOKEN/LEVEL_API_KEY); objects
+## another stack of this project manages on the backend are left out and named. FORCE=1
+## replaces an existing file (backup kept, its secrets kept), PRINT=1 writes nothing and
+## prints the integrations block, JSON=1.
 discover: $(OPS_DEPS)
-	@$(PY) -m ops discover --stack $(STACK) $(if $(filter 1,$(JSON)),--json) \
+	@$(OPS_ENV) $(PY) -m ops discover --stack $(STACK) $(if $(filter 1,$(JSON)),--json) \
 	  $(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(PRINT)),--print)
 
 # --- Mutation testing (slow, so not part of `make test`) -------------------------------------
