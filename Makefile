@@ -96,6 +96,23 @@ test: venv
 lint: venv
 	$(PY) -m ruff check .
 
+## ilert-openapi: fetch the ilert OpenAPI spec the tests referee against (v2.2026.5-r.3, pinned
+## by its SHA-256; tests/ilert_openapi.py says where it comes from) into the cache, where
+## make test finds it; CI runs it before make test. Prints the file's path.
+ILERT_OPENAPI_SHA256 := b6a7330cad711b7de01fc6c6ad98a4d5b6b51b26e67c54487a63c76c26dd6ec2
+ILERT_OPENAPI_URL := https://raw.githubusercontent.com/api-evangelist/ilert/7bc47dc15d8b61ad68c3da13176939bd1384b5ff/openapi/_original/ilert-ilert-rest-api-openapi.yml
+ILERT_OPENAPI_FILE = $(LEVEL_ILERT_CACHE)/ilert-openapi/$(ILERT_OPENAPI_SHA256).yml
+ilert-openapi:
+	@test -f "$(ILERT_OPENAPI_FILE)" || { mkdir -p "$(dir $(ILERT_OPENAPI_FILE))"; \
+	  tmp=$$(mktemp "$(ILERT_OPENAPI_FILE).XXXXXX"); \
+	  if curl -fsSL --proto '=https,file' --max-time 120 -o "$$tmp" '$(ILERT_OPENAPI_URL)' \
+	     && echo "$(ILERT_OPENAPI_SHA256)  $$tmp" | sha256sum --check --status; then \
+	    mv "$$tmp" "$(ILERT_OPENAPI_FILE)"; \
+	  else rm -f "$$tmp"; \
+	    echo "ilert-openapi: $(ILERT_OPENAPI_URL) could not be fetched, or its SHA-256 is not the pinned $(ILERT_OPENAPI_SHA256): nothing kept" >&2; \
+	    exit 2; fi; }
+	@echo "$(ILERT_OPENAPI_FILE)"
+
 ## lint-workflows: actionlint (built with go install, cached per version) and zizmor over
 ## .github/workflows; outside `make test`, which needs no Go
 ACTIONLINT_VERSION := v1.7.12
