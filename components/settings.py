@@ -26,6 +26,7 @@ env var it came from and never quoting it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -238,7 +239,7 @@ def load_settings(
             tuning_for(namespace, get)
         except TuningError as error:
             lines.append(str(error))
-    raw = get_object(INTEGRATIONS_KEY)
+    raw = _decoded(get_object(INTEGRATIONS_KEY))
     integrations: list[Integration] = []
     if raw is None:
         lines.append(
@@ -432,6 +433,19 @@ def _check_routing(integrations: list[Integration], *, pages_twice: bool) -> Non
             "Two integrations would page for the same Level alert:\n"
             + routing.explain(found, integrations)
         )
+
+
+def _decoded(raw: object) -> object:
+    """The integrations list set as one JSON text (``pulumi new``'s prompt, or ``pulumi config
+    set`` without ``--path``), read as Pulumi's ``get_object`` reads it, so that ``ops`` (which
+    reads the stack file itself) sees what the program sees; any other value as it is."""
+    if isinstance(raw, str):
+        try:
+            decoded = json.loads(raw)
+        except ValueError:
+            return raw
+        return decoded if isinstance(decoded, list) else raw
+    return raw
 
 
 #: A ``sharesAlertsWith`` entry naming an integration of another stack: ``<stack>/<name>``

@@ -7,10 +7,10 @@ was read, each finding, and what the next ``up`` will change on each object.
 
 Where to read: the stack file's ``ilert:baseUrl``/``level:baseUrl`` and credentials when the
 file exists (a ``secure:`` value is ciphertext only the CLI can decrypt, so the env var is
-used then, as ``ops doctor`` does); for a ``sandbox*`` stack without a file, the local
-sandbox (its URLs and credentials, as ``make up`` uses them: ops/sandbox_stack.py); else
-``ILERT_BASE_URL``/``LEVEL_BASE_URL`` and ``ILERT_API_TOKEN``/``LEVEL_API_KEY``; pacing from
-the file's tuning keys, else the providers' defaults.
+used then, as ``ops doctor`` does), else ``ILERT_BASE_URL``/``LEVEL_BASE_URL`` and
+``ILERT_API_TOKEN``/``LEVEL_API_KEY``, and for a ``sandbox*`` stack the local sandbox's URLs
+and credentials for what those leave unset (as ``make up`` uses them: ops/sandbox_stack.py),
+never the real APIs; pacing from the file's tuning keys, else the providers' defaults.
 
 Objects another stack of this project manages on the same backend are left out, and listed
 as "managed by stack X" (ops/managed.py): adopting them would leave two stacks owning one
@@ -252,7 +252,7 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
             existing = Existing.read(path, project)
         except (ValueError, yaml.YAMLError) as error:
             raise DiscoverError(f"{path.name} cannot be read: {error}") from None
-    lookup: Lookup = existing.lookup if existing else _new_stack_lookup(options.stack)
+    lookup: Lookup = existing.lookup if existing else _new_stack_lookup(options.stack, env)
     manual = str(lookup(WEBHOOK_MANAGEMENT_KEY) or "api").strip() == "manual"
     everything = read(read_settings(lookup, env, level=not manual))
     owners = (managed or managed_elsewhere)(options.stack, options.project_dir,
@@ -288,12 +288,18 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
     return Result(live, plan, text, path, backup, elsewhere, owners.problem)
 
 
-def _new_stack_lookup(stack: str) -> Lookup:
-    """A stack without a file: a ``sandbox*`` stack reads the local sandbox, as make runs it;
-    any other reads the environment."""
-    if sandbox_stack.is_sandbox(stack):
-        return sandbox_stack.config_defaults().get
-    return lambda _key: None
+def _new_stack_lookup(stack: str, environ: Mapping[str, str]) -> Lookup:
+    """A stack without a file reads the environment; a ``sandbox*`` stack falls back on the
+    local sandbox (its URLs and credentials, as make runs it) for what the environment leaves
+    unset, never on the real APIs' default URLs."""
+    if not sandbox_stack.is_sandbox(stack):
+        return lambda _key: None
+    env_vars = {ILERT.base_url_key: ILERT.base_url_env, LEVEL.base_url_key: LEVEL.base_url_env,
+                ILERT.credential_key: ILERT.credential_env,
+                LEVEL.credential_key: LEVEL.credential_env}
+    defaults = {key: value for key, value in sandbox_stack.config_defaults().items()
+                if not environ.get(env_vars.get(key, ""), "").strip()}
+    return defaults.get
 
 
 # ------------------------------------------------------------------------------ the summary

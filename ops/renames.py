@@ -131,6 +131,11 @@ def integration_names(stack_file: Path) -> list[str]:
         return []
     config = document.get("config") if isinstance(document, dict) else None
     entries = config.get(INTEGRATIONS_KEY) if isinstance(config, dict) else None
+    if isinstance(entries, str):  # one JSON text, as pulumi new's prompt writes it
+        try:
+            entries = json.loads(entries)
+        except ValueError:
+            return []
     if not isinstance(entries, list):
         return []
     return [str(entry.get("name")) if isinstance(entry, dict) else "" for entry in entries]

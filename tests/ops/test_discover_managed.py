@@ -36,25 +36,35 @@ def _nobody(*_: object, **__: object) -> Managed:
 def test_a_sandbox_stack_without_a_file_reads_the_sandbox(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: level-ilert\nruntime: python\n")
     asked: list[ReadSettings] = []
-    backends: list[str] = []
 
     def read(settings: ReadSettings) -> Live:
         asked.append(settings)
         raise DiscoverError("read")
 
-    def managed(stack: str, project_dir: Path, env: dict[str, str], **_: Any) -> Managed:
-        backends.append(env["PULUMI_BACKEND_URL"])
-        return Managed()
+    def managed(*_: object, **__: object) -> Managed:
+        raise AssertionError("read first")
 
     with pytest.raises(DiscoverError, match=r"^read$"):
         discover(Options("sandbox-x", tmp_path), {}, read=read, managed=managed)
 
-    (settings,) = asked
+    settings = asked[0]
     assert (settings.ilert.base_url, settings.ilert.credential) == (
         "http://127.0.0.1:8790", ILERT_TOKEN)
     assert settings.level is not None
     assert (settings.level.base_url, settings.level.credential) == (
         "http://127.0.0.1:8791", LEVEL_API_KEY)
+    # What the environment sets wins (a sandbox on other ports); the rest stays the sandbox's.
+    with pytest.raises(DiscoverError, match=r"^read$"):
+        discover(Options("sandbox-x", tmp_path), {"ILERT_BASE_URL": "http://127.0.0.1:28790"},
+                 read=read, managed=managed)
+    assert asked[-1].ilert.base_url == "http://127.0.0.1:28790"
+    assert asked[-1].ilert.credential == ILERT_TOKEN
+    # The other stacks are looked for on the sandbox stacks' backend unless make names one.
+    assert discover_module._backend_env(Options("sandbox-x", tmp_path), {})[
+        "PULUMI_BACKEND_URL"] == f"file://{tmp_path.resolve()}/.pulumi-state"
+    assert discover_module._backend_env(Options("sandbox-x", tmp_path), {
+        "PULUMI_BACKEND_URL": "s3://b"})["PULUMI_BACKEND_URL"] == "s3://b"
+    assert "PULUMI_BACKEND_URL" not in discover_module._backend_env(Options("prod", tmp_path), {})
     # Any other stack without a file reads the environment: none here, so it says so.
     with pytest.raises(DiscoverError, match="ilert:apiToken"):
         discover(Options("prod", tmp_path), {}, read=read, managed=managed)
