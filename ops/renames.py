@@ -150,7 +150,7 @@ def explain(steps: Sequence[Step], names: Sequence[str], *, done: bool = False) 
             f"{INTEGRATIONS_KEY}[{names.index(rename.new_name)}]"
             if rename.new_name in names else INTEGRATIONS_KEY
         )
-        verb = ("was replaced" if done else "will be replaced")
+        verb = "was" if done else "will be"
         level = (
             "the Level webhook is re-pointed to it (a new webhook; the old one is deleted)"
             if webhooks else
@@ -158,7 +158,8 @@ def explain(steps: Sequence[Step], names: Sequence[str], *, done: bool = False) 
             "or Level keeps sending to the deleted source"
         )
         notes.append(
-            f"{where} ({rename.new_name!r}, was {rename.old_name!r}) {verb}, not renamed: its "
+            f"{where} ({rename.new_name!r}, was {rename.old_name!r}) {verb} replaced, not "
+            f"renamed: its "
             f"resource name changes from {rename.old_resource} to {rename.new_resource}, so "
             f"Pulumi makes a new ilert alert source, whose integration URL is new, and deletes "
             f"the old one; {level}. To rename it in place (same source, same URL), add this "

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 import yaml
 from pulumi import automation as auto
@@ -45,7 +44,6 @@ from ops.secure_config import Decrypted, Undecryptable, decrypt
 from ops.stack import StackError, _project_name, _qualified, _scalar, _without_ciphertext
 
 Decrypter = Callable[[str, str, Path, Mapping[str, str]], Decrypted | Undecryptable]
-HEADING: Final = "Two integrations of different stacks would page for the same Level alert"
 
 
 @dataclass(frozen=True)
@@ -153,8 +151,8 @@ def conflicts(a: StackRouting, b: StackRouting) -> str | None:
         each = combined[index]
         return f"Pulumi.{each.stack}.yaml {routing.INTEGRATIONS_KEY}[{each.index}]"
 
-    return (f"{HEADING} (stacks {a.name} and {b.name} share {why}):\n"
-            + routing.explain(found, combined, where))
+    return (f"Two integrations of different stacks would page for the same Level alert (stacks "
+            f"{a.name} and {b.name} share {why}):\n" + routing.explain(found, combined, where))
 
 
 def others(
