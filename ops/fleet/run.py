@@ -254,7 +254,10 @@ class StackRun:
         with self._lock:
             self.state.phase = phase
             self._steps.append(metadata)
-            if op not in NOT_CHANGES and self.state.action in ("drift", "preview"):
+            # A provider's step (its config changed in the stack file) is no drift: the CLI's
+            # --expect-no-changes, which make drift uses, does not count it either.
+            if (op not in NOT_CHANGES and self.state.action in ("drift", "preview")
+                    and not metadata.type.startswith(PROVIDER_TYPE_PREFIX)):
                 self.state.drift.append(Drift(describe(metadata.urn), op, _properties(metadata)))
         self._on_change(self.state)
 

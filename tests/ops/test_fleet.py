@@ -648,3 +648,18 @@ def test_a_renamed_integration_is_a_note_of_its_stack(
     assert ("sandbox-a: note: level-ilert:integrations[0] ('Level - Acme Inc', was "
             "'Level - Acme') will be replaced, not renamed") in out
     assert "    resourceName: level-acme\n" in out
+
+
+def test_a_providers_config_change_is_no_drift_as_for_make_drift(tmp_path: Path) -> None:
+    """A key set in the stack file (a read-only Level key for CI) updates the provider, which
+    `pulumi preview --expect-no-changes` does not count: the fleet's drift must not either."""
+    state = StackState("dev", "drift")
+    run = _run(state, tmp_path)
+
+    run.on_event(_typed("resourcePreEvent", "update", PROVIDER_URN,
+                        "pulumi:providers:pulumi-python"))
+    run.on_event(_event(summaryEvent={"maybeCorrupt": False, "durationSeconds": 1,
+                                      "resourceChanges": {"same": 4}, "PolicyPacks": {}}))
+
+    assert state.drift == []
+    assert report.exit_code([state]) == report.EXIT_CLEAN
