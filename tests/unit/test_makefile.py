@@ -321,3 +321,32 @@ def test_preview_and_up_explain_a_rename_from_the_clis_own_events(tmp_path: Path
     assert "    resourceName: level-acme\n" in preview.stderr
     assert up.returncode == 0, up.stderr
     assert "('Level - Acme Inc', was 'Level - Acme') was replaced, not renamed" in up.stderr
+
+
+def test_after_destroy_the_stack_rm_hint_is_a_make_command_that_works_as_typed(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+
+    destroyed = make("destroy", "STACK=dev", "YES=1", path=path, home=tmp_path)
+    hint = re.search(r"make stack-rm STACK=dev BACKEND_URL=\S+", destroyed.stderr)
+    assert hint, destroyed.stderr
+    removed = make(*hint[0].split()[1:], path=path, home=tmp_path)
+
+    assert removed.returncode == 0, removed.stderr
+    assert calls(log)[-1]["command"] == (
+        "stack rm --yes --preserve-config --stack dev --non-interactive")  # the file stays
+    assert calls(log)[-1]["backend"] == "https://api.pulumi.com"
+
+
+def test_discover_looks_for_other_stacks_on_makes_backend(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, _ = stub_pulumi
+
+    sandbox = make("-n", "discover", "STACK=sandbox-x", path=path, home=tmp_path)
+
+    assert sandbox.returncode == 0, sandbox.stderr
+    assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in sandbox.stdout
+    assert "-m ops discover --stack sandbox-x" in sandbox.stdout
