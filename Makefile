@@ -68,6 +68,7 @@ SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy cancel stack doctor verify discover bench e2e \
+        audit instructions venv-runtime lock \
         fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill stack-rm \
         sandbox-help ilert-openapi \
         mutate mutate-ops help
@@ -78,12 +79,34 @@ help:
 	  print (text ~ /^[a-z][a-z0-9-]*( \/ [a-z][a-z0-9-]*)*: / ? "" : "    ") text }' \
 	  $(firstword $(MAKEFILE_LIST))
 
-## venv: create ./venv (the virtualenv Pulumi.yaml names) and install pinned requirements
+# --- Python packages (docs/development.md, "Dependencies") ------------------------------------
+# requirements.txt (runtime) and requirements-dev.txt (tests, lint) name the packages we chose;
+# requirements.lock and requirements-dev.lock pin every package they pull in, each with its
+# hashes, and are what gets installed (pip --require-hashes: a package whose file does not
+# match its hash is refused). `make lock` regenerates both after an edit of requirements*.txt.
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes
+## venv: create ./venv (the virtualenv Pulumi.yaml names) and install requirements-dev.lock
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.lock
 	@touch $@
+
+## venv-runtime: ./venv with the runtime packages only (requirements.lock): the program, ops
+## and tools/drift_report.py, none of the test and lint tools (the drift job's install)
+venv-runtime: $(VENV)/.runtime
+$(VENV)/.runtime: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -r requirements.lock
+	@touch $@
+
+## lock: regenerate requirements.lock and requirements-dev.lock from requirements*.txt (uv,
+## pinned in requirements-dev.txt; reads PyPI): every platform, Python 3.11 and up
+LOCK_COMPILE = UV_CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/uv pip compile --quiet \
+  --universal --python-version 3.11 --generate-hashes
+lock: venv
+	$(LOCK_COMPILE) requirements.txt -o requirements.lock
+	$(LOCK_COMPILE) requirements-dev.txt --constraint requirements.lock -o requirements-dev.lock
 
 ## test: lint, type-check and run every test layer (unit, sandbox, providers, program, engine);
 ## TEST_JOBS processes (pytest-xdist, one test file per process at a time; 1 = no xdist)
@@ -212,8 +235,9 @@ endif
 
 ## stack-rm: remove STACK from its backend (history and saved config) once destroy emptied it:
 ## the CLI's `pulumi stack rm` hint, with make's backend; the stack file stays
-STACK_RM_HINT = echo "To remove the stack's history and config too: make stack-rm STACK=$(STACK)$(if \
-  $(SANDBOX_STACK),, BACKEND_URL=$(BACKEND))  (the CLI's pulumi stack rm needs make's backend)" >&2
+STACK_RM_HINT = echo "To remove the stack completely, as the CLI suggests, run: make stack-rm \
+  STACK=$(STACK)$(if $(SANDBOX_STACK),, BACKEND_URL=$(BACKEND)) (pulumi stack rm typed alone looks \
+  on your own pulumi login, not on the backend make uses)" >&2
 stack-rm: stack
 	$(call run-pulumi,stack rm --yes --preserve-config $(PULUMI_FLAGS))
 
@@ -250,7 +274,8 @@ fleet-up fleet-preview fleet-drift fleet-destroy: pulumi venv \
 # --- Operator checks beside pulumi: no Pulumi CLI needed (ops/ reads Pulumi.<stack>.yaml) -----
 # Options: INTEGRATION=<name> (default all), JSON=1 (one JSON document), PROBE_WRITE=1 (doctor:
 # one Level write that changes nothing, to tell a read-only key), YES=1 (verify against real
-# accounts: it pages the on-call person), TIMEOUT=<seconds> (verify, default 60).
+# accounts: it pages the on-call person), TIMEOUT=<seconds> (verify, default 60), WINDOW=<24h>
+# and SETTLE=<seconds> (audit), SHOW_SECRETS=1 (instructions: the ilert URLs).
 # `python -m ops` exits 0 (all passed), 1 (a check failed), 2 (could not run); make turns any
 # failure into its own exit 2, so CI that needs the difference calls `python -m ops` directly.
 ifneq ($(SANDBOX_STACK),)
@@ -271,6 +296,20 @@ doctor: $(OPS_DEPS)
 verify: $(OPS_DEPS)
 	@$(OPS_ENV) $(PY) -m ops verify $(OPS_FLAGS) $(if $(filter 1,$(YES)),--yes) \
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+## audit: the Level side from evidence, in either mode: each Level alert of the last WINDOW
+## (default 24h) against where the stack's routing sends it and where it opened in ilert;
+## `python -m ops audit` exits 0 clean or nothing to judge, 1 findings, 2 could not run (GETs only;
+## a read-only Level key is enough). SETTLE=<seconds> leaves the newest alerts unjudged (default 120; 0 on
+## sandbox stacks, whose Level delivers at once)
+audit: $(OPS_DEPS)
+	@$(OPS_ENV) $(PY) -m ops audit $(OPS_FLAGS) $(if $(WINDOW),--window $(WINDOW)) \
+	  $(if $(SETTLE),--settle $(SETTLE),$(if $(SANDBOX_STACK),--settle 0))
+
+## instructions: each integration's Level UI steps as plain numbered text (manual mode's
+## checklist); SHOW_SECRETS=1 puts each one's ilert URL (a secret) into its first step
+instructions: $(OPS_DEPS)
+	@$(OPS_ENV) $(PY) -m ops instructions $(OPS_FLAGS) $(if $(filter 1,$(SHOW_SECRETS)),--show-secrets)
 
 ## discover: write Pulumi.<STACK>.yaml from the ilert sources and Level webhooks you made by
 ## hand (GETs only; base URLs and credentials from that file, else, for a sandbox* stack, the
@@ -306,9 +345,10 @@ mutate-ops: venv
 	@$(PY) -m tests.mutation_report --scope ops --min-score 0
 
 ## bench: scale and pacing figures through the provider server (N=10, 200, 1000 integrations;
-## BENCH_SIZES to choose)
+## BENCH_SIZES to choose), and what `make audit` costs (1,000 Level alerts, 200 integrations)
 bench: venv
 	$(PY) -m bench.scale $(BENCH_SIZES)
+	$(PY) -m bench.audit
 
 ## bench-engine: the real Pulumi CLI against the sandbox at N=50, 200, 1000 integrations, pacing
 ## off and real, checkpoints off (BENCH_ENGINE_SIZES, BENCH_ENGINE_ARGS='--pacing off',

@@ -32,7 +32,9 @@ if __name__ == "__main__":  # run by Pulumi's language host (tests run it under 
     collect_less_often()  # large stacks: see components/gc_tuning.py
 
 try:
-    settings = load_settings(_get_object, _get, config_keys=pulumi_config_keys())
+    settings = load_settings(
+        _get_object, _get, config_keys=pulumi_config_keys(), stack=pulumi.get_stack()
+    )
 except SettingsError as error:
     raise pulumi.RunError(str(error)) from None
 for warning in settings.warnings:

@@ -34,7 +34,12 @@ Pacing and deadline:
 
 Credentials: a client's session (its own, or one passed in to share connections) holds no
 credential; each client adds its own ``Authorization`` header per request. No error text
-ever contains it.
+ever contains it: every answer's text is redacted first, in every form it may be quoted
+(``clients/untrusted.py``: a webhook URL's integration key on its own too), put on one
+line, and only then cut to ``MAX_MESSAGE_CHARS``.
+
+Proxies: a loopback base URL (the sandbox) never goes through one, whatever
+``HTTP_PROXY``/``ALL_PROXY`` say: the credential stays on this machine.
 """
 
 from __future__ import annotations
@@ -45,11 +50,11 @@ import logging
 import random
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import takewhile
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -68,6 +73,7 @@ from urllib3.util.retry import RequestHistory, Retry
 
 from clients.failures import KnownFailure
 from clients.pacing import Pacer, RateLimit
+from clients.untrusted import REDACTED, api_text
 
 LOG = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -80,7 +86,6 @@ NOTHING_DONE_STATUSES = frozenset({429, 503})
 # Answers after which a POST may or may not have been carried out.
 OUTCOME_UNKNOWN_STATUSES = frozenset({500, 502, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
-REDACTED = "***"
 MAX_MESSAGE_CHARS = 300
 # Connections kept per host: above the engine's parallelism (the provider server runs a few
 # operations at once, each with one request in flight), so no "pool is full" churn.
@@ -446,6 +451,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def proxies_for(url: str) -> MutableMapping[str, str] | None:
+    """The ``proxies`` argument of a request to ``url``: for a loopback host (the sandbox),
+    one that keeps every proxy of the environment away (requests merges the environment's
+    ``http``/``https``/``all`` under these keys, then drops the None); else None (the
+    environment's proxies, as usual)."""
+    if not is_loopback(urlsplit(url).hostname or ""):
+        return None
+    return cast("MutableMapping[str, str]", {"http": None, "https": None, "all": None})
+
+
 def normalise_base_url(base_url: str, *, setting: str) -> str:
     """``base_url`` without a trailing slash; https, or http for loopback (the sandbox) only.
 
@@ -522,6 +537,7 @@ class ApiClient:
                              "give the retry policy there")
         self.api = api
         self.base_url = normalise_base_url(base_url, setting=base_url_setting)
+        self._proxies = proxies_for(self.base_url)
         problem = credential_problem(credential_secret)
         if problem:  # requests would raise with the header, credential and all, in its text
             raise ValueError(f"The {api} credential {problem}; {credential_hint}.")
@@ -581,6 +597,7 @@ class ApiClient:
                 auth=self._auth,
                 timeout=(self._timeouts.connect, read_timeout),
                 allow_redirects=False,
+                proxies=self._proxies,
             )
         except (requests.RequestException, MaxRetryError) as exc:
             raise self._no_answer(method, path, exc, attempt, hidden) from None
@@ -602,7 +619,7 @@ class ApiClient:
                 method=method,
                 path=path,
                 status=response.status_code,
-                message="the answer was not JSON: " + _redact(response.text[:100], hidden),
+                message="the answer was not JSON: " + api_text(response.text, hidden, 100),
                 # A POST answered 2xx did what it was asked: the caller must look, not repeat.
                 may_have_acted=method not in IDEMPOTENT_METHODS,
             ) from None
@@ -694,7 +711,7 @@ class ApiClient:
         if out_of_time and never_connected is None:
             return DeadlineExceededError(
                 **fields,
-                message=f"no success after {tries}: " + _redact(_describe(cause), hidden),
+                message=f"no success after {tries}: " + _cause_text(cause, hidden),
                 hint=(
                     "The request was sent; the API may have carried it out. "
                     if acted
@@ -715,7 +732,7 @@ class ApiClient:
             return ApiUnreachableError(
                 **fields,
                 message=f"could not connect after {tries}{cut_short}: "
-                + _redact(_describe(reason), hidden),
+                + _cause_text(reason, hidden),
                 hint=f"Check that {self.base_url} is reachable from here (address, DNS, "
                 f"proxy, firewall).",
             )
@@ -725,7 +742,7 @@ class ApiClient:
             what = "the request was sent but the connection was dropped before an answer"
         return ResponseLostError(
             **fields,
-            message=f"{what} ({tries}): " + _redact(_describe(cause), hidden),
+            message=f"{what} ({tries}): " + _cause_text(cause, hidden),
             hint=(
                 "The API may have carried it out; the provider checks before trying again."
                 if acted
@@ -747,10 +764,8 @@ class ApiClient:
         tries = _attempts(attempt.attempts)
         unknown_outcome = method.upper() == "POST" and status in OUTCOME_UNKNOWN_STATUSES
         if status < 400:
-            hint = (
-                f"The API redirected to {response.headers.get('Location', '(nowhere)')!r}; "
-                f"set the base URL to where it points."
-            )
+            where = api_text(response.headers.get("Location", "(nowhere)"), hidden, 200)
+            hint = f"The API redirected to {where!r}; set the base URL to where it points."
         elif status == 401:
             hint = f"Check the credential: {self._credential_hint}."
         elif status == 403:
@@ -781,7 +796,7 @@ class ApiClient:
             method=method,
             path=path,
             status=status,
-            message=_redact(_server_message(response), hidden),
+            message=api_text(_server_message(response), hidden, MAX_MESSAGE_CHARS),
             hint=hint,
             may_have_acted=unknown_outcome,
         )
@@ -799,16 +814,9 @@ def _attempts(count: int) -> str:
     return f"{count} attempt{'' if count == 1 else 's'}"
 
 
-def _redact(text: str, hidden: Iterable[str]) -> str:
-    """``text`` with every hidden value replaced by ``***``."""
-    for value in hidden:
-        if value:
-            text = text.replace(value, REDACTED)
-    return text
-
-
 def _server_message(response: requests.Response) -> str:
-    """The server's own words: ilert's ``message``, Level's ``error``, else the body's start."""
+    """The server's own words, whole: ilert's ``message``, Level's ``error``, else the body
+    (the caller redacts, then cuts)."""
     try:
         body = response.json()
     except ValueError:
@@ -817,9 +825,14 @@ def _server_message(response: requests.Response) -> str:
         for field_name in ("message", "error", "detail"):
             value = body.get(field_name)
             if isinstance(value, str) and value:
-                return value[:MAX_MESSAGE_CHARS]
+                return value
     text = response.text.strip()
-    return text[:MAX_MESSAGE_CHARS] if text else (response.reason or "no message")
+    return text if text else (response.reason or "no message")
+
+
+def _cause_text(cause: BaseException, hidden: Iterable[str]) -> str:
+    """A low-level failure for a message: redacted, on one line, then cut."""
+    return api_text(_describe(cause), hidden, MAX_MESSAGE_CHARS)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -867,17 +880,19 @@ def _connect_failure(exc: BaseException) -> BaseException | None:
 
 
 def _describe(cause: BaseException) -> str:
-    """A short text for a low-level failure (urllib3 puts the pool's repr in its own)."""
+    """The text of a low-level failure (urllib3 puts the pool's repr in its own); whole,
+    the caller redacts, then cuts."""
     if isinstance(cause, DeadlineExceeded | ConnectionError):
         text = str(cause) or type(cause).__name__
     elif isinstance(cause, NewConnectionError | NameResolutionError | ConnectTimeoutError):
         text = str(cause).split(": ", 1)[-1]
     else:
         text = str(cause)
-    return f"{type(cause).__name__}: {text}"[:MAX_MESSAGE_CHARS]
+    return f"{type(cause).__name__}: {text}"
 
 
 __all__ = [
+    "REDACTED",
     "ApiClient",
     "ApiError",
     "ApiUnreachableError",
@@ -899,5 +914,6 @@ __all__ = [
     "is_loopback",
     "new_session",
     "normalise_base_url",
+    "proxies_for",
     "rate_limited_wait",
 ]

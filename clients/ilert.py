@@ -258,6 +258,25 @@ class IlertClient:
             for item in self._pages("/api/alerts", page_size, ALERTS_PAGE_SIZE_MAX, params)
         ]
 
+    def list_alerts_reported(
+        self,
+        source_ids: Sequence[int],
+        since: str,
+        until: str,
+        *,
+        page_size: int = ALERTS_PAGE_SIZE_MAX,
+    ) -> list[Alert]:
+        """The alerts of these alert sources (one query: ``sources`` repeated) that ilert
+        reported between ``since`` and ``until`` (ISO-UTC, its ``from``/``until`` on
+        ``reportTime``), page by page as ilert's reference describes."""
+        params: dict[str, Any] = {
+            "sources": [int(each) for each in source_ids], "from": since, "until": until,
+        }
+        return [
+            self._api.parse(Alert, item, "GET", "/api/alerts")
+            for item in self._pages("/api/alerts", page_size, ALERTS_PAGE_SIZE_MAX, params)
+        ]
+
     def get_alert(self, alert_id: int) -> Alert:
         """GET one alert by id."""
         return self._api.call(Alert, "GET", f"/api/alerts/{int(alert_id)}")

@@ -40,6 +40,7 @@ DEFAULT_BASE_URL = "https://api.level.io"
 WEBHOOKS_PATH = "/v2/webhooks"
 GROUPS_PATH = "/v2/groups"
 DEVICES_PATH = "/v2/devices"
+ALERTS_PATH = "/v2/alerts"
 PAGE_SIZE_MAX = 100
 MAX_PAGES = 1000  # a guard against a server that never says has_more=false
 
@@ -261,6 +262,20 @@ class LevelClient:
             for item in self._pages("/v2/alerts", page_size, params)
         ]
 
+    def alert_pages(
+        self, *, status: str | None = None, page_size: int = PAGE_SIZE_MAX
+    ) -> Iterator[list[LevelAlert]]:
+        """Alerts page by page (``limit`` + ``starting_after``), so that a caller may stop
+        early: Level's list has no time filter (only ``status`` and ``device_id``)."""
+        params = {"status": status} if status else {}
+        page: list[LevelAlert] = []
+        for item in self._pages(ALERTS_PATH, page_size, params, page_ends=True):
+            if item is _PAGE_END:
+                yield page
+                page = []
+            else:
+                page.append(self._api.parse(LevelAlert, item, "GET", ALERTS_PATH))
+
     def get_alert(self, alert_id: str) -> LevelAlert:
         """GET one alert."""
         return self._api.call(LevelAlert, "GET", f"/v2/alerts/{quote(alert_id, safe='')}")
@@ -270,9 +285,10 @@ class LevelClient:
         self._api.request("POST", f"/v2/alerts/{quote(alert_id, safe='')}/resolve")
 
     def _pages(
-        self, path: str, page_size: int, params: dict[str, Any]
-    ) -> Iterator[dict[str, Any]]:
-        """Items of a cursor-paged list: ``limit`` + ``starting_after`` until ``has_more`` ends."""
+        self, path: str, page_size: int, params: dict[str, Any], *, page_ends: bool = False
+    ) -> Iterator[Any]:
+        """Items of a cursor-paged list: ``limit`` + ``starting_after`` until ``has_more`` ends
+        (``page_ends``: a ``_PAGE_END`` marker after each page's items)."""
         if not 1 <= page_size <= PAGE_SIZE_MAX:
             raise ValueError(f"page_size must be between 1 and {PAGE_SIZE_MAX}")
         cursor: str | None = None
@@ -285,10 +301,15 @@ class LevelClient:
             if not isinstance(data, list):
                 raise self._api.malformed("GET", path, "the answer has no data list (a page)")
             yield from data
+            if page_ends:
+                yield _PAGE_END
             if not page.get("has_more") or not data:
                 return
             cursor = str(data[-1]["id"])
         raise self._api.malformed("GET", path, f"has_more was still true after {MAX_PAGES} pages")
+
+
+_PAGE_END = object()  # the end of one page, in ``LevelClient._pages(page_ends=True)``
 
 
 def _sensitive(body: Mapping[str, Any]) -> tuple[str | None, ...]:

@@ -143,6 +143,7 @@ def _instructions(
             enabled=values[2],
             device_groups=values[3],
             has_secret=values[4],
+            stack=pulumi.get_stack(),
         )
     )
 
@@ -155,13 +156,24 @@ def setup_instructions(
     enabled: bool,
     device_groups: list[str] | None,
     has_secret: bool,
+    stack: str | None = None,
+    url: str | None = None,
 ) -> str:
-    """Level's manual procedure for one integration, as numbered steps in its web UI."""
+    """Level's manual procedure for one integration, as numbered steps in its web UI: the
+    checklist of manual mode. The URL is a secret: it appears only when ``url`` is given
+    (``make instructions SHOW_SECRETS=1``); otherwise step 1 says where to read it."""
     events = " and ".join(f'"{EVENT_LABELS.get(event, event)}"' for event in event_types)
     secret_step = (
         "  4. Enter the webhook secret from your stack config (webhookSecret) in Secret.\n"
         if has_secret
         else "  4. Leave Secret empty (no webhookSecret is configured).\n"
+    )
+    copy_step = (
+        f"  1. Copy this ilert webhook URL exactly, without spaces (it is a secret):\n"
+        f"     {url}\n"
+        if url else
+        f"  1. Copy the ilert webhook URL: pulumi stack output {output_name} --show-secrets\n"
+        f"     (the integrationUrl field; copy it exactly, without spaces).\n"
     )
     step = 6
     groups_step = ""
@@ -174,10 +186,15 @@ def setup_instructions(
             f"     instead (eventFilter on this integration) and remove deviceGroups.\n"
         )
         step = 7
+    audit_step = (
+        f"\n  {step + 2}. Check it: make verify STACK={stack} waits for your test alert to open "
+        f"and\n     resolve in ilert; make audit STACK={stack} later checks every Level alert "
+        f"meant for it."
+        if stack else ""
+    )
     return (
         f"Level webhook for ilert alert source {source_name!r} (manual mode):\n"
-        f"  1. Copy the ilert webhook URL: pulumi stack output {output_name} --show-secrets\n"
-        f"     (the integrationUrl field; copy it exactly, without spaces).\n"
+        f"{copy_step}"
         f"  2. In Level, open Settings > Webhooks and click + Add webhook.\n"
         f"  3. Paste the URL as the endpoint.\n"
         f"{secret_step}"
@@ -190,4 +207,5 @@ def setup_instructions(
         f"     source, and resolving it in Level must resolve it in ilert. If nothing arrives,\n"
         f"     check the URL, both events, that the alert source is active, and the webhook's\n"
         f"     Requests tab (delivery log) in Level."
+        f"{audit_step}"
     )

@@ -96,8 +96,9 @@ def run_preflight(
             f"for a drift check with a read-only key); got {mode!r}. Unset it or fix it."
         )
         return report
-    ilert = _endpoint(ILERT, get, env, report)
-    level = _endpoint(LEVEL, get, env, report) if settings.webhook_management == "api" else None
+    ilert = _endpoint(ILERT, get, env, report, settings.stack)
+    level = (_endpoint(LEVEL, get, env, report, settings.stack)
+             if settings.webhook_management == "api" else None)
     if ilert is not None:
         _check_ilert(ilert, tuning_for("ilert", get), settings, report)
     if settings.webhook_management == "manual":
@@ -112,10 +113,11 @@ def run_preflight(
 
 
 def _endpoint(
-    api: ApiSettings, get: ConfigLookup, env: Mapping[str, str], report: Report
+    api: ApiSettings, get: ConfigLookup, env: Mapping[str, str], report: Report,
+    stack: str | None = None,
 ) -> Endpoint | None:
     try:
-        return resolve(api, get, env)
+        return resolve(api, get, env, stack=stack)
     except (MissingCredentialError, ValueError) as error:
         report.problems.append(str(error))
         return None

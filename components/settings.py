@@ -195,6 +195,8 @@ class StackSettings:
     # Sentences the program shows as warnings (pulumi.log.warn): nothing wrong, one thing
     # worth knowing (a level: key that manual mode uses only to delete old webhooks).
     warnings: tuple[str, ...] = ()
+    # The stack's name when the caller knew it (sandbox* stacks keep to loopback base URLs).
+    stack: str | None = None
 
 
 def slug(text: str) -> str:
@@ -209,6 +211,7 @@ def load_settings(
     config_keys: Iterable[str] | None = None,
     environ: Mapping[str, str] | None = None,
     check_routing: bool = True,
+    stack: str | None = None,
 ) -> StackSettings:
     """Read and validate the stack settings; raises ``SettingsError`` naming key and fix.
 
@@ -220,6 +223,9 @@ def load_settings(
     reported in one ``SettingsError``, one line each. ``check_routing`` (default on, as at
     every preview) refuses two integrations that would page for the same Level alert;
     ``make doctor`` turns it off to report that against the live setup instead.
+    ``stack``: the stack's name, where known: its base URLs are then checked against it
+    (``clients.endpoints``: a sandbox stack's are loopback, a real one's loopback URL never
+    comes from the environment).
     """
     lines = unknown_keys(config_keys or ())
     management = (get(WEBHOOK_MANAGEMENT_KEY) or "api").strip()
@@ -233,7 +239,7 @@ def load_settings(
         used_in_manual_mode_only_to_delete(config_keys or ()) if management == "manual" else []
     )
     for api in (ILERT,) if management == "manual" else (ILERT, LEVEL):
-        lines.extend(problems(api, get, environ))
+        lines.extend(problems(api, get, environ, stack=stack))
     for namespace in ("ilert", "level"):
         try:
             tuning_for(namespace, get)
@@ -267,6 +273,7 @@ def load_settings(
         integrations=integrations,
         webhook_management=cast("WebhookManagement", management),
         warnings=tuple(warnings),
+        stack=stack,
     )
 
 
@@ -517,19 +524,24 @@ def duplicates(entries: list[Any]) -> list[str]:
     return found
 
 
-# The keys of Level's API client. Manual mode makes no Level call of its own; the one use left
-# is deleting the webhooks an earlier api-mode run of the stack made (the switch to manual).
+# The keys of Level's API client. Manual mode's `up` makes no Level call of its own; its one
+# use of them is deleting the webhooks an earlier api-mode run of the stack made (the switch
+# to manual). Level's base URL and key are also what `make audit`, `make verify` and `make
+# doctor` read Level's alerts, devices and groups with in manual mode (a read-only key is
+# enough), so those two are at home in a manual-mode stack file and draw no warning.
+READ_BY_OPS = ("level:apiKey", "level:baseUrl")
 LEVEL_API_KEYS = tuple(
-    key for key in sorted(KNOWN_KEYS) if key.startswith("level:") and key != WEBHOOK_MANAGEMENT_KEY
+    key for key in sorted(KNOWN_KEYS)
+    if key.startswith("level:") and key != WEBHOOK_MANAGEMENT_KEY and key not in READ_BY_OPS
 )
 
 
 def used_in_manual_mode_only_to_delete(config_keys: Iterable[str]) -> list[str]:
-    """One warning per ``level:`` key set in a manual-mode stack: what it is still used for.
+    """One warning per ``level:`` tuning key set in a manual-mode stack: what it is still
+    used for (``level:apiKey`` and ``level:baseUrl`` draw none: see ``READ_BY_OPS``).
 
     Not an error: a stack switched from api to manual mode deletes the webhooks it made, and
-    those deletes need Level's base URL and key (with the key removed, they would go to
-    https://api.level.io without one).
+    those deletes use the Level client's settings.
     """
     return [
         f"{key} is set while {WEBHOOK_MANAGEMENT_KEY} is manual: the stack makes no Level "

@@ -9,6 +9,9 @@ referee of these, keeps an evaluator of its own so that a bug here cannot hide t
 from icl.condition import (
     MAX_CHARS,
     MAX_DEPTH,
+    MAX_PATTERN_CHARS,
+    MAX_PATTERN_SIZE,
+    MAX_REPEAT,
     UNKNOWN,
     And,
     Compare,
@@ -20,7 +23,9 @@ from icl.condition import (
     Operand,
     Or,
     Path,
+    PatternError,
     check,
+    compile_pattern,
     disjoint,
     evaluate,
     level_context,
@@ -31,13 +36,15 @@ from icl.condition import (
     matches,
     parse,
     paths,
+    pattern_problem,
     resolve,
     walk,
 )
 
 __all__ = [
-    "MAX_CHARS", "MAX_DEPTH", "UNKNOWN", "And", "Compare", "IclSyntaxError", "Literal", "Node",
-    "Not", "NotEmulated", "Operand", "Or", "Path", "check", "disjoint", "evaluate",
-    "level_context", "level_details", "level_event", "level_summary", "literals", "matches",
-    "parse", "paths", "resolve", "walk",
+    "MAX_CHARS", "MAX_DEPTH", "MAX_PATTERN_CHARS", "MAX_PATTERN_SIZE", "MAX_REPEAT", "UNKNOWN",
+    "And", "Compare", "IclSyntaxError", "Literal", "Node", "Not", "NotEmulated", "Operand", "Or",
+    "Path", "PatternError", "check", "compile_pattern", "disjoint", "evaluate", "level_context",
+    "level_details", "level_event", "level_summary", "literals", "matches", "parse", "paths",
+    "pattern_problem", "resolve", "walk",
 ]

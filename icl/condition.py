@@ -32,6 +32,13 @@ unknown (doctor says "depends on ...").
 Choices where ilert documents nothing: ``regex`` searches (does not need to match the
 whole string), ignoring case; the regex runs with the ``regex`` library's timeout and on
 at most ``MAX_SUBJECT_CHARS`` characters, so no pattern can hang the sandbox or doctor.
+The compile has no timeout and takes memory in proportion to the pattern with its repeats
+written out (``x{4294967294}`` takes gigabytes, then ``MemoryError``), so a pattern is
+measured before it is compiled (``pattern_problem``): at most ``MAX_PATTERN_CHARS``
+characters, no repeat count above ``MAX_REPEAT``, at most ``MAX_PATTERN_SIZE`` atoms once
+every repeat is written out (nested repeats multiply). Beyond that, or when it does not
+compile, ``check`` refuses it at preview with the column; evaluated (a live filter in
+doctor, verify, discover), its comparison is unknown, never a crash.
 
 Bounded: a condition longer than ``MAX_CHARS`` or nested deeper than ``MAX_DEPTH`` is
 refused; the scanner is hand-written (no backtracking regular expression reads input).
@@ -39,8 +46,10 @@ refused; the scanner is hand-written (no backtracking regular expression reads i
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -52,6 +61,9 @@ MAX_CHARS: Final = 10_000
 MAX_DEPTH: Final = 64
 MAX_SUBJECT_CHARS: Final = 100_000
 REGEX_TIMEOUT_SECONDS: Final = 0.05
+MAX_PATTERN_CHARS: Final = 1_000
+MAX_REPEAT: Final = 1_000
+MAX_PATTERN_SIZE: Final = 10_000
 
 #: Operators between two operands, by the type of value they work on (ilert's table).
 STRING_OPERATORS: Final = (
@@ -265,7 +277,10 @@ def _string(text: str, start: int) -> tuple[str, int]:
                         text,
                         bad,
                     ) from None
-            out.append(nxt)
+            # Single quotes document two escapes, \' and \\; any other backslash is kept
+            # as written, so a regex such as '\d+ minutes' means what it says.
+            kept = quote == "'" and nxt not in "'\\"
+            out.append(char + nxt if kept else nxt)
             i += 2
         elif char == quote:
             return "".join(out), i + 1
@@ -571,19 +586,127 @@ def parse(text: str) -> Node:
 
 
 def check(text: str) -> None:
-    """Raise :class:`IclSyntaxError` when ``text`` is not a valid condition; also compiles
-    every ``regex`` pattern given as a literal."""
+    """Raise :class:`IclSyntaxError` when ``text`` is not a valid condition; also measures
+    and compiles every ``regex`` pattern given as a literal (``compile_pattern``)."""
     tree = parse(text)
     for node in walk(tree):
         if isinstance(node, Compare) and node.op == "regex" and isinstance(node.right, Literal):
             pattern = node.right.value
             if isinstance(pattern, str):
                 try:
-                    regex.compile(pattern)
-                except regex.error as exc:
-                    raise IclSyntaxError(
-                        f"the regular expression is not valid: {exc}", text, node.right.offset
-                    ) from None
+                    compile_pattern(pattern)
+                except PatternError as exc:
+                    raise IclSyntaxError(str(exc), text, node.right.offset) from None
+
+
+class PatternError(ValueError):
+    """A ``regex`` pattern that is refused (too big to compile safely) or does not compile."""
+
+
+_BRACES: Final = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
+_BRACED_ESCAPES: Final = frozenset("pPNx")
+_NO_GROUP: Final = re.compile(r"\?(?:#[^)]*|[A-Za-z^-]*)\)")
+_GROUP_PREFIX: Final = re.compile(
+    r"\?(?:P?<[A-Za-z_]\w*>|'[A-Za-z_]\w*'|<[=!]|[=!:>|]|[A-Za-z^-]*:)"
+)
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` must not be compiled, or None: too long, a repeat count too big, or
+    too big once its repeats are written out. It reads the pattern without compiling it;
+    where it cannot tell (an odd construct), it counts more, never less."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return (f"the regular expression has {len(pattern)} characters; this project accepts "
+                f"at most {MAX_PATTERN_CHARS}")
+    frames: list[int] = [0]  # the size of each open group so far, innermost last
+    last = 0  # the size of the atom a quantifier would repeat
+    at = 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "{" and (braces := _BRACES.match(pattern, at)) and (
+            braces[1] or braces[3]
+        ):
+            low = int(braces[1] or 0)
+            high = int(braces[3]) if braces[3] else (None if braces[2] else low)
+            count = max(low, high or 0)
+            if count > MAX_REPEAT:
+                return (f"the regular expression repeats something {count} times; this "
+                        f"project accepts at most {MAX_REPEAT} (each repeat is written out "
+                        f"when it is compiled)")
+            frames[-1] += last * (max(count, 1) - 1)
+            last *= max(count, 1)
+            at = braces.end()
+        else:
+            at, size = _atom(pattern, at, frames)
+            if size is not None:  # an atom (a closed group counts as one)
+                frames[-1] += size
+                last = size
+            elif char in "|(":
+                last = 0
+        if frames[-1] > MAX_PATTERN_SIZE or sum(frames) > MAX_PATTERN_SIZE:
+            return (f"the regular expression is too big once its repeats are written out "
+                    f"(more than {MAX_PATTERN_SIZE} parts: nested repeats multiply); "
+                    f"repeat less, or match a shorter part")
+    return None
+
+
+def _atom(pattern: str, at: int, frames: list[int]) -> tuple[int, int | None]:
+    """Read what starts at ``at``: (where the next thing starts, the size of the atom read,
+    or None for a group's bracket, a quantifier or ``|``)."""
+    char = pattern[at]
+    end, size = at + 1, None if char in "|*+?" else 1
+    if char == "\\":
+        braced = pattern[at + 1 : at + 2] in _BRACED_ESCAPES and pattern[at + 2 : at + 3] == "{"
+        closing = pattern.find("}", at) if braced else -1
+        end = closing + 1 if closing != -1 else (len(pattern) if braced else at + 2)
+    elif char == "[":
+        end = _class_end(pattern, at)
+    elif char == "(":
+        # (?i) and (?#...) are no group; (?:, (?P<name>, (?=, ... open one, and their
+        # prefix is no atom.
+        size = None
+        closed = _NO_GROUP.match(pattern, at + 1)
+        if closed:
+            end = closed.end()
+        else:
+            frames.append(0)
+            prefix = _GROUP_PREFIX.match(pattern, at + 1)
+            end = prefix.end() if prefix else at + 1
+    elif char == ")":
+        size = max(frames.pop() if len(frames) > 1 else 0, 1)
+    return end, size
+
+
+def _class_end(pattern: str, at: int) -> int:
+    """Where the character class opened at ``at`` ends (after its ``]``)."""
+    at += 1
+    if pattern[at : at + 1] == "^":
+        at += 1
+    if pattern[at : at + 1] == "]":  # a ] first is itself
+        at += 1
+    while at < len(pattern):
+        if pattern[at] == "\\":
+            at += 2
+        elif pattern.startswith("[:", at) and (end := pattern.find(":]", at + 2)) != -1:
+            at = end + 2
+        elif pattern[at] == "]":
+            return at + 1
+        else:
+            at += 1
+    return at
+
+
+@functools.lru_cache(maxsize=256)
+def compile_pattern(pattern: str) -> regex.Pattern[str]:
+    """``pattern`` compiled as ICL's ``regex`` uses it (ignoring case), once measured
+    (``pattern_problem``); raises :class:`PatternError` saying why not."""
+    problem = pattern_problem(pattern)
+    if problem:
+        raise PatternError(problem)
+    try:
+        return regex.compile(pattern, regex.IGNORECASE)
+    except (regex.error, MemoryError, RecursionError, OverflowError, ValueError) as exc:
+        raise PatternError(f"the regular expression is not valid: {exc}") from None
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -680,6 +803,10 @@ class _TypeError(Exception):
     """A comparison of values it does not apply to: false, by ICL's rule."""
 
 
+class _Undecided(Exception):
+    """A comparison this project cannot decide (a pattern it will not compile): unknown."""
+
+
 def _compare(node: Compare, context: Mapping[str, object]) -> bool | None:
     left = _value(node.left, context)
     right = _value(node.right, context) if node.right is not None else None
@@ -689,6 +816,8 @@ def _compare(node: Compare, context: Mapping[str, object]) -> bool | None:
         outcome = _apply(node.op, left, right)
     except _TypeError:
         return False
+    except _Undecided:
+        return None
     return (not outcome) if node.negated else outcome
 
 
@@ -747,10 +876,12 @@ def _plain(value: object) -> object:
 
 
 def _search(pattern: str, subject: str) -> bool:
+    if pattern_problem(pattern):  # ilert may run it; this project will not compile it
+        raise _Undecided
     try:
-        compiled = regex.compile(pattern, regex.IGNORECASE)
+        compiled = compile_pattern(pattern)
         return compiled.search(subject, timeout=REGEX_TIMEOUT_SECONDS) is not None
-    except (regex.error, TimeoutError):
+    except (PatternError, TimeoutError):
         raise _TypeError from None
 
 

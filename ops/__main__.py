@@ -1,12 +1,13 @@
-"""``python -m ops doctor|verify|discover --stack <name> [--json]``; the Makefile calls it.
-``python -m ops fleet up|preview|drift|destroy [--stacks ...]``: every stack at once (make
-fleet-up, fleet-preview, fleet-drift, fleet-destroy; see ``ops.fleet``).
+"""``python -m ops doctor|verify|audit|instructions|discover --stack <name> [--json]``; the
+Makefile calls it. ``python -m ops fleet up|preview|drift|destroy [--stacks ...]``: every
+stack at once (make fleet-up, fleet-preview, fleet-drift, fleet-destroy; see ``ops.fleet``).
 
-Exit codes of doctor and verify: 0 every check passed, 1 a check failed, 2 the command could
-not run (no such stack file, invalid settings, no confirmation for a real alert,
-interrupted). Of fleet: 0 every stack ran and none drifted, 7 some stack drifted, 2 some
-stack failed or the fleet could not run. Of discover (ops/discover.py): 0 written, 1 nothing
-to write, 2 could not run.
+Exit codes of doctor and verify: 0 no check failed (what was not checked is said: the Level
+side in manual mode), 1 a check failed, 2 the command could not run (no such stack file,
+invalid settings, no confirmation for a real alert, interrupted). Of audit (ops/audit.py): 0
+clean or nothing to judge, 1 findings, 2 could not run. Of instructions: 0, or 2. Of fleet: 0
+every stack ran and none drifted, 7 some stack drifted, 2 some stack failed or the fleet could
+not run. Of discover (ops/discover.py): 0 written, 1 nothing to write, 2 could not run.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ops import discover, fleet
+from ops import audit as ops_audit
+from ops import discover, fleet, manual
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, stack_outputs
 from ops.report import (
     EXIT_COULD_NOT_RUN,
     EXIT_FAILED,
     EXIT_OK,
+    Check,
     as_json,
     dump,
     exit_code,
@@ -31,8 +34,6 @@ from ops.report import (
 )
 from ops.stack import Stack, StackError, load_stack
 from ops.verify import Verify
-
-DEFAULT_TIMEOUT = 60.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,13 +59,36 @@ def parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--yes", action="store_true",
                         help="confirm a real alert (pages the on-call person)")
-    verify.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds to wait for each change in ilert (default 60)")
+    verify.add_argument(
+        "--timeout", type=float, default=None,
+        help="seconds to wait for each change (default 60; manual mode on real accounts 600: "
+        "a person raises and resolves the alert in Level)",
+    )
     verify.add_argument("--poll", type=float, default=1.0, help="seconds between looks")
     verify.add_argument(
         "--send-delivery", action="store_true",
         help="post a Level-shaped delivery even on the sandbox (the real-account method)",
     )
+    audit = commands.add_parser(
+        "audit", parents=[common],
+        help="prove the Level side from evidence: Level's alerts against ilert's, GETs only",
+        description=ops_audit.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument("--window", default="24h",
+                       help="how far back: 24h (default), 90m, 7d, or seconds")
+    audit.add_argument("--since", default=None, help="window start, ISO-UTC (instead of --window)")
+    audit.add_argument("--until", default=None, help="window end, ISO-UTC (default: now)")
+    audit.add_argument(
+        "--settle", type=float, default=ops_audit.DEFAULT_SETTLE,
+        help="leave alerts of the last SECONDS unjudged (default 120: Level retries a "
+        "delivery for minutes; the sandbox delivers at once: 0)",
+    )
+    steps = commands.add_parser(
+        "instructions", parents=[common],
+        help="print each integration's Level UI steps as plain numbered text",
+    )
+    steps.add_argument("--show-secrets", action="store_true",
+                       help="put each integration's ilert URL (a secret) into its steps")
     found = commands.add_parser(
         "discover", help="write Pulumi.<stack>.yaml from the hand-made setup, GETs only",
         description=discover.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -101,6 +125,8 @@ def main(
         return discover.run(options, out, err)
     if args.command == "fleet":
         return fleet.main(args, out, err, sys.stdin)
+    if args.command == "instructions" and not args.show_secrets:
+        outputs = outputs or Outputs(None, "not needed (no URL is shown)")
     try:
         stack = load_stack(args.stack, args.project_dir)
         stack.integrations(args.integration)  # an unknown INTEGRATION stops here
@@ -115,9 +141,29 @@ def main(
     found = outputs if outputs is not None else stack_outputs(
         stack.name, project_dir=args.project_dir
     )
+    return _command(stack, found, apis, args, (out, err), verify_factory)
+
+
+def _command(  # noqa: PLR0917 (the parts main has already built)
+    stack: Stack,
+    outputs: Outputs,
+    apis: Apis,
+    args: argparse.Namespace,
+    streams: tuple[TextIO, TextIO],
+    verify_factory: type[Verify],
+) -> int:
+    """One of the stack's commands, once the stack and its clients are built."""
+    out, err = streams
     if args.command == "doctor":
-        return _doctor(stack, found, apis, args, out)
-    return _verify(stack, found, apis, args, out, err, verify_factory)
+        return _doctor(stack, outputs, apis, args, out)
+    if args.command == "audit":
+        return _audit(stack, outputs, apis, args, out, err)
+    if args.command == "verify":
+        return _verify(stack, outputs, apis, args, out, err, verify_factory)
+    return manual.print_instructions(
+        stack, outputs, apis, only=args.integration, show_secrets=args.show_secrets,
+        as_json=args.json, out=out, err=err,
+    )
 
 
 def _where(stack: Stack) -> str:
@@ -131,10 +177,11 @@ def _doctor(
 ) -> int:
     checks = Doctor(stack, outputs, apis, probe_write=args.probe_write).run(args.integration)
     code = exit_code(checks)
+    not_checked = [c.id for c in checks if c.status == "skip"]
     if args.json:
         dump({
             "command": "doctor", "stack": stack.name, "ok": code == EXIT_OK,
-            "ids_from": outputs.origin, "checks": as_json(checks),
+            "not_checked": not_checked, "ids_from": outputs.origin, "checks": as_json(checks),
         }, out)
         return code
     out.write(f"level-ilert doctor, stack {stack.name} ({_where(stack)})\n")
@@ -146,9 +193,57 @@ def _doctor(
     for integration in stack.integrations(args.integration):
         headings[integration.name] = f"{integration.name} (resource {integration.pulumi_name})"
     render(checks, headings, out)
-    failed = sum(c.status == "fail" for c in checks)
-    out.write(f"\n{'all checks passed' if not failed else f'{failed} check(s) failed'}\n")
+    out.write(f"\n{doctor_verdict(stack, checks)}\n")
     return code
+
+
+def doctor_verdict(stack: Stack, checks: Sequence[Check]) -> str:
+    """The last line: what failed, and never "all checks passed" when something was not
+    checked (the Level side of a manual-mode stack is never checked by doctor)."""
+    failed = sum(c.status == "fail" for c in checks)
+    skipped = [c for c in checks if c.status == "skip"]
+    if failed:
+        return f"{failed} check(s) failed" + (
+            f", {len(skipped)} not checked" if skipped else ""
+        )
+    if not skipped:
+        return "all checks passed"
+    if stack.settings.webhook_management != "api":
+        return (
+            f"no check failed, but the Level side was NOT checked (manual mode: Level's API "
+            f"cannot show webhooks): `make audit STACK={stack.name}` checks it from evidence"
+        )
+    return f"no check failed, but {len(skipped)} check(s) were not made (see - above)"
+
+
+def _audit(  # noqa: PLR0917 (the parts main has already built)
+    stack: Stack,
+    outputs: Outputs,
+    apis: Apis,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    def cannot(message: str) -> int:
+        err.write(f"audit could not run: {message}\n")
+        if args.json:
+            dump({"command": "audit", "stack": stack.name, "ok": False, "error": message,
+                  "findings": []}, out)
+        return EXIT_COULD_NOT_RUN
+
+    try:
+        window = ops_audit.window_of(args.window, args.since, args.until, args.settle)
+    except ValueError as exc:
+        return cannot(str(exc))
+    try:
+        report = ops_audit.Audit(stack, outputs, apis, window, only=args.integration).run()
+    except ops_audit.AuditError as exc:
+        return cannot(str(exc))
+    if args.json:
+        dump(report.as_json(), out)
+    else:
+        ops_audit.render(report, out, [i.name for i in stack.integrations(args.integration)])
+    return report.code
 
 
 def _verify(  # noqa: PLR0917 (the parts main has already built)
@@ -174,6 +269,14 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
             f"verify on the sandbox ({names}): nobody is paged. Each test alert is raised where "
             "only its integration should receive it; every alert it opens is resolved again.\n"
         )
+    elif verify.by_person:
+        err.write(
+            f"verify in manual mode ({names}): it sends nothing itself. It tests each "
+            "integration with an alert raised in Level, through your hand-made webhook: an "
+            "active one the declared routing sends there, or one you raise when asked (it pages "
+            "like any alert). It waits up to "
+            f"{verify.timeout:g} s for each step (TIMEOUT=<seconds>).\n"
+        )
     else:
         err.write(
             f"WARNING: verify sends a real test alert to ilert alert source(s) {names} of stack "
@@ -191,9 +294,11 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
             break
     interrupted = any(r.interrupted for r in results)
     ok = all(r.ok for r in results) and not interrupted
+    not_checked = [s for r in results for s in r.not_checked]
     if args.json:
         dump({
             "command": "verify", "stack": stack.name, "mode": verify.mode, "ok": ok,
+            "not_checked": [f"{s.scope}: {s.id}" for s in not_checked],
             "integrations": [
                 {"name": r.name, "ok": r.ok, "steps": as_json(r.steps), "cleanup": r.cleanup}
                 for r in results
@@ -205,10 +310,20 @@ def _verify(  # noqa: PLR0917 (the parts main has already built)
             render(result.steps, {}, out)
             for line in result.cleanup:
                 out.write(f"  clean-up: {line}\n")
-        out.write(f"\n{'verified' if ok else 'NOT verified'}\n")
+        out.write(f"\n{verify_verdict(ok, not_checked)}\n")
     if interrupted:
         return EXIT_COULD_NOT_RUN
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def verify_verdict(ok: bool, not_checked: Sequence[Check]) -> str:
+    """The last line: never "verified" alone when a link was not checked."""
+    if not ok:
+        return "NOT verified"
+    if not not_checked:
+        return "verified"
+    return (f"verified as far as it could see; NOT checked: {len(not_checked)} link(s) (the "
+            "lines marked -)")
 
 
 if __name__ == "__main__":

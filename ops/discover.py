@@ -42,6 +42,7 @@ import yaml
 from clients.endpoints import ILERT, LEVEL, EndpointSettingError, resolve
 from clients.failures import KnownFailure
 from clients.tuning import TuningError, tuning_for
+from clients.untrusted import one_line
 from components.settings import (
     INTEGRATIONS_KEY,
     WEBHOOK_MANAGEMENT_KEY,
@@ -103,11 +104,14 @@ class DiscoverError(Exception):
     """Discover cannot run or cannot write; the message says why and what to do."""
 
 
-def read_settings(lookup: Lookup, environ: Mapping[str, str], *, level: bool) -> ReadSettings:
-    """Endpoints and tuning from the stack file's config (``lookup``), else the environment."""
+def read_settings(
+    lookup: Lookup, environ: Mapping[str, str], *, level: bool, stack: str | None = None
+) -> ReadSettings:
+    """Endpoints and tuning from the stack file's config (``lookup``), else the environment
+    (checked against ``stack``: a loopback URL from the environment for sandbox* only)."""
     try:
-        ilert = resolve(ILERT, lookup, environ)
-        level_endpoint = resolve(LEVEL, lookup, environ) if level else None
+        ilert = resolve(ILERT, lookup, environ, stack=stack)
+        level_endpoint = resolve(LEVEL, lookup, environ, stack=stack) if level else None
         return ReadSettings(
             ilert=ilert,
             ilert_tuning=tuning_for("ilert", lookup),
@@ -254,11 +258,11 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
             raise DiscoverError(f"{path.name} cannot be read: {error}") from None
     lookup: Lookup = existing.lookup if existing else _new_stack_lookup(options.stack, env)
     manual = str(lookup(WEBHOOK_MANAGEMENT_KEY) or "api").strip() == "manual"
-    everything = read(read_settings(lookup, env, level=not manual))
+    everything = read(read_settings(lookup, env, level=not manual, stack=options.stack))
     owners = (managed or managed_elsewhere)(options.stack, options.project_dir,
                                             _backend_env(options, env),
-                     ilert_base_url=everything.ilert_base_url,
-                     level_base_url=everything.level_base_url)
+                                            ilert_base_url=everything.ilert_base_url,
+                                            level_base_url=everything.level_base_url)
     live, elsewhere = leave_out_managed(everything, owners)
     plan = build_plan(live, options.stack, existing.entries if existing else {})
     if not plan.entries:
@@ -289,16 +293,19 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
 
 
 def _new_stack_lookup(stack: str, environ: Mapping[str, str]) -> Lookup:
-    """A stack without a file reads the environment; a ``sandbox*`` stack falls back on the
-    local sandbox (its URLs and credentials, as make runs it) for what the environment leaves
-    unset, never on the real APIs' default URLs."""
+    """A stack without a file reads the environment. A ``sandbox*`` stack reads the local
+    sandbox, as make runs it, for each API whose base URL the environment does not set (its
+    URL, and its credential unless exported), never the real APIs' default URLs."""
     if not sandbox_stack.is_sandbox(stack):
         return lambda _key: None
-    env_vars = {ILERT.base_url_key: ILERT.base_url_env, LEVEL.base_url_key: LEVEL.base_url_env,
-                ILERT.credential_key: ILERT.credential_env,
-                LEVEL.credential_key: LEVEL.credential_env}
-    defaults = {key: value for key, value in sandbox_stack.config_defaults().items()
-                if not environ.get(env_vars.get(key, ""), "").strip()}
+    sandbox = sandbox_stack.config_defaults()
+    defaults: dict[str, str] = {}
+    for api in (ILERT, LEVEL):
+        if environ.get(api.base_url_env, "").strip():
+            continue  # a sandbox on other ports: the environment says everything
+        defaults[api.base_url_key] = sandbox[api.base_url_key]
+        if not environ.get(api.credential_env, "").strip():
+            defaults[api.credential_key] = sandbox[api.credential_key]
     return defaults.get
 
 
@@ -373,7 +380,8 @@ def summary_text(options: Options, result: Result, out: TextIO) -> None:
     if result.backup:
         out.write(f"the previous file is kept as {result.backup.name}\n")
     for name in plan.dropped_previous:
-        out.write(f"dropped: the previous file's entry {name!r} (no such Level.io source now)\n")
+        out.write(f"dropped: the previous file's entry {one_line(name)!r} (no such Level.io "
+                  f"source now)\n")
     broken = [check for check in plan.findings if check.status == "fail"]
     out.write(f"\nFindings ({len(broken)} broken, {len(plan.findings) - len(broken)} notes)")
     if plan.findings:
@@ -382,14 +390,14 @@ def summary_text(options: Options, result: Result, out: TextIO) -> None:
     else:
         out.write("\n  none: every source and webhook looks healthy\n")
     out.write("\nWhat the next `make up` will change\n")
-    for entry in plan.entries:
-        out.write(f"  {entry.name}\n")
+    for entry in plan.entries:  # names from the APIs: one line each, no terminal escape
+        out.write(f"  {one_line(entry.name)}\n")
         out.write(f"      {entry.source_changes[0]}: {'; '.join(entry.source_changes[1:])}\n")
         if entry.webhook_changes:
             first, *rest = entry.webhook_changes
             out.write(f"      {first}{': ' + '; '.join(rest) if rest else ''}\n")
     for kept in plan.kept_out:
-        out.write(f"  {kept.source.name}: kept out of the file, not touched\n")
+        out.write(f"  {one_line(kept.source.name)}: kept out of the file, not touched\n")
     if plan.loose:
         out.write("  Level webhooks that no entry takes over: not touched\n")
     created = sum(entry.webhook is None for entry in plan.entries) if live.webhooks else 0

@@ -7,26 +7,79 @@ after the last entry. With ``--force`` the existing file is loaded the same way 
 the keys discover owns are replaced: its encrypted secrets (``secure:`` values,
 ``encryptionsalt``), other keys and comments stay. Pulumi's own ``config set`` keeps these
 comments too (it edits the YAML in place).
+
+What comes from the APIs is written as data, never as structure:
+- every comment line goes through ``clients.untrusted.one_line``: a line break (``\n``,
+  ``\r``, and the NEL and line separators PyYAML also breaks on), a control character or a
+  bidirectional control in a team, policy, source or group name is written as its escape,
+  so a name can never end the comment and start a key (``\n  ilert:baseUrl: https://...``);
+  a comment is cut at ``MAX_COMMENT_CHARS``;
+- a string value (a name) is written plain only when it is a plain word YAML 1.1 (PyYAML,
+  ops/) and YAML 1.2 (ruamel, Pulumi) both read back as that same string; anything else is
+  double-quoted, with escapes for every control character. Non-Latin scripts stay as they
+  are;
+- ``dump`` parses its own text again, with PyYAML and with ruamel.yaml: every mapping's keys
+  must be exactly the document's, at every level, and the integrations exactly the values
+  meant, or nothing is written (``UnfaithfulYamlError``, a ``KnownFailure`` whose message
+  names the first difference).
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
 from ruamel.yaml.tokens import CommentToken
 
+from clients.failures import KnownFailure
+from clients.untrusted import cut, one_line
 from components.settings import INTEGRATIONS_KEY, WEBHOOK_MANAGEMENT_KEY
 from ops.discover_plan import Entry, Plan
 
 ENTRY_INDENT = 6  # the keys of an entry of the list under config:
 ITEM_INDENT = 4  # the dash of an entry
 FLOW_KEYS = ("teams", "eventTypes", "deviceGroups", "sharesAlertsWith")
+MAX_COMMENT_CHARS = 300
+#: A string that may stand plain: a word of letters or digits (any script), then letters,
+#: digits, spaces and ``. ( ) / _ -``, not ending in a space.
+_PLAIN = re.compile(r"[^\W_][\w .()/-]*(?<! )")
+
+
+class UnfaithfulYamlError(KnownFailure, ValueError):
+    """The text built does not read back as the document meant: nothing is written."""
+
+
+def comment(text: str) -> str:
+    """A comment's text as data: one line, cut at ``MAX_COMMENT_CHARS``."""
+    return cut(one_line(text), MAX_COMMENT_CHARS)
+
+
+def data(value: Any) -> Any:
+    """``value`` as YAML data: a string that could be read as anything but itself (YAML
+    1.1's ``yes``/``no``/``on``, a number, a date, ``12:30``), that holds YAML syntax
+    (``#``, ``:``, ``&``, ``*``, ``? ``, brackets, quotes) or a control character, is
+    double-quoted; a plain name is left as it is."""
+    if not isinstance(value, str) or isinstance(value, ScalarString):
+        return value
+    if _PLAIN.fullmatch(value) and _reads_as_itself(value):
+        return value
+    return DoubleQuotedScalarString(value)
+
+
+def _reads_as_itself(text: str) -> bool:
+    try:
+        read: object = pyyaml.safe_load(text)
+    except pyyaml.YAMLError:
+        return False
+    return read == text
 
 
 def yaml() -> YAML:
@@ -39,10 +92,89 @@ def yaml() -> YAML:
 
 
 def dump(document: Any) -> str:
-    """``document`` as YAML text."""
+    """``document`` as YAML text, read back first with PyYAML and ruamel.yaml: raises
+    ``UnfaithfulYamlError`` when either reads other keys, or other integrations, than the
+    document holds."""
     stream = io.StringIO()
     yaml().dump(document, stream)
-    return stream.getvalue()
+    text = stream.getvalue()
+    problem = reads_back(document, text)
+    if problem:
+        raise UnfaithfulYamlError(
+            f"Nothing written: the stack file discover built does not read back as it was "
+            f"meant ({problem}). A name read from the APIs was not written as data: this "
+            f"is a bug of discover, please report it with the name (the JSON output, "
+            f"--json, shows each one)."
+        )
+    return text
+
+
+def reads_back(document: Any, text: str) -> str | None:
+    """Why ``text`` is not ``document`` for PyYAML (what ops/ reads with) or ruamel.yaml (a
+    YAML 1.2 reader, as Pulumi's): the first key or integration that differs; else None."""
+    meant = plain(document)
+    for reader in ("PyYAML", "ruamel.yaml"):
+        try:
+            found = pyyaml.safe_load(text) if reader == "PyYAML" else plain(yaml().load(text))
+        except (pyyaml.YAMLError, YAMLError) as error:
+            return f"{reader} cannot read it: {comment(str(error))}"
+        difference = _difference(meant, found, "", exact=False)
+        if difference:
+            return f"{reader} reads {difference}"
+    return None
+
+
+def plain(value: Any) -> Any:
+    """ruamel's round-trip types as plain dicts, lists, str, int, float and bool."""
+    if isinstance(value, Mapping):
+        return {plain(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    kind = next((kind for kind in (bool, str, int, float) if isinstance(value, kind)), None)
+    return kind(value) if kind is not None else value
+
+
+def _difference(meant: Any, found: Any, where: str, *, exact: bool) -> str | None:
+    """The first place where ``found`` differs from ``meant``: every mapping's keys, and
+    (``exact``, under the integrations) every value too."""
+    if isinstance(meant, dict):
+        return _mapping_difference(meant, found, where, exact=exact)
+    if isinstance(meant, list):
+        if not isinstance(found, list) or len(found) != len(meant):
+            return f"{where} with other items than were written"
+        return next(
+            (difference for index, (item, other) in enumerate(zip(meant, found, strict=True))
+             if (difference := _difference(item, other, f"{where}[{index}]", exact=exact))),
+            None,
+        )
+    if isinstance(found, dict | list):
+        return f"{where} as a {type(found).__name__}, not the value written"
+    if exact and (type(found) is not type(meant) or found != meant):
+        return f"{where} as {comment(repr(found))}, not {comment(repr(meant))}"
+    return None
+
+
+def _mapping_difference(
+    meant: dict[Any, Any], found: Any, where: str, *, exact: bool
+) -> str | None:
+    if not isinstance(found, dict):
+        return f"{where or 'the document'} as {type(found).__name__}, not a mapping"
+    extra = [key for key in found if key not in meant]
+    if extra:
+        return f"a key {comment(_path(where, extra[0]))!r} that was not written"
+    missing = [key for key in meant if key not in found]
+    if missing:
+        return f"no key {comment(_path(where, missing[0]))!r}"
+    for key, item in meant.items():
+        inner = exact or str(key) in (INTEGRATIONS_KEY, INTEGRATIONS_KEY.partition(":")[2])
+        difference = _difference(item, found[key], _path(where, key), exact=inner)
+        if difference:
+            return difference
+    return None
+
+
+def _path(where: str, key: Any) -> str:
+    return f"{where}.{key}" if where else str(key)
 
 
 def load(path: Path) -> CommentedMap:
@@ -55,16 +187,18 @@ def _entry(entry: Entry) -> CommentedMap:
     values = CommentedMap()
     for key, value in entry.values.items():
         if key in FLOW_KEYS and isinstance(value, list):
-            flow = CommentedSeq(value)
+            flow = CommentedSeq([data(item) for item in value])
             flow.fa.set_flow_style()
             values[key] = flow
         elif isinstance(value, Mapping):  # a `secure:` ciphertext kept from the old file
             values[key] = CommentedMap(value)
+        elif isinstance(value, list):
+            values[key] = [data(item) for item in value]
         else:
-            values[key] = value
+            values[key] = data(value)
     for key, text in entry.eol.items():
         if key in values:
-            values.yaml_add_eol_comment(f"# {text}", key)
+            values.yaml_add_eol_comment(f"# {comment(text)}", key)
     for key, lines in entry.before.items():
         if key == "":
             continue
@@ -76,7 +210,8 @@ def _entry(entry: Entry) -> CommentedMap:
 def _before(mapping: CommentedMap | CommentedSeq, key: Any, lines: list[str], indent: int) -> None:
     """Comment lines before ``key``, added to any already there."""
     existing = _before_lines(mapping, key)
-    mapping.yaml_set_comment_before_after_key(key, before="\n".join([*existing, *lines]),
+    written = [comment(line) for line in lines]
+    mapping.yaml_set_comment_before_after_key(key, before="\n".join([*existing, *written]),
                                               indent=indent)
 
 
@@ -95,7 +230,7 @@ def _after_last(entry: CommentedMap, lines: list[str]) -> None:
     """Comment lines after the last key of the last entry (ruamel has no "after the last
     item" for a list, so they ride on that key's line-end comment, which starts a line)."""
     key = list(entry)[-1]
-    text = "".join(f"{' ' * ITEM_INDENT}# {line}".rstrip() + "\n" for line in lines)
+    text = "".join(f"{' ' * ITEM_INDENT}# {comment(line)}".rstrip() + "\n" for line in lines)
     item = entry.ca.items.setdefault(key, [None, None, None, None])
     token = item[2]
     if token is None:
@@ -146,7 +281,7 @@ def new_document(
     config[INTEGRATIONS_KEY] = integrations(plan)
     document = CommentedMap()
     document["config"] = config
-    document.yaml_set_start_comment("\n".join(header))
+    document.yaml_set_start_comment("\n".join(comment(line) for line in header))
     return document
 
 
@@ -163,6 +298,10 @@ def merged_document(
     if not isinstance(config, CommentedMap):
         config = CommentedMap()
         existing.insert(0, "config", config)
+    # A file written in flow style (`config: {a: b}`) gets discover's block layout: its
+    # comments cannot sit inside a flow mapping.
+    existing.fa.set_block_style()
+    config.fa.set_block_style()
 
     def key_of(full: str) -> Any:
         bare = full.partition(":")[2] if full.startswith(f"{project}:") else None

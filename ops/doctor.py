@@ -12,10 +12,12 @@ the ilert alert source (exists, is Level.io, is active, its escalation policy ex
 the declared one, its recent alerts), the Level webhook in api mode (exists, enabled,
 exactly the source's URL, both alert events, its secret, no second webhook to the same
 URL), and in manual mode what Level's API cannot show and where to look in Level's UI
-instead. Credentials are checked first (a ``secure:`` one decrypted by the Pulumi CLI when
-its env var is unset: ops/stack.py). Only GETs are sent, unless ``probe_write`` asks for
-the one write that tells a read-only Level key from a read & write one (it changes nothing;
-see ``api_extras``).
+instead, reported as NOT checked (``make audit`` checks that side from evidence). A Level
+API answering 404 on ``/v2/webhooks`` in api mode is named as the missing webhook API, not
+as a credential problem (the key is tried on a documented read). Credentials are checked
+first (a ``secure:`` one decrypted by the Pulumi CLI when its env var is unset:
+ops/stack.py). Only GETs are sent, unless ``probe_write`` asks for the one write that tells
+a read-only Level key from a read & write one (it changes nothing; see ``api_extras``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,8 @@ class Doctor:
         self.api_mode = stack.settings.webhook_management == "api"
         self.ilert_ok = False
         self.level_ok = False
+        #: why the webhook checks are not made when Level is not readable
+        self.level_skip = "Level credentials failed"
         self.owner: dict[int, Integration] = {}  # source id -> the stack's integration
 
     @property
@@ -179,7 +183,9 @@ class Doctor:
             if not self.api_mode:
                 return [check(
                     "info",
-                    "no Level API key: Level is not checked (manual mode calls no Level API)",
+                    "no Level API key: Level is not read (the stack's manual mode needs none; "
+                    "`make audit` and `make verify` read Level's alerts with a read-only key: "
+                    "export LEVEL_API_KEY)",
                 )]
             problem = self.stack.level_problem
             return [check("fail", problem.summary if problem else "Level API key is not set",
@@ -190,11 +196,7 @@ class Doctor:
             else:
                 self.apis.level_extras.read_one_alert()
         except WebhookManagementUnavailableError:
-            return [check(
-                "fail",
-                "Level's API has no webhook management (404 on /v2/webhooks)",
-                MANUAL_MODE_HINT + f", then `{self.up}`",
-            )]
+            return self._no_webhook_api()
         except UnauthorizedError:
             return [check(
                 "fail",
@@ -214,6 +216,35 @@ class Doctor:
             "alerts readable"
         )
         return [check("pass", f"Level API key works ({what})"), self._level_rights()]
+
+    def _no_webhook_api(self) -> list[Check]:
+        """api mode against an organisation whose API answers 404 on /v2/webhooks (as
+        production Level's does): the key is not at fault, the mode is. One documented read
+        tells a working key from a refused one."""
+        self.level_skip = (
+            "this Level organisation's API has no webhook management (404 on /v2/webhooks)"
+        )
+        missing = Check(
+            CREDENTIALS, "level.webhook_api", "fail",
+            "Level's API has no webhook management (it answered 404 on /v2/webhooks, as "
+            "Level's public API does): api mode cannot manage this organisation's webhooks",
+            MANUAL_MODE_HINT + f", then `{self.up}`; `make audit STACK={self.stack.name}` "
+            "then checks the Level side from evidence",
+        )
+        assert self.apis.level_extras is not None
+        try:
+            self.apis.level_extras.read_one_alert()
+        except UnauthorizedError:
+            return [Check(
+                CREDENTIALS, "level.credentials", "fail",
+                f"Level refused the API key (401), the one from {self.stack.level_from}",
+                self._refused_fix(LEVEL, "a valid Level key"),
+            ), missing]
+        except ApiError as exc:
+            return [Check(CREDENTIALS, "level.credentials", "fail",
+                          f"Level did not answer: {exc}", _base_url_fix("Level")), missing]
+        return [Check(CREDENTIALS, "level.credentials", "pass",
+                      "Level API key works (alerts readable)"), missing]
 
     def _refused_fix(self, api: ApiSettings, valid: str) -> str:
         """How to replace a refused credential, where it came from (env var or stack file)."""
@@ -389,7 +420,7 @@ class Doctor:
     ) -> list[Check]:
         scope = integration.name
         if not self.level_ok or self.apis.level is None:
-            return [Check(scope, "webhook.exists", "skip", "not checked: Level credentials failed")]
+            return [Check(scope, "webhook.exists", "skip", f"not checked: {self.level_skip}")]
         if source is None or not source.integration_url:
             return [Check(
                 scope, "webhook.exists", "skip",
@@ -508,9 +539,10 @@ class Doctor:
         where = "routing"
         if not self.api_mode:
             return [Check(
-                where, "routing.table", "info",
-                "manual mode: Level's API cannot show webhooks, so which source receives which "
-                "alert is not checked; tick the device groups the setupInstructions name",
+                where, "routing.table", "skip",
+                "routing NOT checked (manual mode: Level's API cannot show webhooks, so which "
+                "source receives which alert cannot be read); `make audit "
+                f"STACK={self.stack.name}` shows where each Level alert actually went",
             )]
         if not (self.ilert_ok and self.level_ok):
             return [Check(where, "routing.table", "skip",
@@ -644,12 +676,14 @@ class Doctor:
     def _manual_checks(self, integration: Integration) -> list[Check]:
         scope, name = integration.name, integration.pulumi_name
         return [Check(
-            scope, "webhook.manual", "info",
-            "manual mode: Level's API cannot show webhooks, so these are not checked here. In "
-            "Level, Settings > Webhooks, check by eye:",
+            scope, "webhook.manual", "skip",
+            "Level side NOT checked (manual mode: Level's API cannot show webhooks). "
+            f"`make audit STACK={self.stack.name}` checks it from evidence (Level's alerts "
+            "against ilert's); in Level, Settings > Webhooks, check by eye:",
             details=(
-                f"- the URL equals integrationUrl of `pulumi stack output {name} --show-secrets`"
-                " exactly (no spaces)",
+                f"- the URL equals exactly (no spaces) the one `make instructions "
+                f"STACK={self.stack.name} SHOW_SECRETS=1` shows for {integration.name!r} "
+                f"(integrationUrl of `pulumi stack output {name} --show-secrets`)",
                 "- Events to send: Alert active and Alert resolved are both ticked",
                 "- Enabled is on, and no second webhook has the same URL",
                 f"- {REQUESTS_TAB}",
@@ -668,7 +702,8 @@ class Doctor:
             return Check(
                 scope, "source.recent", "info",
                 f"no alert has reached this source yet; `make verify STACK={self.stack.name}` "
-                "sends a test alert",
+                + ("tests it with an alert raised in Level" if not self.api_mode else
+                   "sends a test alert"),
             )
         lines = [
             f"#{a.id} {a.status:<8} {a.report_time or '':<24} {a.summary or ''}"[:120]

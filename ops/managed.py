@@ -123,6 +123,9 @@ def managed_elsewhere(
     if not env.get("PULUMI_BACKEND_URL", "").strip():
         return Managed(problem="no Pulumi backend is known (PULUMI_BACKEND_URL is not set; "
                                "make discover sets it, BACKEND_URL=<url> chooses it)")
+    backend = env["PULUMI_BACKEND_URL"].strip()
+    if backend.startswith("file://") and not Path(backend.removeprefix("file://")).is_dir():
+        return Managed()  # a folder backend not made yet holds no stack (and is not made here)
     try:
         listed = json.loads(_cli(["stack", "ls", "--json"], project_dir, env, which, run) or "[]")
         names = [str(item["name"]) for item in listed
@@ -153,8 +156,11 @@ def managed_elsewhere(
                     sources[str(object_id)] = Owner(other, name)
                 elif kind == WEBHOOK_TYPE:
                     webhooks[str(object_id)] = Owner(other, name)
-    except (_CliError, ValueError, KeyError, TypeError) as error:
-        return Managed(problem=f"could not read the other stacks of the backend: {error}")
+    except _CliError as error:
+        return Managed(problem=str(error))
+    except (ValueError, KeyError, TypeError) as error:
+        return Managed(problem=f"the CLI's answer about the other stacks could not be read: "
+                               f"{type(error).__name__}")
     return Managed(sources, webhooks, tuple(compared))
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TextIO
 
+from clients.untrusted import one_line
+
 Status = Literal["pass", "fail", "info", "skip"]
 SYMBOLS: dict[Status, str] = {"pass": "✓", "fail": "✗", "info": "·", "skip": "-"}
 
@@ -37,17 +39,19 @@ def exit_code(checks: Iterable[Check]) -> int:
 
 
 def render(checks: Sequence[Check], headings: dict[str, str], out: TextIO) -> None:
-    """One block per scope, one line per check, ``fix:`` under each failure."""
+    """One block per scope, one line per check, ``fix:`` under each failure. Names read
+    from the APIs are data: each line is written on one line, control characters escaped
+    (a terminal escape in a group name does not reach the terminal)."""
     scope = None
     for check in checks:
         if check.scope != scope:
             scope = check.scope
-            out.write(f"\n{headings.get(scope, scope)}\n")
-        out.write(f"  {SYMBOLS[check.status]} {check.summary}\n")
+            out.write(f"\n{one_line(headings.get(scope, scope))}\n")
+        out.write(f"  {SYMBOLS[check.status]} {one_line(check.summary)}\n")
         for line in check.details:
-            out.write(f"      {line}\n")
+            out.write(f"      {one_line(line)}\n")
         if check.fix:
-            out.write(f"      fix: {check.fix}\n")
+            out.write(f"      fix: {one_line(check.fix)}\n")
 
 
 def as_json(checks: Sequence[Check]) -> list[dict[str, Any]]:

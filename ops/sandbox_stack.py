@@ -12,18 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from clients.endpoints import ILERT, LEVEL, is_sandbox_stack
+
 PREFIX: Final = "sandbox"
 STATE_DIR: Final = ".pulumi-state"
-ILERT_BASE_URL: Final = "http://127.0.0.1:8790"
-LEVEL_BASE_URL: Final = "http://127.0.0.1:8791"
+ILERT_BASE_URL: Final = ILERT.sandbox_base_url
+LEVEL_BASE_URL: Final = LEVEL.sandbox_base_url
 ILERT_TOKEN: Final = "sandbox-ilert-token"  # noqa: S105 (public: the sandbox's fixed key)
 LEVEL_API_KEY: Final = "sandbox-level-key"
 PASSPHRASE: Final = "level-ilert-sandbox"  # noqa: S105 (public: guards the local state only)
 
 
 def is_sandbox(stack: str) -> bool:
-    """Stacks named ``sandbox*`` run against the local sandbox."""
-    return stack.startswith(PREFIX)
+    """Stacks named ``sandbox*`` run against the local sandbox (clients/endpoints.py's rule)."""
+    return is_sandbox_stack(stack)
 
 
 def backend(project_dir: Path) -> str:

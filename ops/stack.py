@@ -120,7 +120,8 @@ def load_stack(
         # Two integrations that page for one alert stop a preview; doctor reports that
         # from the live setup instead (ops/routing.py), so it must still run.
         settings = load_settings(
-            plain.get, lambda key: _scalar(plain.get(key)), environ=env, check_routing=False
+            plain.get, lambda key: _scalar(plain.get(key)), environ=env, check_routing=False,
+            stack=name,
         )
     except SettingsError as exc:
         raise StackError(f"{path.name}: {exc}") from None
@@ -173,7 +174,7 @@ def _credential(
 
     origin = f"{key} in {file_name}" if lookup(key) and str(lookup(key)).strip() else var
     try:
-        return resolve(api, lookup, env), None, origin
+        return resolve(api, lookup, env, stack=stack), None, origin
     except RuntimeError:  # MissingCredentialError: set neither in the file nor in env
         return None, CredentialProblem(
             f"{_what(api)} is not set",

@@ -20,6 +20,16 @@ escalation policy, so the caller must confirm (``--yes``). Posting to one source
 the routing: that Level's group scope sends this device's alerts here, and that no other
 source gets them; verify says so, and ``make doctor``'s routing table reads it instead.
 
+Manual mode (the stack does not manage the Level webhook, so a delivery verify posts itself
+would prove only ilert's half): verify tests with a Level alert raised **in Level**, through
+the hand-made webhook. On the sandbox verify raises it through the control route, standing in
+for the person, and resolves it; on real accounts it picks an active Level alert the declared
+routing sends to the integration, or asks the person to raise one in Level (and later to
+resolve it), and waits, bounded, for it to open on the expected ilert source, on no other,
+and to resolve there. It needs a Level key that may read alerts (read-only is enough).
+``--send-delivery`` keeps the synthetic delivery; the Level side is then reported NOT
+checked.
+
 Whatever happens, also on Ctrl-C, what was opened is resolved again: the Level alert (or an
 ``alert_resolved`` delivery), then any ilert alert of the test still open, through ilert's API.
 On a failure the doctor's checks of the integration name the broken link.
@@ -38,19 +48,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 
 import icl
-from clients.http import ApiError, is_loopback
+from clients.http import ApiError, is_loopback, proxies_for
 from clients.ilert import Alert, AlertSource
-from clients.level import Webhook
+from clients.level import Device, Group, LevelAlert, Webhook
 from clients.level_groups import UnknownGroupError
+from clients.untrusted import api_text
 from components.settings import Integration
-from ops import routing
+from ops import alert_key, routing
+from ops.audit import Audit, AuditError, Route, Tree, Window
 from ops.doctor import Apis, Doctor
 from ops.ids import Outputs, ids_for
 from ops.report import Check
@@ -62,6 +74,7 @@ DEVICE = "level-ilert-verify"
 DELIVERY_TIMEOUT = (5.0, 30.0)
 USER_AGENT = "level-ilert verify (a Level-shaped webhook delivery)"
 MATCH_WINDOW = 50  # newest alerts of the source searched for the test alert's key
+PERSON_TIMEOUT = 600.0  # manual mode on real accounts: a person raises and resolves the alert
 _T = TypeVar("_T")
 
 
@@ -77,7 +90,8 @@ class Opened:
     level_resolved: bool = False
     delivered: dict[str, Any] | None = None  # real accounts: the alert_active data sent
     resolved_sent: bool = False
-    key: str | None = None  # the ilert alert key (= Level alert id)
+    key: str | None = None  # the ilert alert key (= Level alert id: ops/alert_key.py)
+    person_alert: str | None = None  # manual mode, real accounts: a Level alert not ours
 
 
 @dataclass
@@ -92,12 +106,19 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        """True when every step passed and the clean-up left nothing open."""
+        """True when no step failed and the clean-up left nothing open (a step that was
+        NOT checked is not a failure: ``complete`` says whether there was one)."""
         return (
             not self.interrupted
-            and all(s.status in ("pass", "info") for s in self.steps)
+            and all(s.status in ("pass", "info", "skip") for s in self.steps)
             and not any(line.startswith("could not") for line in self.cleanup)
         )
+
+    @property
+    def not_checked(self) -> list[Check]:
+        """The steps that could not check their link (the Level side of a synthetic delivery
+        in manual mode; a resolution nobody made in time)."""
+        return [s for s in self.steps if s.status == "skip"]
 
 
 class Verify:
@@ -109,7 +130,7 @@ class Verify:
         outputs: Outputs,
         apis: Apis,
         *,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         poll: float = 1.0,
         send_delivery: bool = False,
         progress: TextIO | None = None,
@@ -119,22 +140,34 @@ class Verify:
         self.stack = stack
         self.outputs = outputs
         self.apis = apis
-        self.timeout = timeout
         self.poll = poll
         self.sandbox = stack.on_loopback and not send_delivery
+        #: manual mode: the test alert is a Level alert, through the hand-made webhook
+        self.manual = stack.settings.webhook_management != "api" and not send_delivery
+        #: ... raised and resolved by a person in Level (real accounts)
+        self.by_person = self.manual and not self.sandbox
+        self.timeout = PERSON_TIMEOUT if self.by_person and timeout is None else (
+            timeout if timeout is not None else 60.0
+        )
         self.progress = progress
+        self._devices: dict[str, Device] = {}  # Level's devices (manual mode), by id
+        self._started = datetime.now(UTC)  # when the current integration's test began
         self.sleep = sleep
         self.clock = clock
 
     @property
     def mode(self) -> str:
-        """``sandbox`` (raise a Level alert) or ``delivery`` (post to the source's URL)."""
+        """``sandbox`` (raise a Level alert), ``level`` (manual mode on real accounts: an
+        alert raised in Level by a person) or ``delivery`` (post to the source's URL)."""
+        if self.by_person:
+            return "level"
         return "sandbox" if self.sandbox else "delivery"
 
     def run(self, integration: Integration) -> Result:
         """Test one integration end to end; always resolves what it opened."""
         result = Result(integration.name, self.mode)
         opened = Opened()
+        self._started = datetime.now(UTC)
         try:
             self._test(integration, result, opened)
         except KeyboardInterrupt:
@@ -180,6 +213,9 @@ class Verify:
             f"ilert alert #{ilert_alert.id} opened ({ilert_alert.status}): {ilert_alert.summary}",
         ))
         step(self._only_here(integration, source, key, probe))
+        if self.by_person:
+            result.steps.extend(self._resolved_by_person(integration, ilert_alert, opened))
+            return
         if self.sandbox:
             assert self.apis.level is not None
             assert opened.level_alert_id is not None
@@ -211,6 +247,8 @@ class Verify:
     ) -> tuple[bool, routing.Probe | None]:
         """Send the test alert, chosen by the declared routing (sandbox: raise a Level alert;
         real accounts: post a delivery); False when nothing was sent (a step says why)."""
+        if self.by_person:
+            return self._person_alert(integration, source, result, opened), None
         if self.sandbox:
             probe = self._raise(integration, source, result, opened)
             return probe is not None, probe
@@ -255,7 +293,7 @@ class Verify:
             severity=str(data["severity"]), description=str(data["description"]),
             group_id=probe.group_id,
         )
-        opened.level_alert_id = opened.key = alert.id
+        opened.level_alert_id, opened.key = alert.id, alert_key.alert_key({"id": alert.id})
         step(Check(
             scope, "verify.raise", "pass",
             f"raised Level alert {alert.id} (sandbox): {data['severity']} on "
@@ -285,9 +323,132 @@ class Verify:
         ))
         return True
 
+    # ------------------------------------------------- manual mode: an alert raised in Level
+
+    def _person_alert(
+        self, integration: Integration, source: AlertSource, result: Result, opened: Opened
+    ) -> bool:
+        """Manual mode, real accounts: an active Level alert the declared routing sends to
+        this integration, else one the person raises in Level now (waited for, bounded)."""
+        scope, step = integration.name, result.steps.append
+        level = self.apis.level
+        if level is None:
+            problem = self.stack.level_problem
+            step(Check(
+                scope, "verify.level", "fail",
+                "manual mode tests with an alert raised in Level, and verify has no Level API "
+                "key to see it" + (f" ({problem.summary})" if problem else ""),
+                "export LEVEL_API_KEY=<a Level key; read-only is enough> (and LEVEL_BASE_URL "
+                "when not https://api.level.io); or test only ilert's half with --send-delivery",
+            ))
+            return False
+        drifted = self._drift(integration, source, None)
+        if drifted is not None:
+            step(drifted)
+            return False
+        if self.apis.sources is None and self.apis.ilert is not None:  # for _only_here
+            self.apis.sources = list(self.apis.ilert.list_alert_sources())
+        groups = self.apis.level_groups()
+        try:
+            route = Route.of(integration, groups)
+        except (UnknownGroupError, icl.IclSyntaxError) as exc:
+            step(Check(scope, "verify.level", "fail", str(exc)))
+            return False
+        active = [a.id for page in level.alert_pages(status="active") for a in page]
+        picked = self._routed_here(route, groups, active, new_only=False)
+        if picked is None:
+            self._say(
+                f"\n{integration.name}: raise a test alert in Level now, on a device in "
+                f"{_scope_text(integration)}"
+                + (f" that this eventFilter accepts: {integration.event_filter}"
+                   if integration.event_filter else "")
+                + " (e.g. an automation with the Create alert action). It pages the on-call "
+                "person of this alert source like any alert.\n"
+            )
+            picked = self._wait(
+                "a new Level alert routed here",
+                lambda: self._routed_here(route, groups, active, new_only=True),
+            )
+        if picked is None:
+            step(Check(
+                scope, "verify.level", "fail",
+                f"no Level alert routed to this integration appeared within {self.timeout:g} s",
+                "raise one in Level on a device the integration's deviceGroups cover, then "
+                "verify again (TIMEOUT=<seconds> waits longer)",
+            ))
+            return False
+        opened.person_alert, opened.key = picked.id, alert_key.alert_key({"id": picked.id})
+        step(Check(
+            scope, "verify.level", "pass",
+            f"Level alert {picked.id} ({picked.severity} {picked.name!r} on "
+            f"{picked.device_hostname}) is one the declared routing sends here",
+        ))
+        return True
+
+    def _routed_here(
+        self, route: Route, groups: list[Group], before: list[str], *, new_only: bool
+    ) -> LevelAlert | None:
+        """The newest active Level alert the declared routing sends to ``route``'s
+        integration (with ``new_only``, one that was not active at the start)."""
+        level = self.apis.level
+        assert level is not None
+        tree = Tree(groups)
+        candidates = [
+            a for page in level.alert_pages(status="active") for a in page
+            if not (new_only and a.id in before)
+        ]
+        if any(a.device_id not in self._devices for a in candidates):  # listed once, or anew
+            self._devices = {d.id: d for d in level.list_devices()}  # when a device is new
+        for alert in reversed(candidates):
+            device = self._devices.get(alert.device_id or "")
+            group_id = device.group_id if device is not None else None
+            if route.sends(alert, group_id, tree.covers, device_known=device is not None):
+                return alert
+        return None
+
+    def _resolved_by_person(
+        self, integration: Integration, ilert_alert: Alert, opened: Opened
+    ) -> list[Check]:
+        """Manual mode, real accounts: the person resolves the Level alert; verify waits,
+        bounded, for ilert to follow. No resolution in time is NOT checked, not a failure."""
+        scope, level = integration.name, self.apis.level
+        assert level is not None
+        assert opened.person_alert is not None
+        level_alert = opened.person_alert
+        self._say(f"\n{integration.name}: now resolve Level alert {level_alert} in Level.\n")
+        resolved_in_level = self._wait(
+            "the Level alert to resolve",
+            lambda: True if level.get_alert(level_alert).is_resolved else None,
+        )
+        if resolved_in_level is None:
+            return [Check(
+                scope, "verify.resolved", "skip",
+                f"resolution NOT checked: Level alert {level_alert} was not resolved within "
+                f"{self.timeout:g} s; resolve it in Level, then `make audit "
+                f"STACK={self.stack.name}` checks that ilert followed",
+            )]
+        opened.level_resolved = True
+        closed = self._wait("the ilert alert to resolve", lambda: self._resolved(ilert_alert.id))
+        if closed is None:
+            return [Check(
+                scope, "verify.resolved", "fail",
+                f"Level alert {level_alert} is resolved, ilert alert #{ilert_alert.id} is still "
+                "open: the webhook does not send Alert resolved (one-way sync)",
+                "in Level: Settings > Webhooks, edit the webhook with this integration's URL "
+                "and tick Alert resolved; then resolve the ilert alert by hand",
+            )]
+        return [Check(scope, "verify.resolved", "pass",
+                      f"ilert alert #{ilert_alert.id} resolved with the Level alert")]
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.write(text)
+            self.progress.flush()
+
     def _routing(self) -> routing.Routing:
         """The live routing (doctor's), with this stack's integrations as owners."""
-        if self.apis.webhooks is None and self.apis.level is not None:
+        api_mode = self.stack.settings.webhook_management == "api"
+        if self.apis.webhooks is None and self.apis.level is not None and api_mode:
             self.apis.webhooks = list(self.apis.level.list_webhooks())
         if self.apis.sources is None and self.apis.ilert is not None:
             self.apis.sources = list(self.apis.ilert.list_alert_sources())
@@ -359,7 +520,7 @@ class Verify:
     ) -> Check:
         """Exactly this source (and those it shares alerts with) opened an alert for it."""
         scope = integration.name
-        if not self.sandbox:
+        if not self.sandbox and not self.by_person:
             return Check(
                 scope, "verify.routing", "info",
                 "not proven on real accounts: verify posted to this source's URL itself, so "
@@ -419,9 +580,11 @@ class Verify:
         scope = integration.name
         if self.stack.settings.webhook_management != "api":
             return Check(
-                scope, "verify.webhook", "info",
-                "manual mode: the Level webhook is not checked (Level's API cannot show it); "
-                "raise a test alert in Level to test that half",
+                scope, "verify.webhook", "skip",
+                "Level side NOT checked: in manual mode Level's API cannot show the webhook, "
+                "and this delivery was posted to ilert's URL by verify itself. `make verify "
+                f"STACK={self.stack.name}` without --send-delivery tests it with an alert "
+                f"raised in Level; `make audit STACK={self.stack.name}` checks it from evidence",
             )
         failed = [
             c for c in self._doctor_checks(integration)
@@ -450,6 +613,8 @@ class Verify:
             ]
         except ApiError as exc:
             return [Check(integration.name, "verify.diagnosis", "info", f"no diagnosis: {exc}")]
+        if not failed and self.manual:
+            failed = self._evidence_links(integration)
         if not failed:
             return [Check(
                 integration.name, "verify.diagnosis", "info",
@@ -462,11 +627,27 @@ class Verify:
             for c in failed
         ]
 
+    def _evidence_links(self, integration: Integration) -> list[Check]:
+        """Manual mode: doctor cannot read the Level side, so the audit of this run's few
+        seconds names the broken link from evidence (where the test alert went)."""
+        window = Window(self._started - timedelta(seconds=1), datetime.now(UTC),
+                        datetime.now(UTC), settle=0)
+        try:
+            report = Audit(self.stack, self.outputs, self.apis, window,
+                           only=integration.name).run()
+        except AuditError:
+            return []
+        return [
+            Check(integration.name, f"audit.{f.cause_id}", "fail", f.cause, f.fix)
+            for f in report.findings
+        ]
+
     def _alert(self, source: AlertSource, key: str) -> Alert | None:
         assert self.apis.ilert_extras is not None
         alerts = self.apis.ilert_extras.recent_alerts(source.id, MATCH_WINDOW)
         return next(
-            (a for a in alerts if a.alert_key == key and a.status in OPEN_STATES), None
+            (a for a in alerts if alert_key.same_key(a.alert_key, key)
+             and a.status in OPEN_STATES), None
         )
 
     def _resolved(self, alert_id: int) -> Alert | None:
@@ -527,6 +708,9 @@ class Verify:
                 lines.append(f"could not send alert_resolved ({exc})")
         if opened.key is None:
             return lines
+        if opened.person_alert is not None:  # a Level alert verify did not raise: not ours
+            return [f"left as it is: Level alert {opened.person_alert} and its ilert alert "
+                    "(resolve it in Level; ilert follows)"] if not opened.level_resolved else []
         # A raised alert may have reached other sources too (a routing mistake): close them.
         sources = [source] if not self.sandbox else [
             s for s in (self._quiet_source(i) for i in self.stack.integrations()) if s
@@ -624,15 +808,14 @@ def deliver(url: str, event_type: str, data: dict[str, Any], secret: str | None)
         headers["X-Level-Signature"] = signature(secret, body)
     try:
         response = requests.post(
-            url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT, allow_redirects=False
+            url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT, allow_redirects=False,
+            proxies=proxies_for(url),  # the sandbox on loopback: never through a proxy
         )
     except requests.RequestException as exc:
         raise DeliveryError(
             f"sending {event_type} failed: {type(exc).__name__} (to {mask(url)})"
         ) from None
-    code = _response_code(response)
-    for secret_part in (url, url.rstrip("/").rsplit("/", 1)[-1]):
-        code = code.replace(secret_part, "***")  # an answer may quote the URL or its key
+    code = _response_code(response, (url, secret))  # it may quote the URL, its key, the secret
     if not 200 <= response.status_code < 300:
         raise DeliveryError(
             f"ilert answered {event_type} with HTTP {response.status_code}{code}"
@@ -640,7 +823,7 @@ def deliver(url: str, event_type: str, data: dict[str, Any], secret: str | None)
     return f"ilert answered HTTP {response.status_code}{code}"
 
 
-def _response_code(response: requests.Response) -> str:
+def _response_code(response: requests.Response, secrets: tuple[str, str | None]) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -648,10 +831,17 @@ def _response_code(response: requests.Response) -> str:
     if isinstance(body, dict):
         text = body.get("responseCode") or body.get("message") or body.get("error")
         if isinstance(text, str) and text:
-            return f" ({text[:80]})"
+            return f" ({api_text(text, secrets, 80)})"  # redacted first, then cut
     return ""
 
 
 def write_progress() -> TextIO:
     """Where the progress line goes: stderr, so that ``--json`` on stdout stays one document."""
     return sys.stderr
+
+
+def _scope_text(integration: Integration) -> str:
+    groups = integration.device_groups
+    return ("the groups " + ", ".join(repr(g) for g in groups)) if groups else (
+        "any group (it is org-wide)"
+    )

@@ -11,7 +11,9 @@ on loopback only, with fixed credentials:
 A Level webhook pointed at an ilert LEVELIO alert source's ``integrationUrl`` really
 delivers: raising a Level alert opens an ilert alert, resolving it resolves that alert.
 
-Sandbox-only control routes (for curl users; not part of either real API):
+Sandbox-only control routes (for curl users; not part of either real API). They answer only
+requests to a loopback ``Host`` and, for POST/PUT/PATCH, with ``Content-Type:
+application/json`` (so that a web page open in a browser cannot drive them):
 
 Level app::
 
@@ -36,8 +38,10 @@ in the sites (ACME-HQ-SRV01, ACME-HQ-WS01, ACME-WH-WS01, GLOBEX-HQ-SRV01, GLOBEX
          -H 'Content-Type: application/json' \\
          -d '{"device_hostname": "ACME-HQ-SRV01", "name": "Disk", "severity": "emergency"}'
     # add a group or a device; delete a group (its id leaves every webhook's group_ids)
-    curl -X POST .../sandbox/groups -d '{"name": "Initech", "parent_id": null}' ...
-    curl -X POST .../sandbox/devices -d '{"hostname": "INITECH-01", "group_id": "<id>"}' ...
+    curl -X POST .../sandbox/groups -H 'Content-Type: application/json' \
+         -d '{"name": "Initech", "parent_id": null}' ...
+    curl -X POST .../sandbox/devices -H 'Content-Type: application/json' \
+         -d '{"hostname": "INITECH-01", "group_id": "<id>"}' ...
     curl -X DELETE .../sandbox/groups/<id> -H 'Authorization: sandbox-level-key'
 
 A webhook with ``group_ids`` gets an alert only when its device is in one of those groups
@@ -45,10 +49,22 @@ or below one. An ilert source's ``eventFilter`` (ICL, read by the sandbox's own
 ``sandbox.icl_eval``) is evaluated on each ``alert_active``: false drops it (202,
 ``EVENT_FILTERED``, reason in the intake log).
 
+A production organisation (Level publishes no webhook API): switch the webhook API off and
+``/v2/webhooks`` answers 404 like any unknown path; webhooks are then made as a person makes
+them in Level's UI (Settings > Webhooks), through ``/sandbox/webhooks`` (same fields and
+rules as the contract; docs/manual-mode.md, "Try it on the sandbox")::
+
+    curl -X PUT .../sandbox/webhook-api -d '{"enabled": false}' ...     # GET: the switch
+    curl -X POST .../sandbox/webhooks -d '{"url": "<ilert URL>", "event_types":
+         ["alert_active", "alert_resolved"], "group_ids": ["<id>"]}' ...  # GET lists them
+    curl -X PATCH .../sandbox/webhooks/<id> -d '{"enabled": false}' ...  # DELETE removes
+
 ilert app::
 
     # what ilert did with each incoming event (created/appended/resolved/ignored and why)
     curl http://127.0.0.1:8790/sandbox/intake
+    # alerts of several sources opened in a window (ilert's from/until, on reportTime)
+    curl 'http://127.0.0.1:8790/api/alerts?sources=<id>&sources=<id>&from=<ISO>&until=<ISO>' ...
 
 Both apps: the fault switch (details and every field: ``sandbox.faults``). ``count`` null
 = until cleared; ``status`` null = delay only; ``retry_after`` adds ``Retry-After`` (none

@@ -114,9 +114,11 @@ def _banner(sb: Sandbox, state: str | None) -> str:
             f"  Level API key (read): {LEVEL_READONLY_KEY}",
             f"  state: {state or 'in memory (lost on exit)'}",
             _limits_line(sb),
-            f"Hint: export ILERT_BASE_URL={sb.ilert_url} ILERT_API_TOKEN={ILERT_TOKEN} "
-            f"LEVEL_BASE_URL={sb.level_url} LEVEL_API_KEY={LEVEL_API_KEY}; "
-            f"raise a Level alert with POST {sb.level_url}/sandbox/alerts "
+            # No "export ILERT_BASE_URL=...": left exported, a sandbox URL would take a real
+            # stack's token to whatever listens on this port. Stacks name their base URLs.
+            "Hint: `make up` runs the sandbox stack (Pulumi.sandbox.yaml names these URLs; "
+            "any stack named sandbox* must name them too); raise a Level alert with POST "
+            f"{sb.level_url}/sandbox/alerts, JSON "
             "(see `python -c 'import sandbox; help(sandbox)'`). Ctrl-C stops.",
         ]
     )

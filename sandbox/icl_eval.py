@@ -52,7 +52,13 @@ delivery's ``data`` object (Level's alert) is seen as::
 
 Sandbox choices where ilert documents nothing: ``regex`` runs with a timeout on at most
 ``MAX_SUBJECT`` characters and a pattern that does not compile makes its comparison false
-(a literal one is refused by :func:`check`, as the sandbox always did); an index in
+(a literal one is refused by :func:`check`, as the sandbox always did). A compile has no
+timeout and its memory grows with the pattern's repeats written out (``x{4294967294}``
+exhausts memory), so a pattern is measured first (:func:`pattern_refusal`, a reading of its
+own): more than ``MAX_PATTERN_REPEAT`` repeats of one thing, more than ``MAX_PATTERN_ATOMS``
+atoms written out or groups nested deeper than ``MAX_PATTERN_GROUPS`` are refused by
+:func:`check` and false when evaluated, never compiled. These bounds are looser than the
+project's (icl/), which must refuse first; an index in
 brackets counts from 0 and only unsigned numbers are indexes (``[-1]`` is the key ``-1``,
 so ``nil`` on an array); nesting deeper than ``MAX_NESTING`` is refused.
 """
@@ -69,6 +75,9 @@ from typing import Final, TypeAlias
 import regex
 
 MAX_NESTING: Final = 100
+MAX_PATTERN_REPEAT: Final = 10_000
+MAX_PATTERN_ATOMS: Final = 50_000
+MAX_PATTERN_GROUPS: Final = 500  # balanced, the project's 1,000 characters nest at most 500
 MAX_SUBJECT: Final = 100_000
 REGEX_SECONDS: Final = 0.05
 _INT64: Final = 2**63
@@ -499,11 +508,85 @@ def check(text: str) -> None:
         elif node.op == "regex" and isinstance(node.right, _Const) and isinstance(
             node.right.value, str
         ):
+            refusal = pattern_refusal(node.right.value)
+            if refusal:
+                raise IclError(text, node.at, refusal)
             try:
                 regex.compile(node.right.value)
             except regex.error as exc:
                 raise IclError(text, node.at, f"the regular expression is not valid: {exc}") \
                     from None
+
+
+class _TooBig(Exception):
+    """A pattern the sandbox will not compile (the message says why)."""
+
+
+_QUANTIFIER: Final = re.compile(r"\{([0-9]*),?([0-9]*)\}")
+_BRACED: Final = re.compile(r"\\[pPNx]\{[^}]*\}")
+
+
+def pattern_refusal(pattern: str) -> str | None:
+    """Why the sandbox will not compile ``pattern`` (None: it will). Reads the pattern by
+    recursive descent, counting each repeat as written out; what it cannot read counts
+    more, never less."""
+    total, at = 0, 0
+    try:
+        while at < len(pattern):  # a ")" that closes nothing does not end the reading
+            atoms, at = _alternatives(pattern, at, 0, total)
+            total, at = total + atoms, at + 1
+    except _TooBig as exc:
+        return str(exc)
+    return None
+
+
+def _alternatives(pattern: str, at: int, depth: int, before: int = 0) -> tuple[int, int]:
+    """The atoms of the alternatives from ``at`` to the ``)`` that closes them (or the end),
+    and where reading stopped (at that ``)``); ``before``: atoms counted outside them."""
+    if depth > MAX_PATTERN_GROUPS:
+        raise _TooBig(f"the regular expression nests groups deeper than {MAX_PATTERN_GROUPS}")
+    total = 0
+    unit = 0  # the atoms of the last thing read, which a quantifier repeats
+    while at < len(pattern) and pattern[at] != ")":
+        char = pattern[at]
+        counts = _QUANTIFIER.match(pattern, at) if char == "{" else None
+        if counts and (counts[1] or counts[2]):
+            times = max(int(counts[1] or 0), int(counts[2] or 0), 1)
+            if times > MAX_PATTERN_REPEAT:
+                raise _TooBig(f"the regular expression repeats something {times} times; the "
+                              f"sandbox compiles at most {MAX_PATTERN_REPEAT}")
+            total += unit * (times - 1)
+            unit *= times
+            at = counts.end()
+        elif char == "(":
+            unit, at = _alternatives(pattern, at + 1, depth + 1, before + total)
+            unit = max(unit, 1)
+            total += unit
+            at += 1  # past the ")"
+        elif char == "[":
+            unit, at = 1, _after_set(pattern, at)
+            total += 1
+        elif char in "|*+?":
+            unit, at = (0 if char == "|" else unit), at + 1
+        elif char == "\\" and _BRACED.match(pattern, at):
+            unit, at = 1, pattern.index("}", at) + 1  # \p{...}, \x{...}: one atom
+            total += 1
+        else:
+            unit, at = 1, at + (2 if char == "\\" else 1)
+            total += 1
+        if before + total > MAX_PATTERN_ATOMS:
+            raise _TooBig(f"the regular expression is too big once its repeats are written "
+                          f"out (more than {MAX_PATTERN_ATOMS} atoms)")
+    return total, at
+
+
+def _after_set(pattern: str, at: int) -> int:
+    """Where the ``[...]`` set opened at ``at`` ends (past its ``]``)."""
+    at += 2 if pattern.startswith("[^", at) else 1
+    at += 1 if pattern.startswith("]", at) else 0
+    while at < len(pattern) and pattern[at] != "]":
+        at += 2 if pattern[at] == "\\" else 1
+    return at + 1
 
 
 def decide(text: str, context: Mapping[str, object]) -> bool | None:
@@ -632,6 +715,8 @@ def _texts(test: Callable[[str, str], bool], fold: bool) -> Callable[[object, ob
 
 
 def _search(subject: str, pattern: str) -> bool:
+    if pattern_refusal(pattern):
+        raise _NotApplicable
     try:
         found = regex.search(pattern, subject, regex.IGNORECASE, timeout=REGEX_SECONDS)
     except (regex.error, TimeoutError):

@@ -25,6 +25,7 @@ from sandbox.credentials import ILERT_TOKEN
 from sandbox.errors import ApiError, bad_request, not_found
 from sandbox.faults import Faults
 from sandbox.ilert_service import IlertService
+from sandbox.timeutil import parse_time
 
 MAX_PAGE = 50
 MAX_ALERTS_PAGE = 100
@@ -161,17 +162,33 @@ def _alert_routes(app: Flask, service: IlertService) -> None:
             sources.append(int(raw))
         return states, sources
 
+    def _report_window() -> tuple[str | None, str | None]:
+        """``from`` / ``until`` (ISO-UTC, on ``reportTime``), checked."""
+        window = (request.args.get("from") or None, request.args.get("until") or None)
+        for name, value in zip(("from", "until"), window, strict=True):
+            if value is not None and parse_time(value) is None:
+                raise bad_request(
+                    f"{name}: {value!r} is not an ISO-UTC date, e.g. 2021-05-25T21:24:56.771Z"
+                )
+        return window
+
     @app.get("/api/alerts")
     def list_alerts() -> Response:
         start = int_param("start-index", 0, 0)
         limit = int_param("max-results", 50, 1, MAX_ALERTS_PAGE)
         states, sources = _alert_filters()
-        return json_response(service.list_alerts(start, limit, states, sources))
+        since, until = _report_window()
+        return json_response(
+            service.list_alerts(start, limit, states, sources, since=since, until=until)
+        )
 
     @app.get("/api/alerts/count")
     def count_alerts() -> Response:
         states, sources = _alert_filters()
-        return json_response({"count": service.count_alerts(states, sources)})
+        since, until = _report_window()
+        return json_response(
+            {"count": service.count_alerts(states, sources, since=since, until=until)}
+        )
 
     @app.get("/api/alerts/<ident>")
     def get_alert(ident: str) -> Response:

@@ -45,7 +45,7 @@ from sandbox.ilert_enums import (
     SETUP_STATUSES,
     integration_types,
 )
-from sandbox.timeutil import now_iso
+from sandbox.timeutil import now_iso, parse_time
 from sandbox.world import (
     JSON,
     AlertSourceRecord,
@@ -499,16 +499,30 @@ class IlertService:
     # ------------------------------------------------------------------ alerts
 
     def _select_alerts(
-        self, state: WorldState, states: Sequence[str], sources: Sequence[int]
+        self,
+        state: WorldState,
+        states: Sequence[str],
+        sources: Sequence[int],
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[IlertAlertRecord]:
         for value in states:
             if value not in ALERT_STATES:
                 raise bad_request(f"states: {value!r} is not one of {', '.join(ALERT_STATES)}")
+        low, high = parse_time(since or ""), parse_time(until or "")
+
+        def in_window(alert: IlertAlertRecord) -> bool:
+            reported = parse_time(alert.report_time)
+            if reported is None:
+                return low is None and high is None
+            return (low is None or reported >= low) and (high is None or reported <= high)
+
         return sorted(
             (
                 a
                 for a in state.ilert_alerts.values()
                 if (not states or a.status in states) and (not sources or a.source_id in sources)
+                and in_window(a)
             ),
             key=lambda a: a.id,
             reverse=True,
@@ -520,18 +534,29 @@ class IlertService:
         max_results: int = 50,
         states: Sequence[str] = (),
         sources: Sequence[int] = (),
+        *,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[JSON]:
-        """One page of alerts, newest first, filtered by state and source."""
+        """One page of alerts, newest first, filtered by state, source and ``reportTime``
+        (``since``/``until``: ilert's ``from``/``until``, inclusive)."""
         with self.world.read() as state:
-            page = self._select_alerts(state, states, sources)[
+            page = self._select_alerts(state, states, sources, since, until)[
                 start_index : start_index + max_results
             ]
             return [self._render_alert(state, a) for a in page]
 
-    def count_alerts(self, states: Sequence[str] = (), sources: Sequence[int] = ()) -> int:
+    def count_alerts(
+        self,
+        states: Sequence[str] = (),
+        sources: Sequence[int] = (),
+        *,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> int:
         """How many alerts match the filters."""
         with self.world.read() as state:
-            return len(self._select_alerts(state, states, sources))
+            return len(self._select_alerts(state, states, sources, since, until))
 
     def _find_alert(self, state: WorldState, ident: str | int) -> IlertAlertRecord:
         text = str(ident)

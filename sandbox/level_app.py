@@ -27,7 +27,11 @@ def level_error(status: int, message: str) -> Response:
     return json_response({"error": message}, status=status)
 
 
-CONTROL_WRITES = ("/sandbox/alerts", "/sandbox/groups", "/sandbox/devices")
+CONTROL_WRITES = (
+    "/sandbox/alerts", "/sandbox/groups", "/sandbox/devices", "/sandbox/webhooks",
+    "/sandbox/webhook-api",
+)
+WEBHOOKS_API = "/v2/webhooks"
 
 
 def _needs_auth(path: str) -> bool:
@@ -201,9 +205,59 @@ def create_level_app(service: LevelService, faults: Faults) -> Flask:
         device = service.add_device(body.get("hostname", ""), _optional_text(body, "group_id"))
         return json_response(device, status=201)
 
+    _ui_routes(app, service)
+
     @app.get("/sandbox/deliveries")
     def deliveries() -> Response:
         return json_response(service.deliveries())
 
     add_fault_routes(app, "level", faults, level_error)
     return app
+
+
+def _ui_routes(app: Flask, service: LevelService) -> None:
+    """Level's web UI, Settings > Webhooks, as routes: what a person does there by hand
+    (the only way a production organisation gets a webhook), and the switch that makes this
+    Level answer 404 on ``/v2/webhooks`` as a production organisation's API does. The form's
+    fields are the contract's (url, enabled, event_types: null = "Send all event types",
+    secret, group_ids: null = the whole organisation), checked by the same rules."""
+
+    @app.before_request
+    def production_organisation() -> Response | None:
+        """With the webhook API off, ``/v2/webhooks`` is an unknown path, as on Level's
+        production API (the same 404 Flask gives any unknown path)."""
+        path = request.path
+        if (path == WEBHOOKS_API or path.startswith(WEBHOOKS_API + "/")) and not (
+            service.webhook_api()
+        ):
+            return level_error(404, "Not Found")
+        return None
+
+    @app.get("/sandbox/webhooks")
+    def ui_list_webhooks() -> Response:
+        return json_response(service.ui_webhooks())
+
+    @app.post("/sandbox/webhooks")
+    def ui_add_webhook() -> Response:
+        return json_response(service.create_webhook(json_body()), status=201)
+
+    @app.patch("/sandbox/webhooks/<webhook_id>")
+    def ui_edit_webhook(webhook_id: str) -> Response:
+        return json_response(service.update_webhook(webhook_id, json_body()))
+
+    @app.delete("/sandbox/webhooks/<webhook_id>")
+    def ui_delete_webhook(webhook_id: str) -> Response:
+        service.delete_webhook(webhook_id)
+        return Response(status=204)
+
+    @app.get("/sandbox/webhook-api")
+    def webhook_api() -> Response:
+        return json_response({"enabled": service.webhook_api()})
+
+    @app.put("/sandbox/webhook-api")
+    def set_webhook_api() -> Response:
+        body = json_body()
+        if not isinstance(body, dict):
+            raise bad_request('body must be a JSON object {"enabled": true|false}')
+        _only(body, {"enabled"})
+        return json_response(service.set_webhook_api(body.get("enabled")))

@@ -333,6 +333,28 @@ class LevelService:
         with self.world.mutate() as state:
             del state.webhooks[self._webhook(state, webhook_id).n]
 
+    # The webhook API switch and Level's UI (Settings > Webhooks), as a person uses it.
+
+    def webhook_api(self) -> bool:
+        """Whether ``/v2/webhooks`` answers (the project's pinned contract) or 404s, as the
+        API of a production Level organisation does (Level publishes no webhook API)."""
+        with self.world.read() as state:
+            return state.level_webhook_api
+
+    def set_webhook_api(self, enabled: object) -> JSON:
+        """Turn the webhook API on (api-mode organisation) or off (production-like)."""
+        if not isinstance(enabled, bool):
+            raise bad_request("enabled: must be true (the webhook API answers) or false (404)")
+        with self.world.mutate() as state:
+            state.level_webhook_api = enabled
+            return {"enabled": enabled}
+
+    def ui_webhooks(self) -> JSON:
+        """Settings > Webhooks: every webhook, oldest first (as the API renders them: the
+        secret is write-only there too)."""
+        with self.world.read() as state:
+            return {"data": [self._render_webhook(w) for _, w in sorted(state.webhooks.items())]}
+
     def _targets(self, state: WorldState, event_type: str, group_n: int | None) -> list[Target]:
         """The webhooks an event about a device in ``group_n`` goes to."""
         return [

@@ -4,7 +4,12 @@ It sits outside Flask so that it sees every answer, including 401s, 404s for unk
 routes and injected faults, and records the status *before* the response is sent (a test
 that checks ``sb.requests`` right after its call returns always finds the entry; see
 :mod:`sandbox.requestlog` for delayed and dropped requests).
-Control routes under ``/sandbox/`` pass straight through: never limited, faulted or logged.
+Control routes under ``/sandbox/`` pass straight through: never limited, faulted or logged,
+but guarded (``control_refusal``): their ``Host`` must be a loopback name or address (a web
+page that rebinds its own name to 127.0.0.1 still sends that name), and a POST, PUT or
+PATCH must say ``Content-Type: application/json`` (a form or ``text/plain`` post, which any
+web page may send without asking, is refused; JSON needs the browser's permission, which
+the sandbox never gives).
 
 Order per API call: the rate limit (a refused request never reaches faults or the API),
 then the first matching fault rule (:mod:`sandbox.faults`), then the API.
@@ -20,6 +25,7 @@ connection is then dropped.
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import socket
 import struct
@@ -55,6 +61,39 @@ class DroppedConnection(ConnectionAbortedError):
 def is_control_path(path: str) -> bool:
     """Whether ``path`` is a sandbox control route rather than part of a faked API."""
     return path == "/sandbox" or path.startswith("/sandbox/")
+
+
+#: Methods whose control routes take a body: it must be JSON.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _loopback_host(header: str) -> bool:
+    """Whether a ``Host`` header (``name``, ``name:port``, ``[::1]:port``) names loopback."""
+    host = header.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else ""
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    if host in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def control_refusal(environ: WSGIEnvironment) -> tuple[int, str] | None:
+    """Why a control route refuses this request (status, message), or None: a ``Host``
+    that is not loopback (403), or a body that is not said to be JSON (415)."""
+    if not _loopback_host(environ.get("HTTP_HOST", "")):
+        return 403, ("sandbox control routes answer only requests addressed to a loopback "
+                     "host (Host: 127.0.0.1:<port>, localhost or [::1])")
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    media = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if method in BODY_METHODS and media != "application/json":
+        return 415, (f"sandbox control routes take JSON only: send {method} with "
+                     f"Content-Type: application/json")
+    return None
 
 
 def is_aborted(sock: socket.socket) -> bool:
@@ -121,6 +160,9 @@ class ApiMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         if is_control_path(path):
+            refusal = control_refusal(environ)
+            if refusal is not None:
+                return self.error_response(*refusal)(environ, start_response)
             return self.app(environ, start_response)
         self.log.begin()
         try:

@@ -136,6 +136,9 @@ class WorldState:
     webhooks: dict[int, WebhookRecord] = field(default_factory=dict)
     deliveries: list[JSON] = field(default_factory=list)
     next_ids: dict[str, int] = field(default_factory=dict)
+    #: False: Level's API answers 404 on /v2/webhooks, as a production organisation's does
+    #: (webhooks are then made through the sandbox's UI routes only: sandbox.level_app)
+    level_webhook_api: bool = True
 
     def next_id(self, kind: str, start: int = 1) -> int:
         """A fresh id for ``kind``; ids are never reused, even after a delete."""
@@ -232,6 +235,7 @@ def _state_from_json(data: JSON) -> WorldState:
         webhooks=_records(WebhookRecord, data["webhooks"]),
         deliveries=list(data["deliveries"]),
         next_ids={str(k): int(v) for k, v in data["next_ids"].items()},
+        level_webhook_api=bool(data.get("level_webhook_api", True)),  # absent before it
     )
 
 

@@ -9,19 +9,46 @@ a preview. Usage::
 
     pulumi preview --refresh --json --stack dev > preview.json || true
     python -m tools.drift_report preview.json
+
+The report goes inside a Markdown code block of a job summary and an issue body, and a
+resource's name or a property path can hold what a user or an API put there: every part is
+written as data (``clients.untrusted.one_line``: a line break or control character shows
+as its escape, a backtick as ``'``), and the text is read back before it is printed: one
+line per line meant, none that could close the code block. Otherwise nothing is printed
+but the reason (exit 2).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
+
+from clients.untrusted import one_line
 
 # Operations that are not changes (pulumi's engine.HasChanges ignores the same ones); a
 # ``refresh`` step only reads the live object, the step after it says what would change.
 NOT_CHANGES = frozenset({"same", "read", "discard", "read-replacement", "refresh"})
 EXIT_NO_DRIFT, EXIT_USAGE, EXIT_DRIFT = 0, 2, 7
+#: A line that would open or close a Markdown code block.
+FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+
+
+def as_data(text: str) -> str:
+    """A name or path as data in a Markdown code block: one line, no backtick."""
+    return one_line(text).replace("`", "'")
+
+
+def faithful(lines: list[str]) -> str | None:
+    """Why ``lines`` would not print as those lines inside a code block, or None."""
+    text = "\n".join(lines)
+    if text.splitlines() != lines:
+        return "a line would break into several"
+    if any(FENCE.match(line) for line in lines):
+        return "a line would end the code block"
+    return None
 
 
 def changes(preview: dict[str, Any]) -> dict[str, int]:
@@ -37,8 +64,9 @@ def changed_resources(preview: dict[str, Any]) -> list[str]:
         op = step.get("op", "")
         if op in NOT_CHANGES:
             continue
-        fields = sorted(step.get("detailedDiff") or step.get("diffReasons") or [])
-        lines.append(f"{op} {describe(step.get('urn', '?'))}" + (
+        fields = sorted(as_data(str(name))
+                        for name in step.get("detailedDiff") or step.get("diffReasons") or [])
+        lines.append(f"{as_data(str(op))} {describe(str(step.get('urn', '?')))}" + (
             f": {', '.join(fields)}" if fields else ""
         ))
     return lines
@@ -48,9 +76,9 @@ def describe(urn: str) -> str:
     """``level:Webhook acme`` for a URN: the resource's short type and its name."""
     parts = urn.split("::")
     if len(parts) < 4:
-        return urn
+        return as_data(urn)
     kind = parts[2].rsplit("$", 1)[-1].removeprefix("pulumi-python:dynamic/")
-    return f"{kind} {parts[3]}"
+    return as_data(f"{kind} {parts[3]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,9 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         print("no drift")
         return EXIT_NO_DRIFT
-    print("drift: " + ", ".join(f"{n} to {op}" for op, n in sorted(found.items())))
-    for line in changed_resources(preview):
-        print(f"  {line}")
+    lines = ["drift: " + ", ".join(f"{n} to {as_data(op)}" for op, n in sorted(found.items()))]
+    lines.extend(f"  {line}" for line in changed_resources(preview))
+    problem = faithful(lines)
+    if problem:
+        print(f"{args[0]}: the report would not read as written ({problem}); nothing printed.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print("\n".join(lines))
     return EXIT_DRIFT
 
 

@@ -10,9 +10,10 @@ with the release itself, through the real Pulumi CLI, and saves it as a fixture:
 release it:
 
 1. extracts the commit with ``git archive`` into a temporary folder;
-2. uses ``venv/`` of this checkout when the release's ``requirements.txt`` is the same as
-   this checkout's, else builds a venv for it (cached under
-   ``$LEVEL_ILERT_CACHE/upgrade-venvs/<hash of requirements.txt>``; needs PyPI once);
+2. uses ``venv/`` of this checkout when the release's ``requirements.lock`` (before the
+   lock: ``requirements.txt``) is the same as this checkout's, else builds a venv from it
+   (a lock with ``pip --require-hashes``; cached under
+   ``$LEVEL_ILERT_CACHE/upgrade-venvs/<hash of that file>``; needs PyPI once);
 3. starts that release's sandbox (``python -m sandbox --state world.json``) on two free
    loopback ports outside the kernel's ephemeral range, never the fixed 8790/8791;
 4. writes ``Pulumi.sandbox.yaml`` with a representative stack of what that release supports
@@ -228,23 +229,28 @@ def base_python() -> Path:
 
 
 def venv_for(root: Path) -> tuple[Path, str]:
-    """(the venv to run the release with, a note saying which): ours if the requirements
-    are the same, else one built (once, cached) from the release's requirements.txt."""
-    wanted = (root / "requirements.txt").read_bytes()
-    if wanted == (REPO / "requirements.txt").read_bytes():
-        return REPO / "venv", "this checkout's venv (same requirements.txt)"
+    """(the venv to run the release with, a note saying which): ours if the release's
+    packages are ours, else one built (once, cached) from the release's own: its
+    ``requirements.lock`` with hash checking where it has one (releases since the lock
+    came), else its ``requirements.txt``."""
+    spec = "requirements.lock" if (root / "requirements.lock").exists() else "requirements.txt"
+    wanted = (root / spec).read_bytes()
+    ours = REPO / spec
+    if ours.exists() and wanted == ours.read_bytes():
+        return REPO / "venv", f"this checkout's venv (same {spec})"
     digest = hashlib.sha256(wanted).hexdigest()[:16]
     venv = pulumi_cli.cache_root() / "upgrade-venvs" / digest
-    note = f"a venv of its own requirements.txt (sha256 {digest})"
+    note = f"a venv of its own {spec} (sha256 {digest})"
     if (venv / ".installed").exists():
         return venv, note
-    log(f"building {venv} from the release's requirements.txt ...")
+    log(f"building {venv} from the release's {spec} ...")
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([str(base_python()), "-m", "venv", str(venv)], check=True)  # noqa: S603
+    hashes = ["--require-hashes"] if spec == "requirements.lock" else []
     subprocess.run(  # noqa: S603
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", "-r", str(root / "requirements.txt")],
+         "--disable-pip-version-check", *hashes, "-r", str(root / spec)],
         check=True,
     )
     (venv / ".installed").write_text(wanted.decode("utf-8"), encoding="utf-8")

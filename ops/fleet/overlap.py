@@ -114,7 +114,7 @@ def read_integrations(
     plain = {key: _without_ciphertext(value) for key, value in config.items()}
     try:
         settings = load_settings(plain.get, lambda key: _scalar(plain.get(key)),
-                                 environ=environ, check_routing=False)
+                                 environ=environ, check_routing=False, stack=name)
     except SettingsError:
         return []
     return list(settings.integrations)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final, TextIO
 
+from clients.untrusted import one_line
 from ops.fleet.run import StackState
 
 EXIT_CLEAN: Final = 0
@@ -41,10 +42,13 @@ def _drift(state: StackState) -> str:
 
 
 def rows(states: Sequence[StackState]) -> list[tuple[str, ...]]:
-    """The table's cells, one row per stack."""
+    """The table's cells, one row per stack; each on one line, as data (an error or a
+    resource name from an API can hold line breaks; the table goes into a Markdown code
+    block of the drift job's summary)."""
     return [
-        (state.name, state.result, _changes(state), _drift(state), f"{state.duration:.1f} s",
-         state.error or "")
+        tuple(one_line(cell) for cell in (
+            state.name, state.result, _changes(state), _drift(state),
+            f"{state.duration:.1f} s", state.error or ""))
         for state in states
     ]
 

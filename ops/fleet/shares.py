@@ -90,7 +90,7 @@ def stack_keys(
         if not readable:
             continue
         try:
-            endpoint = resolve(settings, values.get, env)
+            endpoint = resolve(settings, values.get, env, stack=target.name)
         except (RuntimeError, ValueError):  # not set, or unusable: the run says which
             continue
         found[namespace] = key_digest(endpoint.base_url, endpoint.credential)

@@ -29,7 +29,7 @@ from sandbox import Sandbox
 from tests.cli.harness import REPO, Project, record_cost
 from tests.handmade import HEALTHY, WEBHOOK_SECRET, Handmade, seed
 
-STACK = "handmade"
+STACK = "sandbox-handmade"  # base URLs from the environment: sandbox* stacks only
 PROBE = f"/v2/alerts/{WRITE_PROBE_ALERT_ID}/resolve"
 #: What `up` changes on a healthy hand-made object although the stack file says what the
 #: object has: ilert's and Level's update time (every PUT/PATCH moves it), and a webhook that

@@ -583,7 +583,7 @@ def test_a_planted_bug_still_shows_its_traceback_and_says_it_is_a_bug(table: Tab
     table.project.write_stack([ACME])
     provider = table.project.root / "providers" / "ilert_alert_source.py"
     text = provider.read_text(encoding="utf-8")
-    marker = "        args = _args(props)\n        client, lists = self._client()\n"
+    marker = "        args = SCHEMA.parse(props)\n        ilert = self._ilert()\n"
     assert marker in text
     provider.write_text(
         text.replace(marker, marker + "        {}['planted bug']\n", 1), encoding="utf-8"

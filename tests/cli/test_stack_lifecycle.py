@@ -259,7 +259,7 @@ def test_a_settings_change_is_an_update_in_place(stack: Stack) -> None:
     stack.project.up()
 
 
-def test_a_replaced_source_is_created_first_and_its_webhook_repointed_before_the_old_goes(
+def test_a_replaced_source_goes_first_then_its_successor_is_made_and_the_webhook_repointed(
     stack: Stack,
 ) -> None:
     old_source, webhook_id = stack.ids("acme")
@@ -276,10 +276,11 @@ def test_a_replaced_source_is_created_first_and_its_webhook_repointed_before_the
         for r in stack.sandbox.requests
         if r.method != "GET" and not r.path.startswith("/v2/alerts/")  # the preflight's probe
     ]
+    # deleteBeforeReplace: the successor has the same name, and a leaked URL dies at once.
     assert order == [
+        ("ilert", "DELETE", f"/api/alert-sources/{old_source}"),
         ("ilert", "POST", "/api/alert-sources"),
         ("level", "PATCH", f"/v2/webhooks/{webhook_id}"),
-        ("ilert", "DELETE", f"/api/alert-sources/{old_source}"),
     ], str(run)
     assert stack.project.drift().code == 0
 

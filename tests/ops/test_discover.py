@@ -24,7 +24,7 @@ from ops.discover_read import read_live
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from tests.handmade import EMERGENCY, NOT_EMERGENCY, WEBHOOK_SECRET, Handmade, seed
 
-STACK = "found"
+STACK = "sandbox-found"  # a loopback base URL from the environment: sandbox* stacks only
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +187,7 @@ def test_small_pages_find_the_same_objects(handmade: tuple[Sandbox, Handmade]) -
     sandbox, made = handmade
     env = {"ILERT_BASE_URL": sandbox.ilert_url, "LEVEL_BASE_URL": sandbox.level_url,
            "ILERT_API_TOKEN": ILERT_TOKEN, "LEVEL_API_KEY": LEVEL_API_KEY}
-    settings = read_settings(lambda _key: None, env, level=True)
+    settings = read_settings(lambda _key: None, env, level=True, stack=STACK)
     small = type(settings)(**{**settings.__dict__, "ilert_page_size": 7, "level_page_size": 3})
     sandbox.requests.clear()
 

@@ -53,12 +53,17 @@ def test_a_sandbox_stack_without_a_file_reads_the_sandbox(tmp_path: Path) -> Non
     assert settings.level is not None
     assert (settings.level.base_url, settings.level.credential) == (
         "http://127.0.0.1:8791", LEVEL_API_KEY)
-    # What the environment sets wins (a sandbox on other ports); the rest stays the sandbox's.
+    # A sandbox on other ports, named in the environment: the environment says the rest too.
     with pytest.raises(DiscoverError, match=r"^read$"):
+        discover(Options("sandbox-x", tmp_path), {"ILERT_BASE_URL": "http://127.0.0.1:28790",
+                                                  "ILERT_API_TOKEN": "t2"},
+                 read=read, managed=managed)
+    assert (asked[-1].ilert.base_url, asked[-1].ilert.credential) == (
+        "http://127.0.0.1:28790", "t2")
+    assert asked[-1].level is not None and asked[-1].level.credential == LEVEL_API_KEY
+    with pytest.raises(DiscoverError, match="ILERT_API_TOKEN"):
         discover(Options("sandbox-x", tmp_path), {"ILERT_BASE_URL": "http://127.0.0.1:28790"},
                  read=read, managed=managed)
-    assert asked[-1].ilert.base_url == "http://127.0.0.1:28790"
-    assert asked[-1].ilert.credential == ILERT_TOKEN
     # The other stacks are looked for on the sandbox stacks' backend unless make names one.
     assert discover_module._backend_env(Options("sandbox-x", tmp_path), {})[
         "PULUMI_BACKEND_URL"] == f"file://{tmp_path.resolve()}/.pulumi-state"
@@ -84,18 +89,18 @@ def test_objects_another_stack_manages_are_left_out_and_named(
     monkeypatch.setattr(discover_module, "managed_elsewhere", lambda *_, **__: found)
     out, err = io.StringIO(), io.StringIO()
 
-    code = run(Options("mine", tmp_path), out, err, env)
+    code = run(Options("sandbox-mine", tmp_path), out, err, env)
 
     assert code == 0, err.getvalue()
-    written = yaml.safe_load((tmp_path / "Pulumi.mine.yaml").read_text())
+    written = yaml.safe_load((tmp_path / "Pulumi.sandbox-mine.yaml").read_text())
     names = [entry["name"] for entry in written["config"]["level-ilert:integrations"]]
     assert "Level - Vandelay" not in names and len(names) == 10
     assert (f"managed by stack sandbox (left out, not taken over): 'Level - Vandelay' (alert "
             f"source {vandelay}), 1 webhook(s) to those sources\n") in out.getvalue()
-    assert "Level - Vandelay" not in (tmp_path / "Pulumi.mine.yaml").read_text()
+    assert "Level - Vandelay" not in (tmp_path / "Pulumi.sandbox-mine.yaml").read_text()
 
     document = io.StringIO()
-    run(Options("mine", tmp_path, print_only=True, json=True), document, io.StringIO(), env)
+    run(Options("sandbox-mine", tmp_path, print_only=True, json=True), document, io.StringIO(), env)
     assert json.loads(document.getvalue())["managedElsewhere"] == [
         {"stack": "sandbox", "kind": "alert source", "name": "Level - Vandelay", "id": vandelay},
         {"stack": "sandbox", "kind": "webhook", "name": None, "id": hook},
@@ -109,12 +114,13 @@ def test_when_every_object_is_another_stacks_nothing_is_written_and_it_says_why(
     (tmp_path / "Pulumi.yaml").write_text("name: level-ilert\nruntime: python\n")
     env = {"ILERT_BASE_URL": sandbox.ilert_url, "LEVEL_BASE_URL": sandbox.level_url,
            "ILERT_API_TOKEN": ILERT_TOKEN, "LEVEL_API_KEY": LEVEL_API_KEY}
-    live = read_live(discover_module.read_settings(lambda _: None, env, level=True))
+    live = read_live(discover_module.read_settings(lambda _: None, env, level=True,
+                                                   stack="sandbox-mine"))
     everything = Managed(sources={str(s.id): Owner("sandbox", s.name) for s in live.sources})
     out, err = io.StringIO(), io.StringIO()
 
-    result = discover(Options("mine", tmp_path), env, managed=lambda *_, **__: everything)
-    discover_module.summary_text(Options("mine", tmp_path), result, out)
+    result = discover(Options("sandbox-mine", tmp_path), env, managed=lambda *_, **__: everything)
+    discover_module.summary_text(Options("sandbox-mine", tmp_path), result, out)
 
     assert result.plan.entries == [] and result.written is None
     assert f"read (GETs only): {len(live.sources)} Level.io alert sources" in out.getvalue()
@@ -129,12 +135,14 @@ def test_when_other_stacks_cannot_be_read_the_summary_says_it_did_not_check(
     (tmp_path / "Pulumi.yaml").write_text("name: level-ilert\nruntime: python\n")
     env = {"ILERT_BASE_URL": sandbox.ilert_url, "LEVEL_BASE_URL": sandbox.level_url,
            "ILERT_API_TOKEN": ILERT_TOKEN, "LEVEL_API_KEY": LEVEL_API_KEY}
+    (tmp_path / ".pulumi-state").mkdir()  # a backend with stacks, and no CLI to ask it
     out = io.StringIO()
 
-    assert run(Options("mine", tmp_path, print_only=True), io.StringIO(), out, env) == 0
+    assert run(Options("sandbox-mine", tmp_path, print_only=True), io.StringIO(), out,
+               {**env, "PATH": str(tmp_path / "no-cli")}) == 0
 
-    assert ("NOT CHECKED: which objects other stacks of this project manage (no Pulumi backend "
-            "is known (PULUMI_BACKEND_URL is not set") in out.getvalue()
+    assert ("NOT CHECKED: which objects other stacks of this project manage (the Pulumi CLI is "
+            "not on PATH") in out.getvalue()
 
 
 # -- reading the other stacks through the CLI ---------------------------------------------------
@@ -178,7 +186,7 @@ def test_the_other_stacks_objects_are_read_from_their_state(tmp_path: Path) -> N
         )},
     )
 
-    found = managed_elsewhere("mine", tmp_path, {"PULUMI_BACKEND_URL": "file:///state"},
+    found = managed_elsewhere("mine", tmp_path, {"PULUMI_BACKEND_URL": f"file://{tmp_path}"},
                               ilert_base_url="http://127.0.0.1:8790",
                               level_base_url="http://127.0.0.1:8791",
                               which=lambda *_, **__: "/bin/pulumi", run=cli)
@@ -192,10 +200,12 @@ def test_the_other_stacks_objects_are_read_from_their_state(tmp_path: Path) -> N
 
 def test_what_keeps_the_other_stacks_from_being_read_is_said(tmp_path: Path) -> None:
     url = "http://127.0.0.1:8790"
-    backend = {"PULUMI_BACKEND_URL": "file:///state"}
+    backend = {"PULUMI_BACKEND_URL": f"file://{tmp_path}"}
 
     assert "PULUMI_BACKEND_URL is not set" in str(managed_elsewhere(
         "mine", tmp_path, {}, ilert_base_url=url, level_base_url=None).problem)
+    assert managed_elsewhere("mine", tmp_path, {"PULUMI_BACKEND_URL": f"file://{tmp_path}/no"},
+                             ilert_base_url=url, level_base_url=None) == Managed()
     assert "the Pulumi CLI is not on PATH" in str(managed_elsewhere(
         "mine", tmp_path, backend, ilert_base_url=url, level_base_url=None,
         which=lambda *_, **__: None).problem)

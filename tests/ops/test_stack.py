@@ -110,13 +110,54 @@ def test_manual_mode_checks_ilert_and_says_what_to_look_at_in_level(
     assert checks["level.credentials"]["summary"] == "Level API key works (alerts readable)"
     assert checks["source.active"]["status"] == "pass"
     manual = checks["webhook.manual"]
-    assert manual["status"] == "info"
-    assert manual["summary"].startswith("manual mode: Level's API cannot show webhooks")
+    assert manual["status"] == "skip"  # not checked, never passed
+    assert manual["summary"].startswith(
+        "Level side NOT checked (manual mode: Level's API cannot show webhooks). "
+        "`make audit STACK=test` checks it from evidence"
+    )
     assert manual["details"][1] == (
         "- Events to send: Alert active and Alert resolved are both ticked"
     )
     assert "Settings > Webhooks > Requests" in manual["details"][3]
+    assert document["not_checked"] == ["webhook.manual", "routing.table"]
     assert sandbox.count(service="level", path_prefix="/v2/webhooks") == 0
+
+
+def test_manual_mode_without_a_webhook_never_says_all_checks_passed(
+    tmp_path: Path, sandbox: Sandbox, credentials: None
+) -> None:
+    """Issue 28: no Level webhook exists at all; doctor must not pass the Level side."""
+    integrations = [{"name": "Level - Manual", "escalationPolicy": 1}]
+    provision(sandbox, integrations, management="manual")
+    write_stack(tmp_path, sandbox, integrations, management="manual")
+    assert sandbox.level_webhooks() == []
+
+    code, out, _ = run(tmp_path, "doctor")
+
+    assert "all checks passed" not in out
+    assert out.rstrip().endswith(
+        "no check failed, but the Level side was NOT checked (manual mode: Level's API "
+        "cannot show webhooks): `make audit STACK=test` checks it from evidence"
+    )
+    assert "- Level side NOT checked" in out
+    assert "- routing NOT checked" in out
+    assert code == 0  # nothing failed: the exit code says what failed, the text what was not
+
+
+def test_api_mode_at_a_404_names_the_missing_webhook_api_not_the_credentials(
+    project: Project,
+) -> None:
+    project.sandbox.level.set_webhook_api(False)
+
+    code, out, _ = run(project.path, "doctor")
+
+    assert code == 1
+    assert "✓ Level API key works (alerts readable)" in out
+    assert "✗ Level's API has no webhook management (it answered 404 on /v2/webhooks" in out
+    assert "level:webhookManagement manual" in out
+    assert ("- not checked: this Level organisation's API has no webhook management (404 on "
+            "/v2/webhooks)") in out
+    assert "credentials failed" not in out
 
 
 def test_a_plain_http_base_url_off_loopback_could_not_run(project: Project) -> None:

@@ -417,7 +417,9 @@ Level webhook for ilert alert source 'Level - Acme' (manual mode):
   7. Test: raise a test alert on a device; it must appear in ilert under this alert
      source, and resolving it in Level must resolve it in ilert. If nothing arrives,
      check the URL, both events, that the alert source is active, and the webhook's
-     Requests tab (delivery log) in Level."""
+     Requests tab (delivery log) in Level.
+  8. Check it: make verify STACK=sandbox waits for your test alert to open and
+     resolve in ilert; make audit STACK=sandbox later checks every Level alert meant for it."""
 
 
 @pytest.mark.parametrize(

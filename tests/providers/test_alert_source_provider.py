@@ -8,7 +8,7 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import UNKNOWN, Unknown
 
-from clients.endpoints import MissingCredentialError
+from clients.endpoints import ILERT, EndpointSettingError, MissingCredentialError
 from providers.engine_adapter import DELETE, UPDATE, UPDATE_REPLACE, DetailedReplaces
 from providers.ilert_alert_source import IlertAlertSourceProvider, UnknownEscalationPolicyError
 from sandbox import Sandbox
@@ -411,14 +411,36 @@ def test_env_vars_are_the_fallback_for_token_and_base_url(
     from sandbox import ILERT_TOKEN
 
     monkeypatch.setenv("ILERT_API_TOKEN", ILERT_TOKEN)
+    monkeypatch.setenv("ILERT_BASE_URL", "https://api.ilert.example")
+    provider = IlertAlertSourceProvider()
+    provider.configure(ConfigureRequest(Config({"ilert:baseUrl": sandbox.ilert_url}, "p")))
+
+    result = provider.create(checked(provider, name="from env", escalation_policy=1))
+
+    assert result.id  # the token from the environment; the stack file's base URL first
+    assert sandbox.count("ilert", "POST") == 1
+    assert provider.endpoint(ILERT).base_url == sandbox.ilert_url
+
+
+def test_a_loopback_base_url_from_the_environment_is_refused_by_the_providers(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandbox URL left exported must not take a real stack's token to this machine: the
+    providers, not told the stack's name, take a loopback URL from the stack file only."""
+    from sandbox import ILERT_TOKEN
+
+    monkeypatch.setenv("ILERT_API_TOKEN", ILERT_TOKEN)
     monkeypatch.setenv("ILERT_BASE_URL", sandbox.ilert_url)
     provider = IlertAlertSourceProvider()
     provider.configure(ConfigureRequest(Config({}, "p")))
 
-    result = provider.create(checked(provider, name="from env", escalation_policy=1))
+    failures = provider.check({}, {"__provider": BLOB, "name": "x", "escalation_policy": 1})
+    with pytest.raises(EndpointSettingError, match="ILERT_BASE_URL"):
+        provider.create(failures.inputs)
 
-    assert result.id
-    assert sandbox.count("ilert", "POST") == 1
+    assert any("ILERT_BASE_URL (environment variable) is a loopback URL" in failure.reason
+               for failure in failures.failures)
+    assert sandbox.count() == 0
 
 
 def test_the_grouping_rule_still_applies_in_preview_when_other_values_are_unknown(

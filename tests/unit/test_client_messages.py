@@ -196,11 +196,12 @@ def test_pacing_and_the_deadline_name_the_clients_timeout_setting(client: object
     responses.get(f"{LEVEL}/v2/webhooks/W1", status=404, json={"error": "gone"})
     setting = "ilert" if client is ilert else "level"
     kwargs = {"rate_limit": RateLimit(requests=1, window_seconds=5), "operation_timeout": 0.3}
+    ilert_client, level_client = ilert(**kwargs), level(**kwargs)  # each owns its pacer
 
     def call() -> object:
         if client is ilert:
-            return ilert(**kwargs).get_alert_source(1)
-        return level(**kwargs).get_webhook("W1")
+            return ilert_client.get_alert_source(1)
+        return level_client.get_webhook("W1")
 
     error_of(call)  # 404: the only request slot is spent
     with pytest.raises(DeadlineExceededError, match="no request slot") as caught:

@@ -82,3 +82,37 @@ def test_a_failed_preview_is_not_mistaken_for_no_drift(tmp_path: Path, content: 
 def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
     assert main([str(tmp_path / "absent.json")]) == EXIT_USAGE
     assert main([]) == EXIT_USAGE
+
+
+HOSTILE_NAMES = [
+    "acme\n```\n@org/admins see https://attacker.example",   # close the code block, ping
+    "acme\r\n## Drift fixed, close this issue",
+    "acme\u2028```",                                         # a line separator, then a fence
+    "acme`` `rm -rf`",
+    "東京オフィス",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_names_and_property_paths_are_written_as_data_inside_the_code_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """The report goes into a ``` block of the job summary and the drift issue's body: a
+    resource name (resourceName is free text) or a property path must not end it."""
+    preview = {
+        "changeSummary": {"update": 2},
+        "steps": [
+            {"op": "update", "urn": URN.replace("::acme", f"::{name}"),
+             "detailedDiff": {f"fields[\"{name}\"]": {"kind": "update"}}},
+            {"op": "update", "urn": URN, "diffReasons": [name]},
+        ],
+    }
+
+    assert main([write(tmp_path, preview)]) == EXIT_DRIFT
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 3  # the verdict and one line per changed resource
+    assert not any(line.lstrip().startswith(("```", "~~~", "#", "@")) for line in lines)
+    assert "`" not in out
+    if name == "東京オフィス":
+        assert "東京オフィス" in out  # other scripts stay as they are

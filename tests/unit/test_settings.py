@@ -171,7 +171,9 @@ def test_slug(name: str, expected: str) -> None:
     assert slug(name) == expected
 
 
-@pytest.mark.parametrize("stack_file", ["Pulumi.sandbox.yaml", "Pulumi.dev.yaml"])
+@pytest.mark.parametrize(
+    "stack_file", ["Pulumi.sandbox.yaml", "Pulumi.dev.yaml", "Pulumi.sandbox-manual.yaml"]
+)
 def test_the_shipped_stack_files_pass_every_check(stack_file: str) -> None:
     """Every key they set is known, and their endpoints are usable (none is quoted)."""
     text = (Path(__file__).resolve().parents[2] / stack_file).read_text()

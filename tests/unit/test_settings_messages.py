@@ -106,15 +106,16 @@ def test_manual_mode_warns_that_level_settings_serve_only_to_delete_old_webhooks
 
     settings = load_settings(objects.get, strings.get, config_keys=keys)
 
+    # level:apiKey and level:baseUrl are what make audit/verify/doctor read Level with in
+    # manual mode (a read-only key is enough): no warning for them.
     assert [line.split(" ")[0] for line in settings.warnings] == [
-        "level:apiKey", "level:baseUrl", "level:operationTimeoutSeconds",
-        "level:rateLimitRequests",
+        "level:operationTimeoutSeconds", "level:rateLimitRequests",
     ]
     assert settings.warnings[0] == (
-        "level:apiKey is set while level:webhookManagement is manual: the stack makes no "
-        "Level call of its own and uses it only to delete webhooks an earlier api-mode run of "
-        "this stack made. Once the first `up` in manual mode has deleted them, remove it "
-        "(`pulumi config rm level:apiKey`)."
+        "level:operationTimeoutSeconds is set while level:webhookManagement is manual: the "
+        "stack makes no Level call of its own and uses it only to delete webhooks an earlier "
+        "api-mode run of this stack made. Once the first `up` in manual mode has deleted them, "
+        "remove it (`pulumi config rm level:operationTimeoutSeconds`)."
     )
     api_mode = load_settings(objects.get, {"level:baseUrl": "https://api.level.io"}.get,
                              config_keys=keys, environ={"LEVEL_API_KEY": "k"})
