@@ -483,7 +483,7 @@ def test_after_destroy_the_stack_rm_hint_is_a_make_command_that_works_as_typed(
     path, log = stub_pulumi
     logged_in(tmp_path, "https://api.pulumi.com")
 
-    destroyed = make("destroy", "STACK=dev", "YES=1", path=path, home=tmp_path)
+    destroyed = make("destroy", "STACK=dev", "YES=dev", path=path, home=tmp_path)
     hint = re.search(r"make stack-rm STACK=dev BACKEND_URL=\S+", destroyed.stderr)
     assert hint, destroyed.stderr
     removed = make(*hint[0].split()[1:], path=path, home=tmp_path)
