@@ -74,18 +74,28 @@ export PULUMI_SKIP_CHECKPOINTS := true
 endif
 # Show the command as a user would type it, run it with the environment above.
 run-pulumi = @echo "pulumi $(1)" >&2; $(PULUMI) $(1)
+# The same, then a renamed integration that the engine replaces (or replaced: $(2) = --done) is
+# explained from the CLI's own engine events (ops/renames.py; --event-log, a flag the CLI
+# offers with PULUMI_DEBUG_COMMANDS, as the Automation API uses it). The log is a temporary
+# file, removed at once; the events mask secrets.
+run-pulumi-explained = @echo "pulumi $(1)" >&2; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+  PULUMI_DEBUG_COMMANDS=true $(PULUMI) $(1) --event-log "$$log"; code=$$?; \
+  $(PY) -m ops.renames --stack $(STACK) $(2) "$$log"; exit $$code
 # True when both sandbox ports answer on loopback.
 SANDBOX_UP := for port in $(SANDBOX_PORTS); do (: > /dev/tcp/127.0.0.1/$$port) 2>/dev/null || exit 1; done
 
 .PHONY: test lint lint-workflows typecheck sandbox sandbox-start sandbox-stop venv clean \
         pulumi up preview drift outputs destroy cancel stack doctor verify discover bench e2e \
         rotate passphrase audit instructions venv-runtime lock \
-        fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill \
+        fleet-up fleet-preview fleet-drift fleet-destroy bench-engine crash-drill stack-rm \
+        sandbox-help ilert-openapi \
         mutate mutate-ops help
 
-## help: every target and its options (these ## lines)
+## help: every target and its options (these ## lines; a wrapped line is indented)
 help:
-	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
+	@awk '/^## / { text = substr($$0, 4); \
+	  print (text ~ /^[a-z][a-z0-9-]*( \/ [a-z][a-z0-9-]*)*: / ? "" : "    ") text }' \
+	  $(firstword $(MAKEFILE_LIST))
 
 # --- Python packages (docs/development.md, "Dependencies") ------------------------------------
 # requirements.txt (runtime) and requirements-dev.txt (tests, lint) name the packages we chose;
@@ -127,6 +137,23 @@ test: venv
 lint: venv
 	$(PY) -m ruff check .
 
+## ilert-openapi: fetch the ilert OpenAPI spec the tests referee against (v2.2026.5-r.3, pinned
+## by its SHA-256; tests/ilert_openapi.py says where it comes from) into the cache, where
+## make test finds it; CI runs it before make test. Prints the file's path.
+ILERT_OPENAPI_SHA256 := b6a7330cad711b7de01fc6c6ad98a4d5b6b51b26e67c54487a63c76c26dd6ec2
+ILERT_OPENAPI_URL := https://raw.githubusercontent.com/api-evangelist/ilert/7bc47dc15d8b61ad68c3da13176939bd1384b5ff/openapi/_original/ilert-ilert-rest-api-openapi.yml
+ILERT_OPENAPI_FILE = $(LEVEL_ILERT_CACHE)/ilert-openapi/$(ILERT_OPENAPI_SHA256).yml
+ilert-openapi:
+	@test -f "$(ILERT_OPENAPI_FILE)" || { mkdir -p "$(dir $(ILERT_OPENAPI_FILE))"; \
+	  tmp=$$(mktemp "$(ILERT_OPENAPI_FILE).XXXXXX"); \
+	  if curl -fsSL --proto '=https,file' --max-time 120 -o "$$tmp" '$(ILERT_OPENAPI_URL)' \
+	     && echo "$(ILERT_OPENAPI_SHA256)  $$tmp" | sha256sum --check --status; then \
+	    mv "$$tmp" "$(ILERT_OPENAPI_FILE)"; \
+	  else rm -f "$$tmp"; \
+	    echo "ilert-openapi: $(ILERT_OPENAPI_URL) could not be fetched, or its SHA-256 is not the pinned $(ILERT_OPENAPI_SHA256): nothing kept" >&2; \
+	    exit 2; fi; }
+	@echo "$(ILERT_OPENAPI_FILE)"
+
 ## lint-workflows: actionlint (built with go install, cached per version) and zizmor (its
 ## default and auditor personas) over .github/workflows; outside `make test`, which needs no Go
 ACTIONLINT_VERSION := v1.7.12
@@ -148,6 +175,10 @@ typecheck: venv
 SANDBOX_ARGS ?=
 sandbox: venv
 	$(PY) -m sandbox --state $(SANDBOX_DIR)/world.json $(SANDBOX_ARGS)
+
+## sandbox-help: the sandbox's credentials, and the routes to change it by hand (docs/sandbox.md)
+sandbox-help:
+	@sed -e '/^```/d' docs/sandbox.md
 
 ## sandbox-start / sandbox-stop: the same in the background (make up does this for you)
 sandbox-start: venv
@@ -212,15 +243,16 @@ state-readable:
 up: state-readable stack
 ifeq ($(ADOPT),1)
 	$(call run-pulumi,refresh --clear-pending-creates --yes --skip-preview $(PULUMI_FLAGS))
-	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
+	$(call run-pulumi-explained,up --yes $(PULUMI_FLAGS),--done)
 up: export LEVEL_ILERT_ADOPT := 1
 else
-	$(call run-pulumi,up --yes $(PULUMI_FLAGS))
+	$(call run-pulumi-explained,up --yes $(PULUMI_FLAGS),--done)
 endif
 
-## preview: what `up` would change (after the same refresh)
+## preview: what `up` would change (after the same refresh); a renamed integration that would
+## be replaced is explained, with the line that renames it in place
 preview: stack
-	$(call run-pulumi,preview --diff $(PULUMI_FLAGS))
+	$(call run-pulumi-explained,preview --diff $(PULUMI_FLAGS))
 
 ## drift: refresh from the live APIs and fail if anything drifted (the CLI exits 7; make, 2);
 ## it only reads, so its preflight skips the Level write probe (a read-only key is enough)
@@ -247,6 +279,15 @@ ifeq ($(SANDBOX_STACK),)
 	fi
 endif
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
+	@$(STACK_RM_HINT)
+
+## stack-rm: remove STACK from its backend (history and saved config) once destroy emptied it:
+## the CLI's `pulumi stack rm` hint, with make's backend; the stack file stays
+STACK_RM_HINT = echo "To remove the stack completely, as the CLI suggests, run: make stack-rm \
+  STACK=$(STACK)$(if $(SANDBOX_STACK),, BACKEND_URL=$(BACKEND)) (pulumi stack rm typed alone looks \
+  on your own pulumi login, not on the backend make uses)" >&2
+stack-rm: stack
+	$(call run-pulumi,stack rm --yes --preserve-config $(PULUMI_FLAGS))
 
 ## rotate: after a key rotation (the new key set in the stack config, the old one revoked), save
 ## the credentials you have now in the stack's state, so that every later command uses them,
@@ -338,11 +379,13 @@ instructions: $(OPS_DEPS)
 	@$(OPS_ENV) $(PY) -m ops instructions $(OPS_FLAGS) $(if $(filter 1,$(SHOW_SECRETS)),--show-secrets)
 
 ## discover: write Pulumi.<STACK>.yaml from the ilert sources and Level webhooks you made by
-## hand (GETs only; base URLs and credentials from that file, else ILERT_BASE_URL/LEVEL_BASE_URL
-## and ILERT_API_TOKEN/LEVEL_API_KEY). FORCE=1 replaces an existing file (backup kept, its
-## secrets kept), PRINT=1 writes nothing and prints the integrations block, JSON=1.
+## hand (GETs only; base URLs and credentials from that file, else, for a sandbox* stack, the
+## sandbox, else ILERT_BASE_URL/LEVEL_BASE_URL and ILERT_API_TOKEN/LEVEL_API_KEY); objects
+## another stack of this project manages on the backend are left out and named. FORCE=1
+## replaces an existing file (backup kept, its secrets kept), PRINT=1 writes nothing and
+## prints the integrations block, JSON=1.
 discover: $(OPS_DEPS)
-	@$(PY) -m ops discover --stack $(STACK) $(if $(filter 1,$(JSON)),--json) \
+	@$(OPS_ENV) $(PY) -m ops discover --stack $(STACK) $(if $(filter 1,$(JSON)),--json) \
 	  $(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(PRINT)),--print)
 
 # --- Mutation testing (slow, so not part of `make test`) -------------------------------------

@@ -24,7 +24,7 @@ What a preview can know, offline (no call to Level or ilert):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -131,21 +131,30 @@ def scope_candidates(routed: Sequence[Routed]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def explain(found: Sequence[Overlap], integrations: Sequence[Routed]) -> str:
-    """One message for all overlapping pairs, each with both config paths and both ways out."""
+def explain(
+    found: Sequence[Overlap],
+    integrations: Sequence[Routed],
+    where: Callable[[int], str] | None = None,
+) -> str:
+    """One message for all overlapping pairs, each with both config paths and both ways out.
+
+    ``where`` names the config path of the integration at an index (default
+    ``level-ilert:integrations[<index>]``; the fleet, which checks several stacks at once,
+    prefixes each path with its stack file)."""
+    path = where or (lambda index: f"{INTEGRATIONS_KEY}[{index}]")
     lines = []
     for overlap in found[:PAIRS_SHOWN]:
         a, b = integrations[overlap.first], integrations[overlap.second]
         lines.append(
-            f"{INTEGRATIONS_KEY}[{overlap.first}] ({a.name!r}) and "
-            f"{INTEGRATIONS_KEY}[{overlap.second}] ({b.name!r}) would both open an ilert alert "
+            f"{path(overlap.first)} ({a.name!r}) and "
+            f"{path(overlap.second)} ({b.name!r}) would both open an ilert alert "
             f"for the same Level alert: {overlap.scope}, and {overlap.filters}. Each such alert "
             f"pages two escalation policies. Either scope or filter them apart (deviceGroups "
             f"with different groups, or eventFilters that cannot both be true, e.g. "
             f"event.customDetails.severity == 'emergency' on one and "
             f"event.customDetails.severity != 'emergency' on the other), or say that both "
             f"should receive it: sharesAlertsWith: [{b.name!r}] on "
-            f"{INTEGRATIONS_KEY}[{overlap.first}]."
+            f"{path(overlap.first)}."
         )
     hidden = len(found) - PAIRS_SHOWN
     if hidden > 0:

@@ -26,6 +26,7 @@ env var it came from and never quoting it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,7 +77,9 @@ OWN_KEY_DOCS = {
     ),
     "sharesAlertsWith": (
         "Names of other integrations of this stack that may receive the same Level alerts; "
-        "without it, two integrations that would both page for one alert fail the preview."
+        "without it, two integrations that would both page for one alert fail the preview. "
+        "An integration of another stack of the project is named `<stack>/<name>` (the "
+        "fleet's preview and up check stacks against each other)."
     ),
 }
 OWN_KEYS = tuple(OWN_KEY_DOCS)
@@ -242,7 +245,7 @@ def load_settings(
             tuning_for(namespace, get)
         except TuningError as error:
             lines.append(str(error))
-    raw = get_object(INTEGRATIONS_KEY)
+    raw = _decoded(get_object(INTEGRATIONS_KEY))
     integrations: list[Integration] = []
     if raw is None:
         lines.append(
@@ -439,9 +442,29 @@ def _check_routing(integrations: list[Integration], *, pages_twice: bool) -> Non
         )
 
 
+def _decoded(raw: object) -> object:
+    """The integrations list set as one JSON text (``pulumi new``'s prompt, or ``pulumi config
+    set`` without ``--path``), read as Pulumi's ``get_object`` reads it, so that ``ops`` (which
+    reads the stack file itself) sees what the program sees; any other value as it is."""
+    if isinstance(raw, str):
+        try:
+            decoded = json.loads(raw)
+        except ValueError:
+            return raw
+        return decoded if isinstance(decoded, list) else raw
+    return raw
+
+
+#: A ``sharesAlertsWith`` entry naming an integration of another stack: ``<stack>/<name>``
+#: (a Pulumi stack name, a slash, the integration's name). This stack cannot see that one;
+#: ``python -m ops fleet`` checks the stacks against each other (ops/fleet/overlap.py).
+OTHER_STACK_PARTNER = re.compile(r"[A-Za-z0-9_.-]+/.+")
+
+
 def _unknown_partners(entries: list[Any], indexed: list[tuple[int, Integration]]) -> list[str]:
     """``sharesAlertsWith`` must name other integrations of this stack, by ``name`` (the
-    names as written, so that a partner with a problem of its own is still found)."""
+    names as written, so that a partner with a problem of its own is still found), or an
+    integration of another stack as ``<stack>/<name>``."""
     names = [
         entry["name"] for entry in entries
         if isinstance(entry, Mapping) and isinstance(entry.get("name"), str)
@@ -452,7 +475,7 @@ def _unknown_partners(entries: list[Any], indexed: list[tuple[int, Integration]]
             where = f"{INTEGRATIONS_KEY}[{index}].sharesAlertsWith"
             if partner == integration.name:
                 lines.append(f"{where}: {partner!r} is this integration itself; list others.")
-            elif partner not in names:
+            elif partner not in names and not OTHER_STACK_PARTNER.fullmatch(partner):
                 guess = suggest(partner, names)
                 hint = f"did you mean {guess!r}?" if guess else (
                     f"the integrations are {', '.join(map(repr, names))}."

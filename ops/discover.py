@@ -8,8 +8,14 @@ was read, each finding, and what the next ``up`` will change on each object.
 Where to read: the stack file's ``ilert:baseUrl``/``level:baseUrl`` and credentials when the
 file exists (a ``secure:`` value is ciphertext only the CLI can decrypt, so the env var is
 used then, as ``ops doctor`` does), else ``ILERT_BASE_URL``/``LEVEL_BASE_URL`` and
-``ILERT_API_TOKEN``/``LEVEL_API_KEY``; pacing from the file's tuning keys, else the
-providers' defaults.
+``ILERT_API_TOKEN``/``LEVEL_API_KEY``, and for a ``sandbox*`` stack the local sandbox's URLs
+and credentials for what those leave unset (as ``make up`` uses them: ops/sandbox_stack.py),
+never the real APIs; pacing from the file's tuning keys, else the providers' defaults.
+
+Objects another stack of this project manages on the same backend are left out, and listed
+as "managed by stack X" (ops/managed.py): adopting them would leave two stacks owning one
+object. The backend is ``PULUMI_BACKEND_URL`` (make sets it), else, for a ``sandbox*`` stack,
+``./.pulumi-state``.
 
 Safety: an existing stack file is never replaced without ``--force``; with it, a backup is
 kept beside it and its encrypted secrets and other keys stay. What is written must pass
@@ -21,9 +27,11 @@ rule included) or nothing is written. ``--print`` writes nothing and prints only
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +49,11 @@ from components.settings import (
     SettingsError,
     load_settings,
 )
+from ops import sandbox_stack
 from ops.discover_plan import Plan, build_plan, wrap
 from ops.discover_read import Live, ReadSettings, read_live
 from ops.discover_yaml import dump, load, merged_document, new_document, print_block
+from ops.managed import Managed, managed_elsewhere
 from ops.report import EXIT_COULD_NOT_RUN, EXIT_FAILED, EXIT_OK, as_json, render
 from ops.report import dump as dump_json
 from ops.stack import _project_name, _qualified, _scalar, _without_ciphertext
@@ -165,18 +175,70 @@ def backup_path(path: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class Elsewhere:
+    """An object left out because another stack manages it."""
+
+    stack: str
+    kind: str  # "alert source" or "webhook"
+    name: str
+    id: str
+
+
+@dataclass(frozen=True)
 class Result:
-    """What one run did: the plan, the text, where it went."""
+    """What one run did: the plan, the text, where it went, and what other stacks manage."""
 
     live: Live
     plan: Plan
     text: str
     written: Path | None
     backup: Path | None
+    elsewhere: tuple[Elsewhere, ...] = ()
+    #: why other stacks could not be checked (nothing was left out then)
+    unchecked: str | None = None
+
+
+Finder = Callable[..., Managed]
+
+
+def leave_out_managed(live: Live, managed: Managed) -> tuple[Live, tuple[Elsewhere, ...]]:
+    """``live`` without the sources and webhooks other stacks manage (and without webhooks
+    to such a source's URL), and what was left out."""
+    found: list[Elsewhere] = []
+    kept_sources = []
+    taken_urls: dict[str, str] = {}
+    for source in live.sources:
+        owner = managed.sources.get(str(source.id))
+        if owner is None:
+            kept_sources.append(source)
+            continue
+        found.append(Elsewhere(owner.stack, "alert source", source.name, str(source.id)))
+        if source.integration_url:
+            taken_urls[source.integration_url] = owner.stack
+    webhooks = live.webhooks
+    if webhooks is not None:
+        kept_hooks = []
+        for webhook in webhooks:
+            owner = managed.webhooks.get(webhook.id)
+            stack = owner.stack if owner else taken_urls.get(webhook.url)
+            if stack is None:
+                kept_hooks.append(webhook)
+            else:
+                found.append(Elsewhere(stack, "webhook", "", webhook.id))
+        webhooks = kept_hooks
+    return dataclasses.replace(live, sources=kept_sources, webhooks=webhooks), tuple(found)
+
+
+def _backend_env(options: Options, environ: Mapping[str, str]) -> dict[str, str]:
+    env = dict(environ)
+    if not env.get("PULUMI_BACKEND_URL", "").strip() and sandbox_stack.is_sandbox(options.stack):
+        env["PULUMI_BACKEND_URL"] = sandbox_stack.backend(options.project_dir)
+    return env
 
 
 def discover(options: Options, environ: Mapping[str, str] | None = None,
-             read: Callable[[ReadSettings], Live] = read_live) -> Result:
+             read: Callable[[ReadSettings], Live] = read_live,
+             managed: Finder | None = None) -> Result:
     """Read, plan, validate and write (or only render, with ``print_only``)."""
     env = os.environ if environ is None else environ
     project = _project_name(options.project_dir)
@@ -194,14 +256,19 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
             existing = Existing.read(path, project)
         except (ValueError, yaml.YAMLError) as error:
             raise DiscoverError(f"{path.name} cannot be read: {error}") from None
-    lookup: Lookup = existing.lookup if existing else (lambda _key: None)
+    lookup: Lookup = existing.lookup if existing else _new_stack_lookup(options.stack, env)
     manual = str(lookup(WEBHOOK_MANAGEMENT_KEY) or "api").strip() == "manual"
-    live = read(read_settings(lookup, env, level=not manual, stack=options.stack))
+    everything = read(read_settings(lookup, env, level=not manual, stack=options.stack))
+    owners = (managed or managed_elsewhere)(options.stack, options.project_dir,
+                                            _backend_env(options, env),
+                                            ilert_base_url=everything.ilert_base_url,
+                                            level_base_url=everything.level_base_url)
+    live, elsewhere = leave_out_managed(everything, owners)
     plan = build_plan(live, options.stack, existing.entries if existing else {})
     if not plan.entries:
-        return Result(live, plan, "", None, None)
+        return Result(live, plan, "", None, None, elsewhere, owners.problem)
     if options.print_only:
-        return Result(live, plan, print_block(plan), None, None)
+        return Result(live, plan, print_block(plan), None, None, elsewhere, owners.problem)
     endpoints = endpoints_to_write(live, plan)
     document = (
         merged_document(load(path), plan, endpoints, project) if existing
@@ -222,7 +289,24 @@ def discover(options: Options, environ: Mapping[str, str] | None = None,
         backup = backup_path(path)
         shutil.copy2(path, backup)
     path.write_text(text, encoding="utf-8")
-    return Result(live, plan, text, path, backup)
+    return Result(live, plan, text, path, backup, elsewhere, owners.problem)
+
+
+def _new_stack_lookup(stack: str, environ: Mapping[str, str]) -> Lookup:
+    """A stack without a file reads the environment. A ``sandbox*`` stack reads the local
+    sandbox, as make runs it, for each API whose base URL the environment does not set (its
+    URL, and its credential unless exported), never the real APIs' default URLs."""
+    if not sandbox_stack.is_sandbox(stack):
+        return lambda _key: None
+    sandbox = sandbox_stack.config_defaults()
+    defaults: dict[str, str] = {}
+    for api in (ILERT, LEVEL):
+        if environ.get(api.base_url_env, "").strip():
+            continue  # a sandbox on other ports: the environment says everything
+        defaults[api.base_url_key] = sandbox[api.base_url_key]
+        if not environ.get(api.credential_env, "").strip():
+            defaults[api.credential_key] = sandbox[api.credential_key]
+    return defaults.get
 
 
 # ------------------------------------------------------------------------------ the summary
@@ -246,6 +330,11 @@ def summary_json(options: Options, result: Result | None, error: str | None) -> 
             for entry in plan.entries
         ],
         "keptOut": [{"name": k.source.name, "alertSourceId": k.source.id} for k in plan.kept_out],
+        "managedElsewhere": [
+            {"stack": item.stack, "kind": item.kind, "name": item.name or None, "id": item.id}
+            for item in result.elsewhere
+        ],
+        "otherStacksUnchecked": result.unchecked,
         "findings": as_json(plan.findings),
         "up": [
             {
@@ -274,13 +363,17 @@ def _read_counts(live: Live) -> dict[str, Any]:
 def summary_text(options: Options, result: Result, out: TextIO) -> None:
     """The run for people: what was read and written, the findings, what up will change."""
     live, plan = result.live, result.plan
-    hooks = "no webhook management" if live.webhooks is None else f"{len(live.webhooks)} webhooks"
+    left_out = Counter(item.kind for item in result.elsewhere)
+    hooks = "no webhook management" if live.webhooks is None else (
+        f"{len(live.webhooks) + left_out['webhook']} webhooks")
     out.write(f"level-ilert discover, stack {options.stack}\n")
     out.write(
-        f"read (GETs only): {len(live.sources)} Level.io alert sources of {live.all_sources} in "
+        f"read (GETs only): {len(live.sources) + left_out['alert source']} Level.io alert "
+        f"sources of {live.all_sources} in "
         f"ilert ({live.ilert_pages} pages), {len(live.policies)} escalation policies; Level: "
         f"{hooks}, {len(live.groups)} device groups\n"
     )
+    managed_elsewhere_lines(result, out)
     if result.written:
         out.write(f"wrote {result.written.name}: {len(plan.entries)} integrations (adopt: true)"
                   f", {len(plan.kept_out)} kept out\n")
@@ -316,6 +409,23 @@ def summary_text(options: Options, result: Result, out: TextIO) -> None:
                   f"(stack init, credentials, make preview STACK={options.stack}).\n")
 
 
+def managed_elsewhere_lines(result: Result, out: TextIO) -> None:
+    """The objects left out because another stack manages them, by stack; or why the other
+    stacks could not be checked."""
+    if result.unchecked:
+        out.write(f"NOT CHECKED: which objects other stacks of this project manage ("
+                  f"{result.unchecked}); an entry below may be another stack's object\n")
+    by_stack: dict[str, list[Elsewhere]] = {}
+    for item in result.elsewhere:
+        by_stack.setdefault(item.stack, []).append(item)
+    for stack, items in by_stack.items():
+        sources = [f"{item.name!r} (alert source {item.id})" for item in items
+                   if item.kind == "alert source"]
+        hooks = [item.id for item in items if item.kind == "webhook"]
+        parts = [*sources, *([f"{len(hooks)} webhook(s) to those sources"] if hooks else [])]
+        out.write(f"managed by stack {stack} (left out, not taken over): {', '.join(parts)}\n")
+
+
 def run(options: Options, out: TextIO, err: TextIO,
         environ: Mapping[str, str] | None = None) -> int:
     """The command: exit 0 written or printed, 1 nothing to write, 2 could not run."""
@@ -333,9 +443,11 @@ def run(options: Options, out: TextIO, err: TextIO,
             out.write(result.text)
         summary_text(options, result, err if options.print_only else out)
     if not result.plan.entries:
+        elsewhere = sum(item.kind == "alert source" for item in result.elsewhere)
+        also = f", and {elsewhere} managed by other stacks" if elsewhere else ""
         err.write(
             "Nothing to write: no Level.io alert source can be taken over "
-            f"({len(result.live.sources)} found in ilert). Start from Pulumi.dev.yaml "
+            f"({len(result.live.sources)} found in ilert{also}). Start from Pulumi.dev.yaml "
             "instead (docs/real-environment.md).\n"
         )
         return EXIT_FAILED

@@ -61,6 +61,10 @@ ROTATION_HINT = (
 )
 ADOPT_ENV = "LEVEL_ILERT_ADOPT"
 ADOPT_ONCE = f"`make up ADOPT=1` ({ADOPT_ENV}=1 pulumi up)"
+# Printed (stderr: an info line of the CLI's output) for each object a create took over, so a
+# person, and `python -m ops fleet`, can tell adopted objects from the ones the engine's
+# summary counts as created.
+ADOPTED_NOTE = "level-ilert: adopted"
 # After an answer was lost: how long a look-up that found nothing waits and looks again
 # before the POST is sent once more (an API may take a moment to list what it just made).
 SETTLE_SECONDS = 2.0
@@ -224,6 +228,8 @@ def create_or_adopt(
         if found:
             taken = take_over(_only_one(identity, found, adopt=adopt or adopting_all()))
             note_taken(base_url, taken.id)
+            print(f"{ADOPTED_NOTE} {identity.one} in {identity.api} (id {taken.id}): it existed "
+                  f"already, so it was taken over, not created.", file=sys.stderr)
             return taken
         for attempt in range(POST_RETRIES_WHEN_NOTHING_MADE + 1):
             try:

@@ -1,11 +1,21 @@
 """ilert's published OpenAPI document as the referee for what we send and what the sandbox returns.
 
-The spec lives outside the repository (``../shared/reference/ilert-openapi.yml``, or
-``ILERT_OPENAPI_SPEC``). Tests call ``check_request``/``check_response`` next to their other
-assertions: without the spec that one check is not made (and noted), the rest of the test
-still runs, and the run's summary says once that the referee did not run (tests/conftest.py).
-Tests about the referee itself use ``request_errors``/``response_errors``, which skip the test
-when the spec is absent rather than pass vacuously.
+The spec is not copied into the repository. ilert publishes it at ``PUBLISHED_URL`` (JSON,
+the latest version only, at an address that never names a version, so it cannot be pinned);
+the tests referee against ``v2.2026.5-r.3``, the version this code was written against, as
+republished in YAML in the public ``api-evangelist/ilert`` repository at a fixed commit
+(``PINNED_URL``), pinned by its SHA-256 (``PINNED_SHA256``). ``make ilert-openapi`` fetches
+that file into the cache (``$LEVEL_ILERT_CACHE/ilert-openapi/<sha256>.yml``) and checks the
+hash; .github/workflows/ci.yml runs it before ``make test``.
+
+Where the spec is looked for, first found wins: ``ILERT_OPENAPI_SPEC``, then
+``../shared/reference/ilert-openapi.yml`` beside the checkout, then the cache. Tests call
+``check_request``/``check_response`` next to their other assertions: without the spec that
+one check is not made (and noted), the rest of the test still runs, and the run's summary
+says that the referee did not run and why (tests/conftest.py, also under pytest-xdist: each
+worker hands its notes to the controller). Tests about the referee itself use
+``request_errors``/``response_errors``, which skip the test when the spec is absent rather
+than pass vacuously.
 
 Request bodies are checked against ``AlertSourceRel`` with one documented relaxation: the
 spec's ``SimpleIdField64`` note says that for POST and PUT "only the id field is required for
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -28,12 +39,59 @@ from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SPEC_PATH = Path(
-    os.environ.get(
-        "ILERT_OPENAPI_SPEC",
-        Path(__file__).resolve().parents[2] / "shared" / "reference" / "ilert-openapi.yml",
-    )
+from tools.pulumi_cli import cache_root
+
+PUBLISHED_URL = "https://api.ilert.com/api-docs/openapi.json"
+PINNED_VERSION = "v2.2026.5-r.3"
+PINNED_URL = (
+    "https://raw.githubusercontent.com/api-evangelist/ilert/"
+    "7bc47dc15d8b61ad68c3da13176939bd1384b5ff/openapi/_original/ilert-ilert-rest-api-openapi.yml"
 )
+PINNED_SHA256 = "b6a7330cad711b7de01fc6c6ad98a4d5b6b51b26e67c54487a63c76c26dd6ec2"
+SPEC_ENV = "ILERT_OPENAPI_SPEC"
+BESIDE_CHECKOUT = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "ilert-openapi.yml"
+)
+
+
+def cached_spec() -> Path:
+    """Where ``make ilert-openapi`` puts the pinned spec (the Makefile's cache rule)."""
+    return cache_root() / "ilert-openapi" / f"{PINNED_SHA256}.yml"
+
+
+def _find_spec() -> Path:
+    explicit = os.environ.get(SPEC_ENV, "").strip()
+    if explicit:
+        return Path(explicit)
+    for candidate in (BESIDE_CHECKOUT, cached_spec()):
+        if candidate.is_file():
+            return candidate
+    return BESIDE_CHECKOUT
+
+
+SPEC_PATH = _find_spec()
+
+
+def why_absent() -> str:
+    """Why there is no spec to referee with, in words a person can act on."""
+    if os.environ.get(SPEC_ENV, "").strip():
+        return f"{SPEC_ENV} is set to {SPEC_PATH}, which is not a file"
+    return (
+        f"{SPEC_ENV} is not set, there is no ../shared/reference/ilert-openapi.yml beside the "
+        f"checkout, and `make ilert-openapi` has not fetched the pinned spec into "
+        f"{cached_spec()}"
+    )
+
+
+def unpinned() -> str | None:
+    """When the spec in use is not the pinned one: what it is (None when it is, or absent)."""
+    if not available():
+        return None
+    digest = hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest()
+    if digest == PINNED_SHA256:
+        return None
+    return (f"the referee ran against {SPEC_PATH} (sha256 {digest[:12]}...), not the pinned "
+            f"{PINNED_VERSION} (sha256 {PINNED_SHA256[:12]}...)")
 SPEC_URI = "urn:ilert-openapi"
 # Sub-entities that POST/PUT may send as {id} only (the spec's SimpleIdField64 note).
 ID_ONLY_SUB_ENTITIES = ("escalationPolicy",)

@@ -79,6 +79,16 @@ def render(states: Sequence[StackState], action: str, out: TextIO) -> None:
               + ("; ".join(verdict) if verdict else "all ran cleanly") + "\n")
 
 
+def details(states: Sequence[StackState], out: TextIO) -> None:
+    """What the table cut short: each stack's whole error (when it is more than its first
+    line) and its notes."""
+    for state in states:
+        if state.detail and state.detail != state.error:
+            out.write(f"\n{state.name}: {state.detail}\n")
+        for note in state.notes:
+            out.write(f"\n{state.name}: note: {note}\n")
+
+
 def document(states: Sequence[StackState], action: str, notes: Sequence[str]) -> dict[str, Any]:
     """The same as JSON-ready data."""
     return {
@@ -95,6 +105,8 @@ def document(states: Sequence[StackState], action: str, notes: Sequence[str]) ->
                     for item in state.drift
                 ] if state.action == "drift" else None,
                 "error": state.error,
+                "errorDetail": state.detail,
+                "notes": list(state.notes),
                 "duration_seconds": round(state.duration, 2),
             }
             for state in states

@@ -6,6 +6,11 @@ Each stack is a ``LocalWorkspace`` on the project directory with its own environ
 ``StackState`` (phase, finished steps per operation, changes, drifted properties, the first
 error) under a lock, and tells the progress view after each change.
 
+Each action runs as ``make <action>`` runs it (``MAKE_ENV``: ``make drift`` skips the
+preflight's Level write probe, so a read-only Level key is enough for both), and a
+``sandbox*`` stack is created on first use, as make creates it. A resource the providers
+took over instead of creating (``adopt``) is counted as adopted, not created.
+
 ``pulumi stack select`` (which the Automation API runs to open a stack) writes the
 project's workspace file under ``~/.pulumi``; runs take turns for that step only.
 """
@@ -24,6 +29,8 @@ from typing import Final, Literal
 from pulumi import automation as auto
 from pulumi.automation import events
 
+from components.preflight import MODE_ENV, READ_ONLY
+from providers.provider_base import ADOPTED_NOTE
 from tools.drift_report import NOT_CHANGES, describe
 
 Action = Literal["up", "preview", "drift", "destroy"]
@@ -37,9 +44,18 @@ GENERIC_ERRORS: Final = (
     "resource monitor has terminated", "one or more errors occurred",
 )
 BUG_NOTE_START: Final = "This is a bug in level-ilert"
+# What each `make <action>` adds to the environment of its pulumi command (the Makefile's
+# target-specific exports; tests/ops/test_fleet.py reads the Makefile to keep them equal).
+MAKE_ENV: Final[dict[Action, dict[str, str]]] = {
+    "up": {}, "preview": {}, "drift": {MODE_ENV: READ_ONLY}, "destroy": {},
+}
+# Providers are steps of the engine, not resources the summary counts.
+PROVIDER_TYPE_PREFIX: Final = "pulumi:providers:"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`'\"])")
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Failure): ")
 _select_lock = threading.Lock()
+# The program's own errors (settings, preflight) come on the stack resource: no resource to name.
+STACK_TYPE: Final = "::pulumi:pulumi:Stack::"
 
 
 @dataclass
@@ -62,6 +78,12 @@ class StackState:
     changes: dict[str, int] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     error: str | None = None
+    #: the whole error, when ``error`` is its first line (the fleet prints it after the table)
+    detail: str | None = None
+    #: resources taken over (``adopt``) that the engine counts as created
+    adopted: int = 0
+    #: what the person should know about this run (a rename that replaces, ...)
+    notes: list[str] = field(default_factory=list)
     started: float | None = None
     ended: float | None = None
 
@@ -106,8 +128,12 @@ def first_sentence(message: str) -> str:
         return ""
     if lines[0].startswith("Traceback"):
         lines = [line for line in lines if _EXCEPTION_LINE.match(line)] or lines[-1:]
-    text = _EXCEPTION_LINE.sub("", lines[0]).removeprefix("error: ").strip()
-    return _SENTENCE_END.split(text, maxsplit=1)[0]
+    first = _EXCEPTION_LINE.sub("", lines[0]).removeprefix("error: ").strip()
+    if first.endswith(":") and len(lines) > 1 and lines[1].startswith("- "):
+        # A heading over a list of problems ("Preflight ... nothing was changed:", "Invalid
+        # stack config:"): the first problem names the cause.
+        first = lines[1].removeprefix("- ").strip()
+    return _SENTENCE_END.split(first, maxsplit=1)[0]
 
 
 def _properties(metadata: events.StepEventMetadata) -> list[str]:
@@ -126,14 +152,19 @@ class StackRun:
         env: dict[str, str],
         on_change: Callable[[StackState], None],
         lock: threading.Lock,
+        create: bool = False,
     ) -> None:
         self.state = state
         self._project_dir = project_dir
-        self._env = dict(env)
+        self._env = {**env, **MAKE_ENV[state.action]}
         self._on_change = on_change
         self._lock = lock
+        self._create = create
         self._resource_errors: list[str] = []
         self._engine_errors: list[str] = []
+        self._error_details: dict[str, str] = {}
+        self._finished: set[tuple[str, str]] = set()
+        self._steps: list[events.StepEventMetadata] = []
 
     def _set(self, **fields: object) -> None:
         with self._lock:
@@ -147,7 +178,8 @@ class StackRun:
         try:
             workspace = auto.LocalWorkspace(work_dir=str(self._project_dir), env_vars=self._env)
             with _select_lock:
-                stack = auto.Stack.select(self.state.name, workspace)
+                stack = (auto.Stack.create_or_select if self._create else auto.Stack.select)(
+                    self.state.name, workspace)
             self._set(phase=WORKING[self.state.action])
             self._call(stack)
         except auto.StackNotFoundError:
@@ -176,7 +208,8 @@ class StackRun:
         del result  # the events said everything
 
     def _fail(self, message: str) -> None:
-        self._set(error=message or "failed without a message")
+        self._set(error=message or "failed without a message",
+                  detail=self._error_details.get(message))
 
     def _explain(self, error: auto.CommandError) -> str:
         """The first sentence of the most telling error: a resource's, then the engine's."""
@@ -198,9 +231,7 @@ class StackRun:
         if event.resource_pre_event is not None:
             self._step_started(event.resource_pre_event.metadata)
         elif event.res_outputs_event is not None:
-            with self._lock:
-                self.state.finished[event.res_outputs_event.metadata.op.value] += 1
-            self._on_change(self.state)
+            self._step_finished(event.res_outputs_event.metadata)
         elif event.diagnostic_event is not None:
             self._diagnostic(event.diagnostic_event)
         elif event.summary_event is not None:
@@ -208,29 +239,63 @@ class StackRun:
                 str(op.value if hasattr(op, "value") else op): int(count)
                 for op, count in (event.summary_event.resource_changes or {}).items()
             }
-            self._set(changes={op: n for op, n in changes.items()
-                               if op not in NOT_CHANGES and n > 0})
+            changes = {op: n for op, n in changes.items() if op not in NOT_CHANGES and n > 0}
+            with self._lock:
+                adopted = min(self.state.adopted, changes.get("create", 0))
+            if adopted:  # the engine counts a take-over as a create
+                changes["create"] -= adopted
+                changes["adopt"] = adopted
+                changes = {op: n for op, n in changes.items() if n > 0}
+            self._set(changes=changes)
 
     def _step_started(self, metadata: events.StepEventMetadata) -> None:
         op = metadata.op.value
         phase = "refreshing" if op == "refresh" else WORKING[self.state.action]
         with self._lock:
             self.state.phase = phase
-            if op not in NOT_CHANGES and self.state.action in ("drift", "preview"):
+            self._steps.append(metadata)
+            # A provider's step (its config changed in the stack file) is no drift: the CLI's
+            # --expect-no-changes, which make drift uses, does not count it either.
+            if (op not in NOT_CHANGES and self.state.action in ("drift", "preview")
+                    and not metadata.type.startswith(PROVIDER_TYPE_PREFIX)):
                 self.state.drift.append(Drift(describe(metadata.urn), op, _properties(metadata)))
         self._on_change(self.state)
+
+    def _step_finished(self, metadata: events.StepEventMetadata) -> None:
+        """Count each resource once per operation, as the engine's summary does: a component
+        reports its outputs twice, and providers are not counted at all."""
+        op = metadata.op.value
+        if metadata.type.startswith(PROVIDER_TYPE_PREFIX) or (op, metadata.urn) in self._finished:
+            return
+        with self._lock:
+            self._finished.add((op, metadata.urn))
+            self.state.finished[op] += 1
+        self._on_change(self.state)
+
+    @property
+    def steps(self) -> list[events.StepEventMetadata]:
+        """Every step the engine started, in order (for notes made after the run)."""
+        with self._lock:
+            return list(self._steps)
 
     def _diagnostic(self, diagnostic: events.DiagnosticEvent) -> None:
         severity = diagnostic.severity
         message = diagnostic.message
+        if severity.startswith("info") and message.lstrip().startswith(ADOPTED_NOTE):
+            with self._lock:
+                self.state.adopted += 1
         if severity == "error":
             sentence = first_sentence(message)
             if not sentence or self._generic(sentence):
                 return
-            if diagnostic.urn:
-                self._resource_errors.append(f"{describe(diagnostic.urn)}: {sentence}")
+            if diagnostic.urn and STACK_TYPE not in diagnostic.urn:
+                sentence = f"{describe(diagnostic.urn)}: {sentence}"
+                self._resource_errors.append(sentence)
             else:
                 self._engine_errors.append(sentence)
+            whole = message.strip()
+            if "\n" in whole:
+                self._error_details.setdefault(sentence, whole)
 
 
 def error_code(error: auto.CommandError) -> str:

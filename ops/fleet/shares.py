@@ -90,7 +90,7 @@ def stack_keys(
         if not readable:
             continue
         try:
-            endpoint = resolve(settings, values.get, env)
+            endpoint = resolve(settings, values.get, env, stack=target.name)
         except (RuntimeError, ValueError):  # not set, or unusable: the run says which
             continue
         found[namespace] = key_digest(endpoint.base_url, endpoint.credential)
@@ -137,6 +137,25 @@ def plan(
     )
 
 
+def read_keys(
+    targets: Sequence[Target],
+    project_dir: Path,
+    parallel: int,
+    environ: Mapping[str, str],
+    *,
+    decrypter: Decrypter = decrypt,
+) -> list[dict[str, str]]:
+    """``stack_keys`` of every target, in order, read ``parallel`` at a time (a secret key
+    costs one ``pulumi config get``)."""
+    if not targets:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
+        return list(pool.map(
+            lambda target: stack_keys(target, project_dir, environ, decrypter=decrypter),
+            targets,
+        ))
+
+
 def share_rates(
     targets: Sequence[Target],
     project_dir: Path,
@@ -144,15 +163,13 @@ def share_rates(
     environ: Mapping[str, str],
     *,
     decrypter: Decrypter = decrypt,
+    keys: Sequence[Mapping[str, str]] | None = None,
 ) -> Plan:
-    """``plan`` over the keys of every target, read ``parallel`` at a time (a secret key costs
-    one ``pulumi config get``); nothing is read when no two stacks can run at once."""
-    if len(targets) < 2 or parallel < 2:
-        return plan(targets, [{} for _ in targets], parallel, environ)
-    with ThreadPoolExecutor(max_workers=min(parallel, len(targets))) as pool:
-        keys = list(pool.map(
-            lambda target: stack_keys(target, project_dir, environ, decrypter=decrypter),
-            targets,
-        ))
+    """``plan`` over the keys of every target (``keys`` when already read); nothing is read
+    when no two stacks can run at once."""
+    if keys is None:
+        if len(targets) < 2 or parallel < 2:
+            return plan(targets, [{} for _ in targets], parallel, environ)
+        keys = read_keys(targets, project_dir, parallel, environ, decrypter=decrypter)
     return plan(targets, keys, parallel, environ)
 

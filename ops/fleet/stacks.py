@@ -21,13 +21,13 @@ from typing import Final
 
 from pulumi import automation as auto
 
-from sandbox.credentials import ILERT_TOKEN, LEVEL_API_KEY
+from ops import sandbox_stack
 from tools import pulumi_cli
 
-SANDBOX_PREFIX: Final = "sandbox"
-STATE_DIR: Final = ".pulumi-state"
+SANDBOX_PREFIX: Final = sandbox_stack.PREFIX
+STATE_DIR: Final = sandbox_stack.STATE_DIR
 # The Makefile's, for sandbox stacks only: it guards nothing but the sandbox's local state.
-SANDBOX_PASSPHRASE: Final = "level-ilert-sandbox"  # noqa: S105
+SANDBOX_PASSPHRASE: Final = sandbox_stack.PASSPHRASE
 HYGIENE: Final = {
     "PULUMI_SKIP_UPDATE_CHECK": "true",
     "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -54,7 +54,7 @@ class Target:
 
 def is_sandbox(name: str) -> bool:
     """Stacks named ``sandbox*`` run against the local sandbox, as the sandbox stack does."""
-    return name.startswith(SANDBOX_PREFIX)
+    return sandbox_stack.is_sandbox(name)
 
 
 def stack_files(project_dir: Path) -> list[str]:
@@ -89,7 +89,7 @@ def prepare_cli(project_dir: Path, environ: dict[str, str] | None = None) -> Pat
 
 def sandbox_backend(project_dir: Path) -> str:
     """The sandbox stacks' backend: ``./.pulumi-state``, as in the Makefile."""
-    return f"file://{(project_dir / STATE_DIR).resolve()}"
+    return sandbox_stack.backend(project_dir)
 
 
 def real_backend(environ: Mapping[str, str]) -> str | None:
@@ -107,8 +107,8 @@ def target_for(name: str, project_dir: Path, environ: Mapping[str, str]) -> Targ
         backend = sandbox_backend(project_dir)
         env = {
             "PULUMI_BACKEND_URL": backend,
-            "ILERT_API_TOKEN": ILERT_TOKEN,
-            "LEVEL_API_KEY": LEVEL_API_KEY,
+            "ILERT_API_TOKEN": sandbox_stack.ILERT_TOKEN,
+            "LEVEL_API_KEY": sandbox_stack.LEVEL_API_KEY,
             "PULUMI_CONFIG_PASSPHRASE": SANDBOX_PASSPHRASE,
         }
         return Target(name, backend, env)
@@ -123,10 +123,18 @@ def target_for(name: str, project_dir: Path, environ: Mapping[str, str]) -> Targ
 
 def existing_stacks(backend: str, project_dir: Path, env: Mapping[str, str]) -> set[str]:
     """The names of this project's stacks on ``backend`` (``pulumi stack ls``)."""
+    return set(resource_counts(backend, project_dir, env))
+
+
+def resource_counts(
+    backend: str, project_dir: Path, env: Mapping[str, str]
+) -> dict[str, int | None]:
+    """This project's stacks on ``backend``, each with the number of resources it holds (None
+    when the backend does not say)."""
     if backend.startswith("file://") and not Path(backend.removeprefix("file://")).is_dir():
-        return set()
+        return {}
     workspace = auto.LocalWorkspace(work_dir=str(project_dir), env_vars=dict(env))
-    return {summary.name for summary in workspace.list_stacks()}
+    return {summary.name: summary.resource_count for summary in workspace.list_stacks()}
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetProject]:
     with Sandbox() as sandbox:
         fleet = FleetProject(tmp_path_factory.mktemp("fleet"), sandbox)
         for name in GOOD:
-            fleet.add_stack(name, [f"Level - fleet {name[-1]}"])
-        fleet.add_stack(BAD, ["Level - fleet d"], secrets={"ilert:apiToken": WRONG_TOKEN})
+            fleet.add_stack(name, [_apart(name)])
+        fleet.add_stack(BAD, [_apart(BAD)], secrets={"ilert:apiToken": WRONG_TOKEN})
         yield fleet
 
 
@@ -41,6 +41,14 @@ def secrets_seen() -> list[str]:
     """Credentials, integration keys and URLs seen while the stacks lived (filled by the
     tests: the objects are gone after destroy)."""
     return []
+
+
+def _apart(stack: str) -> dict[str, str]:
+    """One integration per stack, filtered apart from the others' (the stacks share the
+    sandbox's Level organisation: the fleet's preview and up refuse two that would page for
+    one alert)."""
+    return {"name": f"Level - fleet {stack[-1]}",
+            "eventFilter": f"event.customDetails.severity == 'fleet-{stack[-1]}'"}
 
 
 def _by_stack(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -146,7 +154,8 @@ def test_stacks_on_one_key_run_at_once_each_pace_at_their_share(
             sandbox.ilert_add_escalation_policy(f"Policy {n}")
         fleet = FleetProject(tmp_path_factory.mktemp("shares"), sandbox)
         for name in ("sandbox-x", "sandbox-y"):
-            fleet.add_stack(name, [f"Level - share {name[-1]}"], settings=tight)
+            fleet.add_stack(name, [{**_apart(name), "name": f"Level - share {name[-1]}"}],
+                            settings=tight)
 
         def policy_pages() -> int:
             return sum(1 for request in sandbox.requests
@@ -165,6 +174,7 @@ def test_stacks_on_one_key_run_at_once_each_pace_at_their_share(
     assert together.code == 2, together
     document = json.loads(together.stdout)
     assert document["notes"][0].startswith("2 stacks use one ilert key (sandbox-x, sandbox-y)")
-    for entry in document["stacks"]:
-        assert entry["error"].startswith("Preflight (pulumi preview) found"), entry
+    for entry in document["stacks"]:  # the problem itself, its heading in errorDetail
+        assert entry["errorDetail"].startswith("Preflight (pulumi preview) found"), entry
+        assert "/api/escalation-policies" in entry["error"], entry
     assert pages_together == 2  # one page per stack: the second had no slot in the deadline

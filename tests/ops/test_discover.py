@@ -34,6 +34,7 @@ def handmade() -> Iterator[tuple[Sandbox, Handmade]]:
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)  # no other stacks to ask about
     monkeypatch.setenv("ILERT_BASE_URL", sandbox.ilert_url)
     monkeypatch.setenv("LEVEL_BASE_URL", sandbox.level_url)
     monkeypatch.setenv("ILERT_API_TOKEN", ILERT_TOKEN)

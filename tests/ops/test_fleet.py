@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,13 +16,15 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi import automation as auto
 from pulumi.automation import events
 
 import ops.fleet
 from ops.fleet import report, shares, stacks
-from ops.fleet.run import StackRun, StackState, first_sentence
+from ops.fleet.run import MAKE_ENV, StackRun, StackState, first_sentence
 from ops.fleet.view import PlainView
 from ops.secure_config import Decrypted, Undecryptable
+from providers.provider_base import ADOPTED_NOTE
 from tools import pulumi_cli
 
 SOURCE_URN = (
@@ -345,6 +348,14 @@ def test_a_resources_own_error_is_kept_before_the_engines_generic_ones(tmp_path:
          "split your alerts."),
         ("Traceback (most recent call last):\n  File \"a.py\"\nKeyError: 'x'\n", "'x'"),
         ("\n\n", ""),
+        # A heading over a list of problems: the first problem names the cause.
+        ("Preflight (pulumi preview) found what would stop `pulumi up` half-way; nothing was "
+         "changed:\n- The Level API key is read-only: Level refused a write. Create one.\n- x\n",
+         "The Level API key is read-only: Level refused a write."),
+        ("error: Invalid stack config:\n- level:webhookManagement must be 'api'. Fix it.\n",
+         "level:webhookManagement must be 'api'."),
+        ("a line that ends with a colon:\nbut no list under it\n",
+         "a line that ends with a colon:"),
     ],
 )
 def test_the_first_sentence_of_an_error(message: str, sentence: str) -> None:
@@ -411,7 +422,7 @@ def test_the_json_summary_holds_the_same() -> None:
             "stack": "b", "result": "drift", "changes": {},
             "drift": [{"resource": "level:Webhook acme", "op": "update",
                        "properties": ["enabled"]}],
-            "error": None, "duration_seconds": 3.25,
+            "error": None, "errorDetail": None, "notes": [], "duration_seconds": 3.25,
         }],
     }
 
@@ -431,3 +442,224 @@ def test_plain_progress_prints_a_line_per_new_phase_only() -> None:
         ["sandbox-a", "starting"], ["sandbox-a", "updating"], ["sandbox-a", "refreshing"],
         ["sandbox-a", "unchanged"],
     ]
+
+
+# -- each stack runs as `make <action>` runs it -------------------------------------------------
+
+
+def makefile_exports() -> dict[str, dict[str, str]]:
+    """Each target's own ``<target>: export NAME := value`` lines, outside ifeq blocks (the
+    ones every run of the target has)."""
+    exports: dict[str, dict[str, str]] = {}
+    depth = 0
+    for line in (Path(__file__).resolve().parents[2] / "Makefile").read_text().splitlines():
+        if line.startswith(("ifeq", "ifneq", "ifdef", "ifndef")):
+            depth += 1
+        elif line.startswith("endif"):
+            depth -= 1
+        elif depth == 0:
+            match = re.fullmatch(r"([\w-]+): export (\w+) :?= (.*)", line)
+            if match:
+                exports.setdefault(match[1], {})[match[2]] = match[3].strip()
+    return exports
+
+
+def test_each_action_adds_what_its_make_target_exports() -> None:
+    exports = makefile_exports()
+
+    assert exports["drift"] == {"LEVEL_ILERT_PREFLIGHT": "read-only"}  # the read-only key
+    for action in ("up", "preview", "drift", "destroy"):
+        assert MAKE_ENV[action] == exports.get(action, {}), action
+
+
+def test_a_drift_run_gets_the_read_only_preflight_whatever_the_stack_env_says(
+    tmp_path: Path,
+) -> None:
+    drift = StackRun(StackState("dev", "drift"), project_dir=tmp_path,
+                     env={"LEVEL_ILERT_PREFLIGHT": "full", "A": "1"},
+                     on_change=lambda _: None, lock=threading.Lock())
+    up = _run(StackState("dev", "up"), tmp_path)
+
+    assert drift._env == {"LEVEL_ILERT_PREFLIGHT": "read-only", "A": "1"}
+    assert "LEVEL_ILERT_PREFLIGHT" not in up._env
+
+
+PROVIDER_URN = "urn:pulumi:dev::level-ilert::pulumi:providers:pulumi-python::default"
+COMPONENT_URN = ("urn:pulumi:dev::level-ilert::level-ilert:index:LevelIlertIntegration::acme")
+
+
+def _typed(kind: str, op: str, urn: str, type_token: str) -> events.EngineEvent:
+    metadata = {"op": op, "urn": urn, "type": type_token, "provider": ""}
+    return _event(**{kind: {"metadata": metadata}})
+
+
+def test_progress_counts_what_the_summary_counts(tmp_path: Path) -> None:
+    """A component reports its outputs twice and the provider is a step: neither may make
+    the progress say "delete 14" where the table says 13."""
+    state = StackState("dev", "destroy")
+    run = _run(state, tmp_path)
+    steps = [
+        (PROVIDER_URN, "pulumi:providers:pulumi-python"),
+        (STACK_URN, "pulumi:pulumi:Stack"),
+        (COMPONENT_URN, "level-ilert:index:LevelIlertIntegration"),
+        (SOURCE_URN, "pulumi-python:dynamic/ilert:AlertSource"),
+        (WEBHOOK_URN, "pulumi-python:dynamic/level:Webhook"),
+    ]
+    for urn, token in steps:
+        run.on_event(_typed("resourcePreEvent", "delete", urn, token))
+        run.on_event(_typed("resOutputsEvent", "delete", urn, token))
+    for urn, token in steps[1:3]:  # the stack and the component report twice
+        run.on_event(_typed("resOutputsEvent", "delete", urn, token))
+    run.on_event(_event(summaryEvent={"maybeCorrupt": False, "durationSeconds": 1,
+                                      "resourceChanges": {"delete": 4}, "PolicyPacks": {}}))
+
+    assert state.finished == {"delete": 4}
+    assert state.changes == {"delete": 4}
+
+
+def test_objects_taken_over_show_as_adopted_not_created(tmp_path: Path) -> None:
+    state = StackState("dev", "up")
+    run = _run(state, tmp_path)
+    note = (f"{ADOPTED_NOTE} an alert source named 'Level - Acme' of type LEVELIO in ilert "
+            f"(id 7): it existed already, so it was taken over, not created.\n")
+
+    for _ in range(2):
+        run.on_event(_event(diagnosticEvent={"message": note, "color": "never",
+                                             "severity": "info#err"}))
+    run.on_event(_event(diagnosticEvent={"message": "level-ilert: something else\n",
+                                         "color": "never", "severity": "info#err"}))
+    run.on_event(_event(summaryEvent={"maybeCorrupt": False, "durationSeconds": 1,
+                                      "resourceChanges": {"create": 3, "same": 1},
+                                      "PolicyPacks": {}}))
+
+    assert state.adopted == 2
+    assert state.changes == {"adopt": 2, "create": 1}
+
+
+def test_a_program_error_is_the_stacks_own_and_keeps_its_whole_text(tmp_path: Path) -> None:
+    state = StackState("dev", "preview")
+    run = _run(state, tmp_path)
+    message = ("Preflight (pulumi preview) found what would stop `pulumi up` half-way; "
+               "nothing was changed:\n- The Level API key is read-only: Level refused. Fix.\n")
+
+    run.on_event(_event(diagnosticEvent={"message": message, "color": "never",
+                                         "severity": "error", "urn": STACK_URN}))
+    run._fail(run._explain(auto.CommandError(auto.CommandResult("", "", 255))))
+
+    assert state.error == "The Level API key is read-only: Level refused."
+    assert state.detail == message.strip()
+
+
+def _main_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, action: str,
+               names: tuple[str, ...], **fields: Any) -> tuple[int, str, dict[str, StackRun]]:
+    targets = [stacks.target_for(name, tmp_path, {}) for name in names]
+    monkeypatch.setattr(ops.fleet, "prepare_cli", lambda project_dir: tmp_path)
+    monkeypatch.setattr(ops.fleet, "select",
+                        lambda *_: stacks.Selection(targets, [], ["file:///state"]))
+    ran: dict[str, StackRun] = {}
+
+    def run(self: StackRun) -> StackState:
+        ran[self.state.name] = self
+        self.state.started = self.state.ended = 0.0
+        return self.state
+
+    monkeypatch.setattr(StackRun, "run", run)
+    args = argparse.Namespace(action=action, project_dir=tmp_path, parallel=4, stacks=[],
+                              json=False, yes=True, **fields)
+    out = io.StringIO()
+    code = ops.fleet.main(args, out, io.StringIO(), io.StringIO(), live=False)
+    return code, out.getvalue(), ran
+
+
+def test_sandbox_stacks_are_made_on_first_use_with_their_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make fleet-up STACKS="sandbox-a sandbox-b"` on a fresh clone, as `make up` does."""
+    monkeypatch.setattr(ops.fleet, "refusals", lambda *_, **__: {})
+
+    code, _, ran = _main_with(tmp_path, monkeypatch, "up", ("sandbox-a", "sandbox-b"))
+
+    assert code == 0
+    assert (tmp_path / ".pulumi-state").is_dir()
+    assert {name: run._create for name, run in ran.items()} == {
+        "sandbox-a": True, "sandbox-b": True}
+    _, _, destroyed = _main_with(tmp_path, monkeypatch, "destroy", ("sandbox-a",))
+    assert destroyed["sandbox-a"]._create is False  # nothing to make only to destroy it
+
+
+def test_a_stack_refused_for_double_paging_is_not_run_and_its_message_follows_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = ("Two integrations of different stacks would page for the same Level alert "
+               "(stacks sandbox-a and sandbox-b share a Level organisation):\n"
+               "- Pulumi.sandbox-a.yaml level-ilert:integrations[0] ('sandbox-a/A') and "
+               "Pulumi.sandbox-b.yaml level-ilert:integrations[0] ('sandbox-b/B') would both "
+               "open an ilert alert for the same Level alert: both are org-wide. Either ...")
+    monkeypatch.setattr(ops.fleet, "refusals", lambda *_, **__: {"sandbox-a": message})
+
+    code, out, ran = _main_with(tmp_path, monkeypatch, "preview", ("sandbox-a", "sandbox-b"))
+
+    assert code == 2
+    assert sorted(ran) == ["sandbox-b"]
+    row = next(line for line in out.splitlines() if line.startswith("sandbox-a "))
+    assert row.split()[1] == "failed"
+    assert row.endswith("would both open an ilert alert for the same Level alert: both are "
+                        "org-wide.")
+    assert f"\nsandbox-a: {message}\n" in out
+
+
+def test_drift_and_destroy_do_not_check_routing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object, **__: object) -> dict[str, str]:
+        raise AssertionError("routing checked")
+
+    monkeypatch.setattr(ops.fleet, "refusals", refuse)
+
+    assert _main_with(tmp_path, monkeypatch, "drift", ("sandbox-a",))[0] == 0
+    assert _main_with(tmp_path, monkeypatch, "destroy", ("sandbox-a",))[0] == 0
+
+
+def test_a_renamed_integration_is_a_note_of_its_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stack_file(tmp_path, "sandbox-a", {"level-ilert:integrations": [
+        {"name": "Level - Acme Inc", "escalationPolicy": "Default"}]})
+    monkeypatch.setattr(ops.fleet, "refusals", lambda *_, **__: {})
+    old_urn = SOURCE_URN.replace("::acme", "::level-acme")
+    new_urn = SOURCE_URN.replace("::acme", "::level-acme-inc")
+    steps = [
+        events.StepEventMetadata.from_json({
+            "op": "create", "urn": new_urn, "type": "", "provider": "",
+            "new": {"type": "", "urn": new_urn, "custom": True, "delete": False, "id": "",
+                    "parent": "", "protect": False, "retainOnDelete": False,
+                    "inputs": {"name": "Level - Acme Inc"}, "outputs": {}, "provider": ""}}),
+        events.StepEventMetadata.from_json({
+            "op": "delete", "urn": old_urn, "type": "", "provider": "",
+            "old": {"type": "", "urn": old_urn, "custom": True, "delete": False, "id": "7",
+                    "parent": "", "protect": False, "retainOnDelete": False,
+                    "inputs": {"name": "Level - Acme"}, "outputs": {}, "provider": ""}}),
+    ]
+    monkeypatch.setattr(StackRun, "steps", property(lambda self: steps))
+
+    code, out, _ = _main_with(tmp_path, monkeypatch, "preview", ("sandbox-a",))
+
+    assert code == 0
+    assert ("sandbox-a: note: level-ilert:integrations[0] ('Level - Acme Inc', was "
+            "'Level - Acme') will be replaced, not renamed") in out
+    assert "    resourceName: level-acme\n" in out
+
+
+def test_a_providers_config_change_is_no_drift_as_for_make_drift(tmp_path: Path) -> None:
+    """A key set in the stack file (a read-only Level key for CI) updates the provider, which
+    `pulumi preview --expect-no-changes` does not count: the fleet's drift must not either."""
+    state = StackState("dev", "drift")
+    run = _run(state, tmp_path)
+
+    run.on_event(_typed("resourcePreEvent", "update", PROVIDER_URN,
+                        "pulumi:providers:pulumi-python"))
+    run.on_event(_event(summaryEvent={"maybeCorrupt": False, "durationSeconds": 1,
+                                      "resourceChanges": {"same": 4}, "PolicyPacks": {}}))
+
+    assert state.drift == []
+    assert report.exit_code([state]) == report.EXIT_CLEAN

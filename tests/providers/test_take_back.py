@@ -241,6 +241,8 @@ def test_a_renamed_source_adopts_its_object_and_the_old_resources_delete_leaves_
     ]
     assert [source["id"] for source in sandbox.ilert_alert_sources()] == [int(old.id)]
     assert capsys.readouterr().err == (
+        f"level-ilert: adopted an alert source named 'Level - Acme' of type LEVELIO in ilert "
+        f"(id {old.id}): it existed already, so it was taken over, not created.\n"
         f"level-ilert: left ilert alert source 'Level - Acme' (id {old.id}) in place: another "
         f"resource of this stack took it over in this run (a changed resource name with "
         f"adopt: true).\n"
@@ -268,6 +270,8 @@ def test_a_renamed_webhook_adopts_its_object_even_when_its_update_time_stays(
     assert calls(sandbox) == [("GET", "/v2/webhooks"), ("PATCH", f"/v2/webhooks/{old.id}")]
     assert [hook["id"] for hook in sandbox.level_webhooks()] == [old.id]
     assert capsys.readouterr().err == (
+        f"level-ilert: adopted a webhook to this alert source's URL in Level (id {old.id}): "
+        f"it existed already, so it was taken over, not created.\n"
         f"level-ilert: left Level webhook {old.id} in place: another resource of this stack "
         f"took it over in this run (a changed resource name with adopt: true).\n"
     )

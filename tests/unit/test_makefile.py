@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -84,7 +85,10 @@ def calls(log: Path) -> list[dict[str, str]]:
     for line in log.read_text(encoding="utf-8").splitlines():
         command, _, rest = line.partition(" | ")
         fields = dict(part.split("=", 1) for part in rest.split(" "))
-        found.append({"command": command, **fields})
+        # up and preview also log the engine's events for ops/renames.py (a temporary file)
+        logged = re.search(r" --event-log (\S+)", command)
+        command = command.replace(logged[0], "") if logged else command
+        found.append({"command": command, "event_log": logged[1] if logged else "", **fields})
     return found
 
 
@@ -305,7 +309,7 @@ def test_a_sandbox_named_stack_is_a_local_sandbox_stack_made_on_first_use(
     assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in result.stdout
     assert "stack select sandbox-b 2>/dev/null ||" in result.stdout
     assert "stack init sandbox-b" in result.stdout
-    assert result.stdout.rstrip().endswith("up --yes --stack sandbox-b --non-interactive")
+    assert "up --yes --stack sandbox-b --non-interactive --event-log" in result.stdout
 
 
 def test_a_real_stack_without_a_backend_stops_before_any_pulumi_command(
@@ -360,7 +364,7 @@ def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_in_a_local_folder(
     assert "mkdir -p .pulumi-state" in out
     assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in out
     assert "stack select sandbox 2>/dev/null ||" in out
-    assert out.rstrip().endswith("pulumi up --yes --stack sandbox --non-interactive")
+    assert "pulumi up --yes --stack sandbox --non-interactive --event-log" in out
     assert out.index("-m tools.pulumi_cli ensure") < out.index("-m sandbox")
     assert out.index("-m sandbox") < out.index("pulumi up")
 
@@ -406,7 +410,7 @@ def test_discover_passes_its_options_and_calls_no_pulumi(
     assert (report["command"], report["stack"], report["ok"]) == ("discover", "nowhere", False)
     assert "export ILERT_API_TOKEN" in report["error"]
     assert not (ROOT / "Pulumi.nowhere.yaml").exists()
-    assert not log.exists()  # discover reads the APIs itself, never through the CLI
+    assert not log.exists()  # no credential: it stopped before reading anything
 
 
 def test_up_with_adopt_clears_pending_creates_then_takes_every_object_over(
@@ -434,3 +438,69 @@ def test_up_with_adopt_clears_pending_creates_then_takes_every_object_over(
         "stack select dev", "up --yes --stack dev --non-interactive",
     ]
     assert plain[-1]["adopt"] == ""
+
+
+def test_preview_and_up_explain_a_rename_from_the_clis_own_events(tmp_path: Path) -> None:
+    """make preview/up pass the CLI an event log (PULUMI_DEBUG_COMMANDS shows the flag) and
+    ops/renames.py reads it: a stub CLI that plans a rename, as the real one does."""
+    parent = "level-ilert:index:LevelIlertIntegration$pulumi-python:dynamic/ilert:AlertSource"
+    steps = [
+        {"resourcePreEvent": {"metadata": {
+            "op": op, "urn": f"urn:pulumi:dev::level-ilert::{parent}::{name}", "type": "",
+            side: {"inputs": {"name": title}}}}}
+        for op, name, side, title in (("create", "level-acme-inc", "new", "Level - Acme Inc"),
+                                      ("delete", "level-acme", "old", "Level - Acme"))
+    ]
+    stub = tmp_path / "bin" / "pulumi"
+    stub.parent.mkdir()
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(step) + "\n" for step in steps))
+    stub.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = version ]; then echo v{PIN}; exit 0; fi\n'
+        'while [ $# -gt 0 ]; do if [ "$1" = --event-log ]; then '
+        f'[ "$PULUMI_DEBUG_COMMANDS" = true ] && cp {events} "$2"; fi; shift; done\n',
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+    logged_in(tmp_path, "https://api.pulumi.com")
+    path = f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin"
+
+    preview = make("preview", "STACK=dev", path=path, home=tmp_path)
+    up = make("up", "STACK=dev", path=path, home=tmp_path)
+
+    assert preview.returncode == 0, preview.stderr
+    assert ("note: level-ilert:integrations ('Level - Acme Inc', was 'Level - Acme') will be "
+            "replaced, not renamed") in preview.stderr
+    assert "    resourceName: level-acme\n" in preview.stderr
+    assert up.returncode == 0, up.stderr
+    assert "('Level - Acme Inc', was 'Level - Acme') was replaced, not renamed" in up.stderr
+
+
+def test_after_destroy_the_stack_rm_hint_is_a_make_command_that_works_as_typed(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, log = stub_pulumi
+    logged_in(tmp_path, "https://api.pulumi.com")
+
+    destroyed = make("destroy", "STACK=dev", "YES=dev", path=path, home=tmp_path)
+    hint = re.search(r"make stack-rm STACK=dev BACKEND_URL=\S+", destroyed.stderr)
+    assert hint, destroyed.stderr
+    removed = make(*hint[0].split()[1:], path=path, home=tmp_path)
+
+    assert removed.returncode == 0, removed.stderr
+    assert calls(log)[-1]["command"] == (
+        "stack rm --yes --preserve-config --stack dev --non-interactive")  # the file stays
+    assert calls(log)[-1]["backend"] == "https://api.pulumi.com"
+
+
+def test_discover_looks_for_other_stacks_on_makes_backend(
+    stub_pulumi: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, _ = stub_pulumi
+
+    sandbox = make("-n", "discover", "STACK=sandbox-x", path=path, home=tmp_path)
+
+    assert sandbox.returncode == 0, sandbox.stderr
+    assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in sandbox.stdout
+    assert "-m ops discover --stack sandbox-x" in sandbox.stdout
