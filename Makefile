@@ -202,9 +202,14 @@ pulumi:
 	@$(PULUMI_CLI) ensure >/dev/null
 
 ifneq ($(SANDBOX_STACK),)
+# A sandbox stack is made on first use, and only when the CLI says it does not exist: any other
+# failure to select it (an unreadable state after a killed run) is shown, never answered with
+# a `stack init` that would write an empty state over the one that is there.
 stack: pulumi venv sandbox-start
 	@mkdir -p $(STATE_DIR)
-	@$(PULUMI) stack select $(STACK) 2>/dev/null || $(PULUMI) stack init $(STACK)
+	@out=$$($(PULUMI) stack select $(STACK) 2>&1) || case "$$out" in \
+	  *"no stack named"*) $(PULUMI) stack init $(STACK) ;; \
+	  *) echo "$$out" >&2; exit 2 ;; esac
 else
 stack: pulumi venv
 	@test -n "$(BACKEND)" || { \

@@ -307,7 +307,7 @@ def test_a_sandbox_named_stack_is_a_local_sandbox_stack_made_on_first_use(
 
     assert result.returncode == 0, result.stderr
     assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in result.stdout
-    assert "stack select sandbox-b 2>/dev/null ||" in result.stdout
+    assert "stack select sandbox-b 2>&1)" in result.stdout
     assert "stack init sandbox-b" in result.stdout
     assert "up --yes --stack sandbox-b --non-interactive --event-log" in result.stdout
 
@@ -363,7 +363,7 @@ def test_sandbox_up_starts_the_sandbox_and_creates_its_stack_in_a_local_folder(
     assert "-m sandbox --state .sandbox/world.json" in out
     assert "mkdir -p .pulumi-state" in out
     assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in out
-    assert "stack select sandbox 2>/dev/null ||" in out
+    assert "stack select sandbox 2>&1)" in out
     assert "pulumi up --yes --stack sandbox --non-interactive --event-log" in out
     assert out.index("-m tools.pulumi_cli ensure") < out.index("-m sandbox")
     assert out.index("-m sandbox") < out.index("pulumi up")
@@ -504,3 +504,47 @@ def test_discover_looks_for_other_stacks_on_makes_backend(
     assert sandbox.returncode == 0, sandbox.stderr
     assert f'PULUMI_BACKEND_URL="file://{ROOT}/.pulumi-state"' in sandbox.stdout
     assert "-m ops discover --stack sandbox-x" in sandbox.stdout
+
+
+@pytest.mark.parametrize(
+    ("select_says", "inits"),
+    [("error: no stack named 'sandbox-b' found", True),
+     ("error: failed to load checkpoint: EOF", False)],
+)
+def test_a_sandbox_stack_is_made_only_when_the_cli_says_it_does_not_exist(
+    tmp_path: Path, select_says: str, inits: bool
+) -> None:
+    """A state the CLI cannot load (a run killed inside a checkpoint write) must never be
+    answered with `stack init`, which writes an empty state over it."""
+    log = tmp_path / "calls.log"
+    stub = tmp_path / "bin" / "pulumi"
+    stub.parent.mkdir()
+    stub.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = version ]; then echo v{PIN}; exit 0; fi\n'
+        f'echo "$*" >> {log}\n'
+        f'if [ "$1 $2" = "stack select" ]; then echo "{select_says}" >&2; exit 1; fi\n',
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+    path = f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin"
+    planned = make("-n", "stack", "STACK=sandbox-b", path=path, home=tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.splitlines()
+    first = next(i for i, text in enumerate(lines) if "stack select" in text)
+    last = next(i for i in range(first, len(lines)) if "esac" in lines[i])
+    line = "\n".join(lines[first:last + 1])  # the recipe line, its continuations included
+
+    ran = subprocess.run(  # the recipe's own shell line, with the stub as the CLI
+        [shutil.which("bash") or "/bin/bash", "-c", line], capture_output=True, text=True, timeout=30, check=False,
+        env={"PATH": path, "HOME": str(tmp_path)}, cwd=tmp_path,
+    )
+
+    calls = log.read_text(encoding="utf-8").splitlines()
+    if inits:
+        assert ran.returncode == 0, ran.stderr
+        assert calls[-1].startswith("stack init sandbox-b")
+    else:
+        assert ran.returncode == 2
+        assert "failed to load checkpoint: EOF" in ran.stderr
+        assert not any(call.startswith("stack init") for call in calls)
