@@ -536,7 +536,8 @@ def test_a_sandbox_stack_is_made_only_when_the_cli_says_it_does_not_exist(
     line = "\n".join(lines[first:last + 1])  # the recipe line, its continuations included
 
     ran = subprocess.run(  # the recipe's own shell line, with the stub as the CLI
-        [shutil.which("bash") or "/bin/bash", "-c", line], capture_output=True, text=True, timeout=30, check=False,
+        [shutil.which("bash") or "/bin/bash", "-c", line],
+        capture_output=True, text=True, timeout=30, check=False,
         env={"PATH": path, "HOME": str(tmp_path)}, cwd=tmp_path,
     )
 
