@@ -673,3 +673,104 @@ def test_a_webhook_used_directly_refuses_a_duplicate_and_sends_both_events_by_de
     hooks = {hook["url"]: hook for hook in sandbox.level_webhooks()}
     assert hooks["https://hooks.example/a"]["event_types"] is None  # left as it was
     assert hooks["https://hooks.example/b"]["event_types"] == ["alert_active", "alert_resolved"]
+
+
+def test_the_component_registers_each_default_check_fills_in_and_wires_the_source_id(
+    sandbox: Sandbox,
+) -> None:
+    """What the component registers is what `check` makes of it: a refresh that runs the
+    program compares like with like (no default shown as removed). The webhook's `adopt` is
+    the integration's unless its settings say otherwise; its `alert_source_id` is the source's."""
+    config = stack_config(sandbox, [])
+    mocks = ProvidersAgainstSandbox(config)
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        LevelIlertIntegration("a", LevelIlertIntegrationArgs(name="A", escalation_policy=1))
+        LevelIlertIntegration(
+            "b", LevelIlertIntegrationArgs(name="B", escalation_policy=1, adopt=True)
+        )
+        LevelIlertIntegration("c", LevelIlertIntegrationArgs(
+            name="C", escalation_policy=1, adopt=True, webhook={"adopt": False},
+        ))
+
+    capture_registrations(program, mocks=mocks, stack="sandbox")
+
+    def inputs(typ: str, name: str) -> dict[str, Any]:
+        (found,) = [r for r in mocks.registrations if (r.typ, r.name) == (typ, name)]
+        return {k: v for k, v in found.plain_inputs.items() if k != PROVIDER_KEY}
+
+    assert inputs(ALERT_SOURCE, "a") == {
+        "name": "A", "escalation_policy": 1, "integration_type": "LEVELIO",
+        "alert_creation": "ONE_ALERT_PER_EMAIL", "alert_priority_rule": "HIGH",
+        "active": True, "adopt": False,
+    }
+    source_ids = {name: mocks.created[f"{ALERT_SOURCE}::{name}"][0] for name in "abc"}
+    for name, adopt in (("a", False), ("b", True), ("c", False)):
+        webhook = inputs(WEBHOOK, name)
+        assert webhook == {
+            "url": webhook["url"], "alert_source_id": source_ids[name],
+            "event_types": ["alert_active", "alert_resolved"], "enabled": True, "adopt": adopt,
+        }, name
+
+
+def test_both_resources_go_before_their_successors_are_made(sandbox: Sandbox) -> None:
+    """A replaced source's successor has its name (a create beside it is refused); a replaced
+    webhook beside its successor would page every alert twice: the engine is told to delete
+    first, seen by a stack transformation."""
+    config = stack_config(sandbox, [ACME])
+    delete_first: dict[str, bool | None] = {}
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        delete_first[args.type_] = args.opts.delete_before_replace
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        pulumi.runtime.register_stack_transformation(record)
+        runpy.run_path(str(PROGRAM))
+
+    capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+
+    assert delete_first == {COMPONENT: None, ALERT_SOURCE: True, WEBHOOK: True}
+
+
+def test_a_webhook_setting_the_component_does_not_know_is_refused_by_name(
+    sandbox: Sandbox,
+) -> None:
+    config = stack_config(sandbox, [])
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        LevelIlertIntegration("a", LevelIlertIntegrationArgs(
+            name="A", escalation_policy=1, webhook={"size": 1, "colour": "red"},  # type: ignore[typeddict-unknown-key]
+        ))
+
+    with pytest.raises(TypeError, match=r"^LevelIlertIntegrationArgs\.webhook has no setting "
+                                        r"'colour'$"):
+        capture_registrations(program, mocks=ProvidersAgainstSandbox(config), stack="sandbox")
+    assert sandbox.count() == 0
+
+
+def test_manual_mode_steps_through_the_component_say_which_groups_to_tick(
+    sandbox: Sandbox,
+) -> None:
+    config = stack_config(sandbox, [{**ACME, "deviceGroups": ["Acme Corp"]}],
+                          **{"level:webhookManagement": "manual"})
+
+    _, exported = run_with_exports(config, ProvidersAgainstSandbox(config))
+
+    text = exported["level-acme"]["setupInstructions"]
+    assert "  6. Scope it to device groups: tick only 'Acme Corp' (the groups below them" in text
+    assert "  7. Leave Enabled on and save." in text
+
+
+def test_the_steps_without_a_stack_end_with_the_test_step() -> None:
+    """Without a stack name (a program of one's own calling it) there is no stack to name in
+    a `make verify` step: the steps end with the test."""
+    steps = setup_instructions(
+        "level-acme", source_name="Level - Acme", event_types=["alert_active", "alert_resolved"],
+        enabled=True, device_groups=None, has_secret=False,
+    )
+
+    assert steps.endswith("     Requests tab (delivery log) in Level.")
+    assert "make verify" not in steps

@@ -94,3 +94,71 @@ def test_templates_that_differ_are_not_the_same(first: str, second: str | None) 
 def test_a_template_that_does_not_parse_is_compared_as_written() -> None:
     assert itl.normalised("{{ broken") == "{{ broken"
     assert not itl.same("{{ broken", "{{broken")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # the line and column on the line, the caret under that line alone
+        ("a\n{{ }}\nc", "line 2, column 4: an empty tag '{{ }}': put a variable inside, such "
+                        "as {{ data.name }}\n  {{ }}\n     ^"),
+        ("\n{{ }}", "line 2, column 4: an empty tag '{{ }}': put a variable inside, such as "
+                    "{{ data.name }}\n  {{ }}\n     ^"),
+        ("one\ntwo\n{{ #a }}x\nthree\nfour", "line 3, column 1: {{ #a }} is never closed; end "
+                                            "it with {{ /a }}\n  {{ #a }}x\n  ^"),
+        ("{{ a }}\nb {{ /c }} d\ne\nf", "line 2, column 3: {{ /c }} closes a section that was "
+                                       "never opened\n  b {{ /c }} d\n    ^"),
+        ("Hi {{ }}", "column 7: an empty tag '{{ }}': put a variable inside, such as "
+                     "{{ data.name }}\n  Hi {{ }}\n        ^"),
+        # a long line is shown from 60 characters before the mistake, 100 at most
+        ("x" * 80 + "{{ }}" + "y" * 100, "column 84: an empty tag '{{ }}': put a variable "
+         "inside, such as {{ data.name }}\n  " + "x" * 57 + "{{ }}" + "y" * 38 + "\n  "
+         + " " * 60 + "^"),
+    ],
+)
+def test_the_whole_message_shows_the_line_of_the_mistake_and_a_caret_under_it(
+    text: str, message: str
+) -> None:
+    with pytest.raises(itl.ItlSyntaxError, match=re.escape(message)) as caught:
+        itl.check(text)
+
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "column"),
+    [
+        ("{{ a.substring(x) }}", "an argument is a quoted string or a whole number", 16),
+        ('{{ a.replaceAll(X, "y") }}', "an argument is a quoted string or a whole number", 17),
+        ("{{ a.lowerCase(1) }}", "lowerCase takes no arguments", 15),
+        # an escaped quote in the path opens no string, so ilert reads `") ` as an argument
+        ('{{ a\\".join(") }}', "a string argument is never closed", 13),
+    ],
+)
+def test_a_wrong_argument_is_named_with_its_column(text: str, says: str, column: int) -> None:
+    with pytest.raises(itl.ItlSyntaxError, match=re.escape(says)) as caught:
+        itl.check(text)
+
+    assert str(caught.value).split("\n")[0] == f"column {column}: {says}"
+
+
+def test_a_quote_escaped_inside_a_string_argument_is_part_of_it() -> None:
+    itl.check('{{ a.join("x\\"y") }}')
+
+    assert itl.same('{{ a.join("x\\"y") }}', "{{ a.join('x\"y') }}")
+    assert not itl.same('{{ a.join("x\\"y") }}', '{{ a.join("xy") }}')
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ('{{ a.replaceAll("ab", "c") }}', '{{ a.replaceAll("xb", "c") }}'),  # first character
+        ('{{ a.replaceAll("a, b", "c") }}', '{{ a.replaceAll("a", "b, c") }}'),  # the comma
+        ("{{ a.substring(3) }}", "{{ a.substring(5) }}"),
+    ],
+)
+def test_arguments_that_differ_make_templates_that_differ(first: str, second: str) -> None:
+    itl.check(first)
+    itl.check(second)
+
+    assert not itl.same(first, second)
