@@ -14,7 +14,7 @@ import pytest
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
-from tests.engine.harness import ProviderServer, capture_registrations, dynamic_type
+from tools.engine_harness import ProviderServer, capture_registrations, dynamic_type
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,7 +18,8 @@ from types import ModuleType
 import pytest
 
 from providers import engine_adapter
-from tests.engine.harness import (
+from tests.engine.probe_provider import KNOWN_MESSAGE, Probe
+from tools.engine_harness import (
     PROVIDER_KEY,
     ProviderError,
     ProviderServer,
@@ -26,7 +27,6 @@ from tests.engine.harness import (
     make_urn,
     provider_blob,
 )
-from tests.engine.probe_provider import KNOWN_MESSAGE, Probe
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,7 +18,8 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
-from tests.engine.harness import (
+from tests.engine.toy_provider import Thing, ToyProvider
+from tools.engine_harness import (
     PROVIDER_KEY,
     UNKNOWN,
     ProviderError,
@@ -30,7 +31,6 @@ from tests.engine.harness import (
     provider_blob,
     serialize_provider_like_sdk,
 )
-from tests.engine.toy_provider import Thing, ToyProvider
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -24,7 +24,7 @@ from providers.level_webhook import LevelWebhook, LevelWebhookProvider
 from providers.pickling import sdk_pickler_restored
 from providers.provider_base import ConfiguredProvider
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
-from tests.engine.harness import (
+from tools.engine_harness import (
     PROVIDER_KEY,
     UNKNOWN,
     ProviderError,

@@ -1,4 +1,4 @@
-"""A tiny dynamic provider used only to prove the engine harness (``tests/engine/harness.py``).
+"""A tiny dynamic provider used only to prove the engine harness (``tools/engine_harness.py``).
 
 ``Thing`` resources live in a JSON file whose path the provider reads in ``configure()`` from the
 stack config key ``toy:stateFile``; no network. The module is importable and side-effect free, so

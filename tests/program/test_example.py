@@ -12,8 +12,8 @@ import pulumi
 
 from clients.ilert import IlertClient
 from sandbox import ILERT_TOKEN, Sandbox
-from tests.engine.harness import capture_registrations
 from tests.program.test_program import ProvidersAgainstSandbox, stack_config
+from tools.engine_harness import capture_registrations
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared_rota"
 PROJECT = "level-ilert-shared-rota"

@@ -16,8 +16,8 @@ import pytest
 from components.preflight import MODE_ENV, Report, run_preflight
 from components.settings import INTEGRATIONS_KEY, StackSettings, load_settings
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, LEVEL_READONLY_KEY, Sandbox
-from tests.engine.harness import CapturingMocks
 from tests.program.test_program import ACME, run_program, stack_config
+from tools.engine_harness import CapturingMocks
 
 NO_ENV: dict[str, str] = {}
 

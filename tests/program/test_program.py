@@ -31,7 +31,7 @@ from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
 from sandbox import ILERT_TOKEN, LEVEL_API_KEY, Sandbox
 from sandbox.ilert_service import INCLUDE_ONLY_FIELDS
-from tests.engine.harness import PROVIDER_KEY, CapturingMocks, capture_registrations, strip_secrets
+from tools.engine_harness import PROVIDER_KEY, CapturingMocks, capture_registrations, strip_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "__main__.py"

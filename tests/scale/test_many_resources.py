@@ -11,7 +11,7 @@ import pickle
 
 from providers.ilert_alert_source import IlertAlertSource
 from providers.level_webhook import LevelWebhook
-from tests.engine.harness import PROVIDER_KEY, capture_registrations
+from tools.engine_harness import PROVIDER_KEY, capture_registrations
 
 INTEGRATIONS = 1000
 

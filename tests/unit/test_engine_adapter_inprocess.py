@@ -30,7 +30,7 @@ from providers import engine_adapter
 from providers.engine_adapter import BUG_NOTE, KnownFailure, detailed_diff
 from providers.pickling import sdk_pickler_restored
 from providers.provider_base import ConfiguredProvider
-from tests.engine.harness import PROVIDER_KEY, from_struct, serialize_provider_like_sdk, to_struct
+from tools.engine_harness import PROVIDER_KEY, from_struct, serialize_provider_like_sdk, to_struct
 
 SERVER_SPEC = importlib.util.find_spec(engine_adapter.SERVER_MODULE)
 KNOWN_MESSAGE = (
