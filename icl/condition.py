@@ -14,11 +14,13 @@ The sandbox, the referee of all this, evaluates filters with a reader of its own
 
 What is emulated (ilert's documented rules): ``and``/``or`` (``and`` binds tighter),
 ``not`` before a condition or before an operator (``not contains`` = ``not_contains``),
-parentheses; paths with dots, ``['quoted']`` and ``[n]``; a missing path is ``nil``;
+parentheses; paths with dots, ``['quoted']``, ``[unquoted\\ with\\ escapes]`` and ``[n]``; a
+missing path is ``nil``; integers are 64-bit (a bigger literal is refused);
 single-quoted strings with ``\\'`` and ``\\\\`` escapes, double-quoted JSON strings, unquoted
 one-word strings, numbers, ``true``/``false``/``nil``, inline JSON arrays and objects;
-``==``/``!=`` (``'1' == 1``; arrays and objects by content), ``>``/``>=``/``<``/``<=``,
-``matches`` (alias of ``==``),
+``==``/``!=`` (``'1' == 1``; arrays and objects by content; an integer meets a float at
+the float's precision), ``>``/``>=``/``<``/``<=``, ``matches`` (alias of ``==``, so
+``not matches`` is ``!=``),
 ``contains``, ``starts_with``, ``ends_with``, ``regex``, ``exact_matches``,
 ``exact_contains``, ``in``, ``contains_any``/``starts_with_any``/``ends_with_any``. String
 operators ignore case except the ``exact_`` ones. **A type error is false, never an error**
@@ -27,7 +29,8 @@ missing ``x`` is false too, while ``not (x contains 'a')`` is true.
 
 Known but not emulated (they need ilert's account data or clock): ``is_in``, ``now``,
 ``trigger_count.*`` and ``resetting_trigger_count.*``. They validate; evaluated they are
-unknown (doctor says "depends on ...").
+unknown (doctor names such a source as "maybe ... (its filter reads what doctor cannot
+know)"), and so is ``not`` of them.
 
 Choices where ilert documents nothing: ``regex`` searches (does not need to match the
 whole string), ignoring case; the regex runs with the ``regex`` library's timeout and on
@@ -58,6 +61,7 @@ from typing import Final, TypeAlias
 import regex
 
 MAX_CHARS: Final = 10_000
+_INT64: Final = 2**63
 MAX_DEPTH: Final = 64
 MAX_SUBJECT_CHARS: Final = 100_000
 REGEX_TIMEOUT_SECONDS: Final = 0.05
@@ -208,18 +212,8 @@ def _scan(text: str) -> list[_Token]:  # noqa: PLR0912 (one branch per kind of t
             tokens.append(_Token("string", text[i:end], i, value))
             i = end
         elif char in _DIGITS or (char == "-" and i + 1 < n and text[i + 1] in _DIGITS):
-            end = i + 1
-            while end < n and (text[end] in _DIGITS or text[end] == "."):
-                end += 1
-            raw = text[i:end]
-            try:
-                number: float | int = float(raw) if "." in raw else int(raw)
-            except ValueError:
-                raise IclSyntaxError(f"{raw!r} is not a number", text, i) from None
-            if "." in raw and raw.endswith("."):
-                raise IclSyntaxError(f"{raw!r} is not a number", text, i)
-            tokens.append(_Token("number", raw, i, number))
-            i = end
+            tokens.append(_number_token(text, i))
+            i += len(tokens[-1].text)
         elif char in _WORD_START:
             end = i + 1
             while end < n and text[end] in _WORD_CHARS:
@@ -232,6 +226,11 @@ def _scan(text: str) -> list[_Token]:  # noqa: PLR0912 (one branch per kind of t
         elif char in "<>":
             tokens.append(_Token("op", char, i))
             i += 1
+        elif char == "[" and _bare_key_follows(text, i, tokens):
+            tokens.append(_Token("symbol", char, i))
+            value, end = _bare_key(text, i + 1)
+            tokens.append(_Token("string", text[i + 1:end], i + 1, value))
+            i = end
         elif char in _SYMBOLS:
             tokens.append(_Token("symbol", char, i))
             i += 1
@@ -254,6 +253,58 @@ def _scan(text: str) -> list[_Token]:  # noqa: PLR0912 (one branch per kind of t
             )
     tokens.append(_Token("end", "", n))
     return tokens
+
+
+def _number_token(text: str, start: int) -> _Token:
+    """The number from ``start`` (digits, a leading ``-``, one ``.``); integers are 64-bit."""
+    end = start + 1
+    while end < len(text) and (text[end] in _DIGITS or text[end] == "."):
+        end += 1
+    raw = text[start:end]
+    try:
+        number: float | int = float(raw) if "." in raw else int(raw)
+    except ValueError:
+        raise IclSyntaxError(f"{raw!r} is not a number", text, start) from None
+    if "." in raw and raw.endswith("."):
+        raise IclSyntaxError(f"{raw!r} is not a number", text, start)
+    if isinstance(number, int) and not -_INT64 <= number < _INT64:
+        raise IclSyntaxError(f"{raw} is outside ICL's 64-bit integers", text, start)
+    return _Token("number", raw, start, number)
+
+
+def _bare_key_follows(text: str, at: int, tokens: list[_Token]) -> bool:
+    """Whether the ``[`` at ``at`` opens an unquoted field name: it is glued to a path (a word
+    or a ``]`` just before it) and holds neither a quoted name nor an index."""
+    if not tokens or tokens[-1].offset + len(tokens[-1].text) != at:
+        return False
+    if not (tokens[-1].kind == "word" or tokens[-1].text == "]"):
+        return False
+    following = text[at + 1:at + 2]
+    return following not in ("", "'", '"', "]", "-") and not following.isspace() and (
+        following not in _DIGITS
+    )
+
+
+def _bare_key(text: str, start: int) -> tuple[str, int]:
+    """``key\\ wi:th\\ spaces`` from ``start``, up to ``]``: a backslash keeps the character after
+    it (ilert's Paths section); (the name, the offset of the ``]``)."""
+    out: list[str] = []
+    i, n = start, len(text)
+    if "]" not in text[start:]:
+        raise IclSyntaxError("expected ']' to close this '['", text, start - 1)
+    while i < n and text[i] != "]":
+        if text[i] == "\\" and i + 1 < n:
+            out.append(text[i + 1])
+            i += 2
+        elif text[i].isspace():
+            raise IclSyntaxError("a space in a name in [...] needs a backslash before it, or "
+                                 "quote the name: ['a name']", text, i)
+        else:
+            out.append(text[i])
+            i += 1
+    if i == n:
+        raise IclSyntaxError("expected ']' to close this '['", text, start - 1)
+    return "".join(out), i
 
 
 def _string(text: str, start: int) -> tuple[str, int]:
@@ -804,7 +855,8 @@ class _TypeError(Exception):
 
 
 class _Undecided(Exception):
-    """A comparison this project cannot decide (a pattern it will not compile): unknown."""
+    """A comparison this project cannot decide (a pattern it will not compile, ``is_in``,
+    which asks ilert's support hours and schedules): unknown."""
 
 
 def _compare(node: Compare, context: Mapping[str, object]) -> bool | None:
@@ -836,6 +888,15 @@ def _number(value: object) -> float | int:
     raise _TypeError
 
 
+def _numbers(left: object, right: object) -> tuple[float, float] | tuple[int, int]:
+    """Both as numbers; an integer meets a float at the float's precision, as ilert documents
+    (``9007199254740993 == 9007199254740992.0`` is true), where Python compares exactly."""
+    a, b = _number(left), _number(right)
+    if isinstance(a, int) and isinstance(b, int):
+        return a, b
+    return float(a), float(b)
+
+
 def _text(value: object) -> str:
     if isinstance(value, str):
         return value[:MAX_SUBJECT_CHARS]
@@ -857,9 +918,10 @@ def _equal(left: object, right: object) -> bool:
         return isinstance(left, bool) and isinstance(right, bool) and left == right
     if isinstance(left, int | float) or isinstance(right, int | float):
         try:
-            return _number(left) == _number(right)
+            a, b = _numbers(left, right)
         except _TypeError:
             return False
+        return a == b
     if isinstance(left, str) and isinstance(right, str):
         return left.casefold() == right.casefold()
     return _plain(left) == _plain(right)
@@ -898,14 +960,12 @@ _STRING_TESTS: Final[dict[str, Callable[[str, str], bool]]] = {
 def _apply(op: str, left: object, right: object) -> bool:  # noqa: PLR0911
     if op == "truthy":
         return left is True
-    if op in ("==", "matches"):
-        if op == "matches":
-            _text(left), _text(right)
+    if op in ("==", "matches"):  # matches is an alias of == (so `not matches` is !=)
         return _equal(left, right)
     if op == "!=":
         return not _equal(left, right)
     if op in (">", ">=", "<", "<="):
-        a, b = _number(left), _number(right)
+        a, b = _numbers(left, right)
         return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}[op]
     if op in _STRING_TESTS:
         return _STRING_TESTS[op](_text(left), _text(right))
@@ -918,7 +978,7 @@ def _apply(op: str, left: object, right: object) -> bool:  # noqa: PLR0911
         single = {"contains_any": "contains", "starts_with_any": "starts_with",
                   "ends_with_any": "ends_with"}[op]
         return any(_STRING_TESTS[single](subject, option) for option in options)
-    raise _TypeError  # is_in: needs ilert's support hours and schedules
+    raise _Undecided  # is_in: needs ilert's support hours and schedules
 
 
 # ----------------------------------------------------------- can two conditions both hold?

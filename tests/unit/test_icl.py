@@ -108,6 +108,18 @@ def test_unknown_values_leave_the_answer_open_unless_the_rest_decides() -> None:
     assert icl.evaluate(depend, context) is None
     assert icl.matches(depend, context) is False
     assert icl.evaluate(icl.parse("trigger_count.10m > 3"), context) is None
+    support_hours = 'event.customDetails.started_at is_in {"id": 1, "type": "SUPPORT_HOUR"}'
+    assert icl.evaluate(icl.parse(support_hours), context) is None
+    assert icl.evaluate(icl.parse(f"not ({support_hours})"), context) is None
+
+
+def test_paths_take_an_unquoted_name_with_escaped_spaces_and_matches_is_equality() -> None:
+    assert holds("event.customDetails.custom[key\\ with\\ spaces][0].n == 3") is True
+    assert holds("event.customDetails.is_resolved matches false") is True
+    assert holds("event.customDetails.missing not matches 'critical'") is True
+    assert holds("event.customDetails.severity not matches 'CRITICAL'") is False
+    assert holds("9007199254740993 == 9007199254740992.0") is True
+    assert holds("9007199254740993 == 9007199254740992") is False
 
 
 @pytest.mark.parametrize(
@@ -135,6 +147,10 @@ def test_unknown_values_leave_the_answer_open_unless_the_rest_decides() -> None:
                                            "with 'or'"),
         ("event.x == 'a' # c", 16, "unexpected character '#'"),
         ("   ", 1, "the condition is empty"),
+        ("event.x[a b] == 1", 10, "a space in a name in [...] needs a backslash before it"),
+        ("event.x[a == 1", 8, "expected ']' to close this '['"),
+        ("event.x == 9223372036854775808", 12, "9223372036854775808 is outside ICL's 64-bit "
+                                               "integers"),
     ],
 )
 def test_errors_point_at_the_column_with_a_caret(condition: str, column: int, words: str) -> None:

@@ -77,9 +77,10 @@ def holds(condition: str, data: Mapping[str, object] | None = None) -> bool | No
         ('event.customDetails.labels == {"team": "ops", "zones": ["eu", "ap"]}', False),
         ('event.customDetails.labels == {"team": "ops"}', False),
         ('event.customDetails.labels.zones == ["eu", "us"]', True),
-        # matches is == for text (and numbers) only: anything else is a type error
-        ("event.customDetails.is_resolved matches false", False),
-        ("nil matches nil", False),
+        # matches is an alias of == (ilert's docs): on booleans and nil too
+        ("event.customDetails.is_resolved matches false", True),
+        ("nil matches nil", True),
+        ("event.customDetails.missing not matches 'x'", True),
         ("event.customDetails.count matches 3", True),
         ("event.customDetails.severity matches CRITICAL", True),
         # a path on the right is read from the same alert
@@ -183,7 +184,7 @@ def test_the_summary_ilert_makes_of_a_level_alert(data: dict[str, object], summa
         ("event.customDetails.3 == 1", 21, "a field name must follow '.'"),
         ("trigger_count.'5m' > 1", 15, "a field name must follow '.'"),
         ("event.x[1.5] == 1", 9, "inside [...] put a 'quoted field name' or a list index"),
-        ("event.x[y] == 1", 9, "inside [...] put a 'quoted field name' or a list index"),
+        ("event.x[] == 1", 9, "inside [...] put a 'quoted field name' or a list index"),
         ("event.x[0 == 1", 11, "expected ']' to close the '[' at column 8, found '=='"),
         # the error points at the value that is not a list, whatever its kind
         ("event.x in 3", 12, "'in' needs a list on its right, e.g. ['a', 'b']"),
