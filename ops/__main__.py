@@ -21,7 +21,7 @@ from typing import TextIO
 from ops import audit as ops_audit
 from ops import discover, fleet, manual
 from ops.doctor import Apis, Doctor
-from ops.ids import Outputs, stack_outputs
+from ops.ids import Outputs, stack_outputs, with_created
 from ops.report import (
     EXIT_COULD_NOT_RUN,
     EXIT_FAILED,
@@ -141,6 +141,8 @@ def main(
     found = outputs if outputs is not None else stack_outputs(
         stack.name, project_dir=args.project_dir
     )
+    if outputs is None and args.command == "audit":
+        found = with_created(found, stack.name, project_dir=args.project_dir)
     return _command(stack, found, apis, args, (out, err), verify_factory)
 
 

@@ -141,6 +141,7 @@ class Tally:
     resolved_in_level: int = 0
     resolved_in_ilert: int = 0
     undecided: int = 0  # its eventFilter reads what only ilert knows (``now``, counts)
+    before_source: int = 0  # started before the stack made its alert source
     source_id: int | None = None
 
 
@@ -185,7 +186,8 @@ class Report:
             "integrations": {
                 name: {"source_id": t.source_id, "expected": t.expected, "opened": t.opened,
                        "resolved_in_level": t.resolved_in_level,
-                       "resolved_in_ilert": t.resolved_in_ilert, "undecided": t.undecided}
+                       "resolved_in_ilert": t.resolved_in_ilert, "undecided": t.undecided,
+                       "before_source": t.before_source}
                 for name, t in self.tallies.items()
             },
             "read": self.read, "notes": self.notes,
@@ -520,6 +522,21 @@ class Audit:
                     ))
             self.routes[integration.name] = route
 
+    def _before(self, seen: Seen, covers: Any) -> set[str]:
+        """The integrations whose alert source the stack made after this alert started
+        (Pulumi's state says when: ops/ids.with_created): no webhook could have sent it
+        there, so it is not judged for them; counted where the routing would send it."""
+        created = self.evidence.outputs.created
+        before = set()
+        for name, route in self.routes.items():
+            made = created.get(route.integration.pulumi_name)
+            if made is None or seen.started >= made:
+                continue
+            before.add(name)
+            if name in self.chosen and route.expects(seen, covers) is not False:
+                self.report.tallies[name].before_source += 1
+        return before
+
     def _judge(self, seen: Seen, covers: Any, owner: Mapping[int, str]) -> None:
         ev = self.evidence
         opened = [a for a in ev.ilert_alerts.get(alert_key.normal(seen.key), [])
@@ -528,7 +545,9 @@ class Audit:
         for each in sorted(opened, key=lambda a: a.id):
             assert each.alert_source is not None
             on.setdefault(each.alert_source.id, []).append(each)
-        verdicts = {name: route.expects(seen, covers) for name, route in self.routes.items()}
+        before = self._before(seen, covers)
+        verdicts = {name: route.expects(seen, covers) for name, route in self.routes.items()
+                    if name not in before}
         expected = [name for name, v in verdicts.items() if v is True]
         undecided = {name for name, v in verdicts.items() if v is None}
         involved = {*expected, *(owner[sid] for sid in on if sid in owner)} & self.chosen
@@ -537,8 +556,9 @@ class Audit:
         self.report.judged += 1
         expected_sources = {ev.source_of.get(name) for name in expected}
         # who could have received it without a finding: expected, undecided (filters on what
-        # only ilert knows) and integrations not judged (their declared routing is broken)
-        tolerated = expected_sources | {ev.source_of.get(n) for n in undecided}
+        # only ilert knows), integrations whose source the stack made after the alert began,
+        # and integrations not judged (their declared routing is broken)
+        tolerated = expected_sources | {ev.source_of.get(n) for n in undecided | before}
         extra = [sid for sid in on if sid not in tolerated]
         missing = [name for name in expected if not on.get(ev.source_of.get(name) or -1)]
         for name in undecided & self.chosen:
@@ -957,8 +977,11 @@ def _integration(report: Report, name: str, findings: list[Finding], out: Any) -
     tally = report.tallies.get(name, Tally())
     source = f"source {tally.source_id}" if tally.source_id is not None else "no source"
     out.write(f"\n{name} ({source})\n")
+    before = (f"  · {tally.before_source} alert(s) not judged: they started before the stack "
+              "made its alert source\n") if tally.before_source else ""
     if tally.expected == 0 and not findings:
-        out.write("  - nothing to judge: no Level alert in the window was meant for it\n")
+        out.write("  - nothing to judge: no Level alert in the window was meant for it\n"
+                  + before)
         return
     if tally.expected:
         mark = "✓" if tally.opened == tally.expected else "✗"
@@ -969,6 +992,7 @@ def _integration(report: Report, name: str, findings: list[Finding], out: Any) -
     if tally.undecided:
         out.write(f"  · {tally.undecided} alert(s) not judged: its eventFilter reads what "
                   "only ilert knows\n")
+    out.write(before)
     for (kind, cause, fix), group in itertools.groupby(
         findings, key=lambda f: (f.kind, f.cause, f.fix)
     ):

@@ -17,7 +17,8 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,12 @@ Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 @dataclass(frozen=True)
 class Outputs:
-    """The stack outputs per integration (by resource name), or why there are none."""
+    """The stack outputs per integration (by resource name), or why there are none;
+    ``created``: when the stack made each integration's alert source (the audit's alone)."""
 
     by_name: Mapping[str, Mapping[str, Any]] | None
     origin: str
+    created: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,51 @@ def stack_outputs(
         return Outputs(None, "lookup by name and URL (pulumi stack output is not an object)")
     outputs = {k: v for k, v in document.items() if isinstance(v, dict)}
     return Outputs(outputs, "pulumi stack output")
+
+
+#: The type of an alert source in a stack's state (a dynamic resource named ilert:AlertSource).
+ALERT_SOURCE_TYPE = "pulumi-python:dynamic/ilert:AlertSource"
+
+
+def with_created(
+    outputs: Outputs,
+    stack: str,
+    *,
+    project_dir: Path | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+    run: Runner = subprocess.run,
+) -> Outputs:
+    """``outputs`` with ``created``: the time Pulumi's state records for each integration's
+    alert source (``pulumi stack export``; each resource's ``created``, kept through updates
+    and renames, new on a replace). The audit judges no Level alert against a source that did
+    not exist yet. Unchanged when the CLI cannot read the state (every alert is judged)."""
+    cli = which("pulumi")
+    if cli is None:
+        return outputs
+    try:
+        done = run(
+            [cli, "stack", "export", "--stack", stack, "--non-interactive"],
+            cwd=project_dir, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=CLI_TIMEOUT_SECONDS, check=False,
+        )
+        document = json.loads(done.stdout or "{}") if done.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return outputs
+    resources = (document.get("deployment") or {}).get("resources") if isinstance(
+        document, dict) else None
+    created: dict[str, datetime] = {}
+    for resource in resources if isinstance(resources, list) else []:
+        urn, when = str(resource.get("urn", "")), resource.get("created")
+        if f"${ALERT_SOURCE_TYPE}::" not in urn or not isinstance(when, str):
+            continue
+        try:
+            moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        name = urn.rsplit("::", 1)[1]
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        created[name] = min(moment, created.get(name, moment))
+    return replace(outputs, created=created)
 
 
 def ids_for(

@@ -9,14 +9,18 @@ and resolved; each broken setup of issue 25 is named with its cause, and nothing
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components.settings import slug
+from ops.ids import Outputs
 from sandbox import LEVEL_API_KEY, Sandbox
 from tests.ops.conftest import Project, provision, write_stack
 from tests.sandbox.helpers import level
@@ -471,3 +475,30 @@ def test_alerts_before_the_window_do_not_count_as_received(org: Org) -> None:
     code, document = org.audit("--since", since)
 
     assert (code, findings(document)) == (1, [(GLOBEX, raised[GLOBEX], "missing", "no-delivery")])
+
+
+def test_alerts_that_started_before_the_stack_made_a_source_are_not_judged(org: Org) -> None:
+    """A stack made today, audited over the last 24 h: Level's alerts of the morning could
+    reach no source the stack had not made yet. Pulumi's state says when each source was
+    made (ops/ids.with_created); those alerts are counted, not reported missing, and a
+    mistake after that moment is still named."""
+    org.ui("DELETE", f"/{org.webhooks[GLOBEX]}")  # no webhook sends Globex's alerts
+    early = org.raise_and_resolve()
+    made = datetime.now(UTC) + timedelta(seconds=1)
+    time.sleep(1.5)
+    late = org.raise_and_resolve()
+    created = {slug(name): made for name in (ACME, GLOBEX, ONCALL)}
+    outputs = Outputs(None, "lookup by name and URL (tests)", created=created)
+
+    code, out, _ = org.project.run("audit", "--json", *JUDGE_AT_ONCE, outputs=outputs)
+
+    document = json.loads(out)
+    assert (code, findings(document)) == (1, [(GLOBEX, late[GLOBEX], "missing", "no-delivery")])
+    assert early[GLOBEX] not in out
+    tallies = document["integrations"]
+    assert {name: tallies[name]["before_source"] for name in tallies} == {
+        ACME: 1, GLOBEX: 1, ONCALL: 1,
+    }
+    code, text, _ = org.project.run("audit", *JUDGE_AT_ONCE, outputs=outputs)
+    assert code == 1
+    assert "1 alert(s) not judged: they started before the stack made its alert source" in text

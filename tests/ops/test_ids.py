@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from clients.level import Webhook
-from ops.ids import edit_distance, find_webhook, stack_outputs
+from ops.ids import Outputs, edit_distance, find_webhook, stack_outputs, with_created
 from tests.ops.conftest import Project
 
 URL = "https://api.ilert.com/api/v1/events/levelio/il1levabcdef0123456789"
@@ -115,3 +116,38 @@ def test_the_lookup_prefers_the_exact_url_then_the_nearest_one() -> None:
 )
 def test_edit_distance_is_capped_at_the_limit_plus_one(a: str, b: str, distance: int) -> None:
     assert edit_distance(a, b, 3) == distance
+
+
+EXPORT = {"version": 3, "deployment": {"resources": [
+    {"urn": "urn:pulumi:test::level-ilert::pulumi:pulumi:Stack::level-ilert-test",
+     "created": "2026-12-01T08:00:00.000000000Z"},
+    {"urn": "urn:pulumi:test::level-ilert::level-ilert:index:LevelIlertIntegration::acme",
+     "created": "2026-12-01T08:00:01.000000000Z"},
+    {"urn": "urn:pulumi:test::level-ilert::level-ilert:index:LevelIlertIntegration$"
+            "pulumi-python:dynamic/ilert:AlertSource::acme",
+     "created": "2026-12-07T09:30:00.123456789Z"},  # replaced today: a new source, a new URL
+    {"urn": "urn:pulumi:test::level-ilert::level-ilert:index:LevelIlertIntegration$"
+            "pulumi-python:dynamic/level:Webhook::acme",
+     "created": "2026-12-01T08:00:03.000000000Z"},
+    {"urn": "urn:pulumi:test::level-ilert::level-ilert:index:LevelIlertIntegration$"
+            "pulumi-python:dynamic/ilert:AlertSource::globex"},  # made before Pulumi said when
+]}}
+
+
+def test_the_audit_learns_when_each_source_was_made_from_the_state(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, json.dumps(EXPORT))
+    found = Outputs(None, "lookup by name and URL")
+
+    outputs = with_created(found, "test", which=lambda _name: str(tmp_path / "pulumi"))
+
+    assert outputs.created == {"acme": datetime(2026, 12, 7, 9, 30, 0, 123456, tzinfo=UTC)}
+    assert (tmp_path / "args").read_text().split() == [
+        "stack", "export", "--stack", "test", "--non-interactive"]
+
+
+def test_without_a_readable_state_every_alert_is_judged(tmp_path: Path) -> None:
+    fake_pulumi(tmp_path, "", code=255)
+    found = Outputs(None, "lookup by name and URL")
+
+    assert with_created(found, "test", which=lambda _name: str(tmp_path / "pulumi")) == found
+    assert with_created(found, "test", which=lambda _name: None) == found
