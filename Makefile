@@ -284,6 +284,10 @@ ifeq ($(SANDBOX_STACK),)
 	fi
 endif
 	$(call run-pulumi,destroy --yes $(PULUMI_FLAGS))
+	@! grep -qsE "^ *level:webhookManagement: *[\"']?manual" Pulumi.$(STACK).yaml || echo \
+	  "Manual mode: the Level webhooks were made by hand, and no API can delete them:" \
+	  "delete them in Level (Settings > Webhooks), or Level keeps sending to URLs that" \
+	  "no longer exist." >&2
 	@$(STACK_RM_HINT)
 
 ## stack-rm: remove STACK from its backend (history and saved config) once destroy emptied it:

@@ -124,7 +124,8 @@ def resolve(
     if found.credential is None:
         raise MissingCredentialError(
             f"The {settings.api} credential is not set. Set it with "
-            f"`pulumi config set --secret {settings.credential_key} <value>` or export "
+            f"`pulumi config set --secret {settings.credential_key}` (it asks for the value) "
+            f"or export "
             f"{settings.credential_env}; it is {settings.credential_what}."
         )
     return Endpoint(base_url=found.base_url, credential=found.credential)
@@ -187,14 +188,15 @@ class _Found:
         if problem:
             settings = self.settings
             fix = (
-                f"export {settings.credential_env}=<value>"
+                f"`export {settings.credential_env}=<value>`"
                 if self.credential_source.startswith(settings.credential_env)
-                else f"pulumi config set --secret {settings.credential_key} <value>"
+                else f"`pulumi config set --secret {settings.credential_key}` (it asks for the "
+                "value)"
             )
             found.append(
                 f"{self.credential_source} {problem}, so it cannot be sent to the "
                 f"{settings.api} API. Copy it again, it is {settings.credential_what}; set "
-                f"it with `{fix}`."
+                f"it with {fix}."
             )
         try:
             base_url = self.base_url

@@ -183,6 +183,9 @@ def setup_instructions(
         f"  1. Copy this ilert webhook URL exactly, without spaces (it is a secret):\n"
         f"     {url}\n"
         if url else
+        f"  1. Copy the ilert webhook URL: make outputs STACK={stack} SHOW_SECRETS=1\n"
+        f"     ({output_name}'s integrationUrl; copy it exactly, without spaces).\n"
+        if stack else
         f"  1. Copy the ilert webhook URL: pulumi stack output {output_name} --show-secrets\n"
         f"     (the integrationUrl field; copy it exactly, without spaces).\n"
     )

@@ -203,7 +203,8 @@ def _check_level(client: LevelClient, tuning: ApiTuning, mode: str, report: Repo
             f"The Level API key is read-only: Level refused a write that changes nothing "
             f"(HTTP 403), and `pulumi up` creates and updates webhooks. Create a read & write "
             f"key (Level: Settings > API keys) and set it with `pulumi config set --secret "
-            f"{LEVEL.credential_key} <value>` or export {LEVEL.credential_env}. A drift check "
+            f"{LEVEL.credential_key}` (it asks for the value) or export {LEVEL.credential_env}. "
+            f"A drift check "
             f"that only reads may skip this check: {MODE_ENV}={READ_ONLY}."
         )
         return

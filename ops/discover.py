@@ -147,10 +147,10 @@ def header(options: Options, live: Live) -> list[str]:
               f"never written here."),
         "Next:",
         f"  pulumi stack init {stack}     # DIY backends: export PULUMI_CONFIG_PASSPHRASE",
-        f"  pulumi config set --secret ilert:apiToken <ilert API key> --stack {stack}"
-        "     # or export ILERT_API_TOKEN",
-        f"  pulumi config set --secret level:apiKey <Level read & write key> --stack {stack}"
-        "  # or export LEVEL_API_KEY",
+        f"  pulumi config set --secret ilert:apiToken --stack {stack}"
+        "   # asks for the ilert API key; or export ILERT_API_TOKEN",
+        f"  pulumi config set --secret level:apiKey --stack {stack}"
+        "     # asks for a read & write key; or export LEVEL_API_KEY",
         f"  make preview STACK={stack}, then make up STACK={stack}",
     ]
 

@@ -252,8 +252,8 @@ class Doctor:
         if came_from == api.credential_env:
             return f"export {api.credential_env}=<{valid}>; it is {api.credential_what}"
         return (
-            f"`pulumi config set --secret {api.credential_key} <{valid}> --stack "
-            f"{self.stack.name}`, or export {api.credential_env}=<{valid}> for this command; it "
+            f"`pulumi config set --secret {api.credential_key} --stack {self.stack.name}` "
+            f"(it asks for {valid}), or export {api.credential_env}=<{valid}> for this command; it "
             f"is {api.credential_what}"
         )
 
@@ -463,8 +463,8 @@ class Doctor:
             checks.append(Check(
                 scope, "webhook.url", "fail",
                 "its URL is not the alert source's URL: ilert never receives the deliveries",
-                f"`{self.up}` puts the exact URL back (by hand: paste integrationUrl of "
-                f"`pulumi stack output {integration.pulumi_name} --show-secrets`, no spaces)",
+                f"`{self.up}` puts the exact URL back (by hand: paste the URL `make "
+                f"instructions STACK={self.stack.name} SHOW_SECRETS=1` shows, no spaces)",
                 tuple(explain_difference(url, webhook.url)),
             ))
         checks.append(self._events(scope, webhook))
@@ -674,7 +674,7 @@ class Doctor:
         )
 
     def _manual_checks(self, integration: Integration) -> list[Check]:
-        scope, name = integration.name, integration.pulumi_name
+        scope = integration.name
         return [Check(
             scope, "webhook.manual", "skip",
             "Level side NOT checked (manual mode: Level's API cannot show webhooks). "
@@ -682,8 +682,7 @@ class Doctor:
             "against ilert's); in Level, Settings > Webhooks, check by eye:",
             details=(
                 f"- the URL equals exactly (no spaces) the one `make instructions "
-                f"STACK={self.stack.name} SHOW_SECRETS=1` shows for {integration.name!r} "
-                f"(integrationUrl of `pulumi stack output {name} --show-secrets`)",
+                f"STACK={self.stack.name} SHOW_SECRETS=1` shows for {integration.name!r}",
                 "- Events to send: Alert active and Alert resolved are both ticked",
                 "- Enabled is on, and no second webhook has the same URL",
                 f"- {REQUESTS_TAB}",

@@ -179,7 +179,7 @@ def _credential(
     except RuntimeError:  # MissingCredentialError: set neither in the file nor in env
         return None, CredentialProblem(
             f"{_what(api)} is not set",
-            f"`pulumi config set --secret {key} <value>` or export {var}; it is "
+            f"`pulumi config set --secret {key}` (it asks for the value) or export {var}; it is "
             f"{api.credential_what}",
         ), ""
     except ValueError as exc:  # EndpointSettingError: the message names the key, not the value

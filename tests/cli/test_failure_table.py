@@ -140,14 +140,14 @@ ROWS = [
     Row(
         "missing ilert token",
         ("The ilert credential is not set. Set it with `pulumi config set --secret "
-         "ilert:apiToken <value>` or export ILERT_API_TOKEN",),
+         "ilert:apiToken` (it asks for the value) or export ILERT_API_TOKEN",),
         PREVIEW_AND_UP, env={"ILERT_API_TOKEN": ""},
         at_preview=True,
     ),
     Row(
         "missing Level key",
         ("The Level credential is not set. Set it with `pulumi config set --secret "
-         "level:apiKey <value>` or export LEVEL_API_KEY",),
+         "level:apiKey` (it asks for the value) or export LEVEL_API_KEY",),
         env={"LEVEL_API_KEY": ""},
         at_preview=True,
     ),

@@ -34,8 +34,8 @@ def test_the_steps_are_plain_numbered_text_without_the_secret_url(manual: Projec
     assert code == 0
     assert "\\n" not in out and '\\"' not in out  # no JSON escapes
     assert out.startswith("Level webhook for ilert alert source 'Level - Acme' (manual mode):\n"
-                          "  1. Copy the ilert webhook URL: pulumi stack output level-acme "
-                          "--show-secrets\n")
+                          "  1. Copy the ilert webhook URL: make outputs STACK=test "
+                          "SHOW_SECRETS=1\n")
     assert "  6. Scope it to device groups: tick only 'Acme Corp' (the groups below them are\n" in (
         out
     )

@@ -150,7 +150,8 @@ def test_a_decrypted_token_the_api_refuses_is_named_by_its_key_with_the_config_f
         "✗ ilert refused the API token (401), the one from ilert:apiToken in Pulumi.test.yaml"
     ) in out
     assert (
-        "fix: `pulumi config set --secret ilert:apiToken <a valid ilert API key> --stack test`"
+        "fix: `pulumi config set --secret ilert:apiToken --stack test` (it asks for a valid "
+        "ilert API key)"
         ", or export ILERT_API_TOKEN=<a valid ilert API key> for this command"
     ) in out
     assert [r.status for r in project.sandbox.requests.snapshot() if r.service == "ilert"] == [

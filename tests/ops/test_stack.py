@@ -70,7 +70,8 @@ def test_a_missing_credential_fails_its_check_with_the_fix(
 
     assert code == 1
     assert "✗ Level API key is not set" in out
-    assert "`pulumi config set --secret level:apiKey <value>` or export LEVEL_API_KEY" in out
+    assert ("`pulumi config set --secret level:apiKey` (it asks for the value) or export "
+            "LEVEL_API_KEY") in out
     assert "- not checked: Level credentials failed" in out
 
 

@@ -96,11 +96,12 @@ def test_missing_credentials_are_found_without_a_request(sandbox: Sandbox) -> No
 
     assert report.problems == [
         "The ilert credential is not set. Set it with `pulumi config set --secret "
-        "ilert:apiToken <value>` or export ILERT_API_TOKEN; it is an ilert API key (ilert: "
+        "ilert:apiToken` (it asks for the value) or export ILERT_API_TOKEN; it is an ilert "
+        "API key (ilert: "
         "Profile > API keys).",
-        "The Level credential is not set. Set it with `pulumi config set --secret level:apiKey "
-        "<value>` or export LEVEL_API_KEY; it is a read & write Level API key (Level: Settings "
-        "> API keys).",
+        "The Level credential is not set. Set it with `pulumi config set --secret level:apiKey` "
+        "(it asks for the value) or export LEVEL_API_KEY; it is a read & write Level API key "
+        "(Level: Settings > API keys).",
     ]
     assert str(report.error()) == (
         "Preflight (pulumi preview) found what would stop `pulumi up` half-way; nothing was "

@@ -226,7 +226,7 @@ def test_manual_mode_calls_no_level_api_and_outputs_the_ui_steps(sandbox: Sandbo
     (text,) = steps
     assert "Settings > Webhooks" in text
     assert '"Alert active" and "Alert resolved"' in text
-    assert "pulumi stack output level-acme --show-secrets" in text
+    assert "  1. Copy the ilert webhook URL: make outputs STACK=sandbox SHOW_SECRETS=1\n" in text
 
 
 def test_the_url_reaches_the_webhook_as_a_secret(sandbox: Sandbox) -> None:
@@ -453,8 +453,8 @@ def test_without_adopt_an_existing_source_stops_the_up_naming_adopt(sandbox: San
 
 MANUAL_STEPS = """\
 Level webhook for ilert alert source 'Level - Acme' (manual mode):
-  1. Copy the ilert webhook URL: pulumi stack output level-acme --show-secrets
-     (the integrationUrl field; copy it exactly, without spaces).
+  1. Copy the ilert webhook URL: make outputs STACK=sandbox SHOW_SECRETS=1
+     (level-acme's integrationUrl; copy it exactly, without spaces).
   2. In Level, open Settings > Webhooks and click + Add webhook.
   3. Paste the URL as the endpoint.
   4. {secret_step}

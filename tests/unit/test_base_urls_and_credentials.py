@@ -114,7 +114,8 @@ def test_a_bad_credential_and_a_bad_base_url_are_named_in_one_message() -> None:
     assert str(caught.value) == (
         "ilert:apiToken (stack config) contains a control character (a line break), so it "
         "cannot be sent to the ilert API. Copy it again, it is an ilert API key (ilert: Profile "
-        "> API keys); set it with `pulumi config set --secret ilert:apiToken <value>`. "
+        "> API keys); set it with `pulumi config set --secret ilert:apiToken` (it asks for the "
+        "value). "
         "ilert:baseUrl (stack config) must use https:// (plain http would send the credential "
         "in clear text); http is accepted for loopback hosts only. Leave it unset for "
         "https://api.ilert.com."

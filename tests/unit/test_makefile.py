@@ -549,3 +549,30 @@ def test_a_sandbox_stack_is_made_only_when_the_cli_says_it_does_not_exist(
         assert ran.returncode == 2
         assert "failed to load checkpoint: EOF" in ran.stderr
         assert not any(call.startswith("stack init") for call in calls)
+
+
+@pytest.mark.parametrize(("management", "warned"), [("manual", True), ('"manual"', True),
+                                                      ("api", False)])
+def test_destroy_in_manual_mode_says_the_hand_made_webhooks_stay(
+    tmp_path: Path, management: str, warned: bool
+) -> None:
+    """No API deletes a webhook made in Level's UI: after destroy, Level would send to URLs
+    that no longer exist, so the user is told to delete them."""
+    stub = tmp_path / "bin" / "pulumi"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\n[ "$1" = version ] && echo v{PIN}\nexit 0\n', encoding="utf-8")
+    stub.chmod(0o755)
+    path = f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin"
+    planned = make("-n", "destroy", "STACK=sandbox-manual", path=path, home=tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.splitlines()
+    first = next(i for i, text in enumerate(lines) if "webhookManagement" in text)
+    line = "\n".join(lines[first:first + 4])  # the recipe line and its continuations
+    (tmp_path / "Pulumi.sandbox-manual.yaml").write_text(
+        f"config:\n  level:webhookManagement: {management}\n", encoding="utf-8")
+
+    ran = subprocess.run([shutil.which("bash") or "/bin/bash", "-c", line], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=30, check=False)
+
+    assert ran.returncode == 0
+    assert ("delete them in Level (Settings > Webhooks)" in ran.stderr) is warned
