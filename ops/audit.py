@@ -103,9 +103,10 @@ class Window:
         return min(self.until, self.now - timedelta(seconds=self.settle))
 
     def text(self) -> str:
-        """``2026-12-07T10:00:00Z to 2026-12-08T10:00:00Z (24 h)``."""
-        hours = (self.until - self.since).total_seconds() / 3600
-        return f"{iso(self.since)} to {iso(self.until)} ({hours:g} h)"
+        """``2026-12-07T10:00:00Z to 2026-12-08T10:00:00Z (24 h)``; under an hour in minutes."""
+        seconds = (self.until - self.since).total_seconds()
+        length = f"{seconds / 3600:.3g} h" if seconds >= 3600 else f"{seconds / 60:.3g} min"
+        return f"{iso(self.since)} to {iso(self.until)} ({length})"
 
 
 @dataclass(frozen=True)

@@ -502,3 +502,15 @@ def test_alerts_that_started_before_the_stack_made_a_source_are_not_judged(org: 
     code, text, _ = org.project.run("audit", *JUDGE_AT_ONCE, outputs=outputs)
     assert code == 1
     assert "1 alert(s) not judged: they started before the stack made its alert source" in text
+
+
+@pytest.mark.parametrize(("length", "shown"), [
+    (timedelta(hours=24), "(24 h)"), (timedelta(minutes=1), "(1 min)"),
+    (timedelta(minutes=90), "(1.5 h)"), (timedelta(days=7), "(168 h)"),
+])
+def test_the_window_says_its_length_as_a_person_would(length: timedelta, shown: str) -> None:
+    from ops.audit import Window
+
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+    assert Window.last(length, now=now).text().endswith(f"Z {shown}")
