@@ -162,3 +162,39 @@ def test_arguments_that_differ_make_templates_that_differ(first: str, second: st
     itl.check(second)
 
     assert not itl.same(first, second)
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "says"),
+    [
+        ("{{ a[x] }}", 5, "an index is a whole number in brackets, such as list[0]"),
+        ("{{ a[0 }}", 5, "an index is a whole number in brackets, such as list[0]"),
+        ("{{ .a }}", 4, "a path has a name between its dots"),
+        ("{{ a..b }}", 6, "a path has a name between its dots"),
+        ("{{ a. }}", 6, "expected a variable name, such as data.name"),
+    ],
+)
+def test_a_path_that_ilert_cannot_read_is_named_at_its_column(
+    text: str, column: int, says: str
+) -> None:
+    with pytest.raises(itl.ItlSyntaxError, match=re.escape(says)) as caught:
+        itl.check(text)
+
+    assert str(caught.value).split("\n")[0] == f"column {column}: {says}"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("{{ a[0].b }}", "{{ a[1].b }}"),  # the index
+        ("{{ a\\ b.c }}", "{{ a\\ b.d }}"),  # after an escaped space
+        ("{{ a\\ b.c }}", "{{ a\\ bc.c }}"),
+        ("{{ a[0][1].c }}", "{{ a[0].c }}"),  # a second index
+    ],
+)
+def test_paths_that_differ_make_templates_that_differ(first: str, second: str) -> None:
+    itl.check(first)
+    itl.check(second)
+
+    assert itl.same(first, first)
+    assert not itl.same(first, second)
