@@ -506,6 +506,17 @@ def test_discover_looks_for_other_stacks_on_makes_backend(
     assert "-m ops discover --stack sandbox-x" in sandbox.stdout
 
 
+def stub_cli(folder: Path, body: str) -> str:
+    """A `pulumi` that says it is the pinned version and then runs ``body``: the PATH with it
+    first (then the venv and the system)."""
+    stub = folder / "bin" / "pulumi"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\nif [ "$1" = version ]; then echo v{PIN}; exit 0; fi\n{body}',
+                    encoding="utf-8")
+    stub.chmod(0o755)
+    return f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin"
+
+
 @pytest.mark.parametrize(
     ("select_says", "inits"),
     [("error: no stack named 'sandbox-b' found", True),
@@ -517,17 +528,8 @@ def test_a_sandbox_stack_is_made_only_when_the_cli_says_it_does_not_exist(
     """A state the CLI cannot load (a run killed inside a checkpoint write) must never be
     answered with `stack init`, which writes an empty state over it."""
     log = tmp_path / "calls.log"
-    stub = tmp_path / "bin" / "pulumi"
-    stub.parent.mkdir()
-    stub.write_text(
-        "#!/bin/sh\n"
-        f'if [ "$1" = version ]; then echo v{PIN}; exit 0; fi\n'
-        f'echo "$*" >> {log}\n'
-        f'if [ "$1 $2" = "stack select" ]; then echo "{select_says}" >&2; exit 1; fi\n',
-        encoding="utf-8",
-    )
-    stub.chmod(0o755)
-    path = f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin"
+    path = stub_cli(tmp_path, f'echo "$*" >> {log}\n'
+                    f'if [ "$1 $2" = "stack select" ]; then echo "{select_says}" >&2; exit 1; fi\n')
     planned = make("-n", "stack", "STACK=sandbox-b", path=path, home=tmp_path)
     assert planned.returncode == 0, planned.stderr
     lines = planned.stdout.splitlines()
@@ -558,11 +560,7 @@ def test_destroy_in_manual_mode_says_the_hand_made_webhooks_stay(
 ) -> None:
     """No API deletes a webhook made in Level's UI: after destroy, Level would send to URLs
     that no longer exist, so the user is told to delete them."""
-    stub = tmp_path / "bin" / "pulumi"
-    stub.parent.mkdir()
-    stub.write_text(f'#!/bin/sh\n[ "$1" = version ] && echo v{PIN}\nexit 0\n', encoding="utf-8")
-    stub.chmod(0o755)
-    path = f"{stub.parent}:{ROOT / 'venv' / 'bin'}:/usr/bin:/bin"
+    path = stub_cli(tmp_path, "exit 0\n")
     planned = make("-n", "destroy", "STACK=sandbox-manual", path=path, home=tmp_path)
     assert planned.returncode == 0, planned.stderr
     lines = planned.stdout.splitlines()
