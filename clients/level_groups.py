@@ -35,6 +35,22 @@ def path_of(group: Group, by_id: Mapping[str, Group]) -> str:
     return " > ".join(reversed(names))
 
 
+def covers(scope: Sequence[str] | None, group_id: str | None, by_id: Mapping[str, Group]) -> bool:
+    """Whether a webhook's scope (group ids; None: the organisation) covers a device in
+    ``group_id``: the group or one of its ancestors (the contract's scope rule; cycles cut)."""
+    if scope is None:
+        return True
+    current = group_id
+    for _ in range(len(by_id) + 1):
+        if current is None:
+            return False
+        if current in scope:
+            return True
+        parent = by_id.get(current)
+        current = parent.parent_id if parent is not None else None
+    return False
+
+
 def describe(group: Group, by_id: Mapping[str, Group]) -> str:
     """``'Acme Corp > HQ' (id Z2lk...)``, for messages."""
     return f"{path_of(group, by_id)!r} (id {group.id})"

@@ -51,6 +51,7 @@ from clients.level import (
     WebhookManagementUnavailableError,
 )
 from clients.level_groups import UnknownGroupError, path_of
+from clients.level_groups import covers as covers_group
 from clients.level_groups import resolve as resolve_groups
 from components.settings import Integration
 from ops import alert_key
@@ -672,15 +673,8 @@ class Tree:
         self.by_id = {g.id: g for g in groups}
 
     def covers(self, group_ids: Sequence[str], group_id: str | None) -> bool:
-        current = group_id
-        for _ in range(len(self.by_id) + 1):
-            if current is None:
-                return False
-            if current in group_ids:
-                return True
-            parent = self.by_id.get(current)
-            current = parent.parent_id if parent is not None else None
-        return False
+        """Whether these groups (or an ancestor of the device's group among them) cover it."""
+        return covers_group(group_ids, group_id, self.by_id)
 
 
 class _Diagnosis:

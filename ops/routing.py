@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import icl
+from clients import level_groups
 from clients.ilert import LEVEL_INTEGRATION_TYPE, AlertSource
 from clients.level import ALERT_ACTIVE, Group, Webhook
 from clients.level_groups import path_of
@@ -122,17 +123,7 @@ class Routing:
 
     def scope_covers(self, group_ids: Sequence[str] | None, group_id: str | None) -> bool:
         """Whether a scope (group ids; None: the organisation) covers a device's group."""
-        if group_ids is None:
-            return True
-        current = group_id
-        for _ in range(len(self.groups) + 1):
-            if current is None:
-                return False
-            if current in group_ids:
-                return True
-            parent = self.by_id.get(current)
-            current = parent.parent_id if parent is not None else None
-        return False
+        return level_groups.covers(group_ids, group_id, self.by_id)
 
     def recipients(
         self, group_id: str | None, data: Mapping[str, object]
